@@ -1,0 +1,5 @@
+import sys
+
+from ci_tags.cli import main
+
+sys.exit(main())

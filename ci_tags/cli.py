@@ -1,0 +1,97 @@
+"""The ``ci-tags`` command: root parser, the table of subcommands, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from ci_tags import __version__
+from ci_tags.context import Context
+from ci_tags.errors import EXIT_FAILED, CiTagsError
+from ci_tags.output import Output
+
+# name -> module in ci_tags.commands; each module has register(subparsers, common) and run(ctx) -> int
+COMMANDS: dict[str, str] = {
+    "slug": "slug",
+    "inspect": "inspect",
+    "tags": "tags",
+    "retag": "retag",
+    "untag": "untag",
+}
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes, placed after the subcommand name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document instead of human output")
+    common.add_argument("--debug", action="store_true", help="trace requests (secrets masked), show tracebacks")
+    return common
+
+
+def registry_options() -> argparse.ArgumentParser:
+    """Options of every subcommand that talks to a registry."""
+    opts = argparse.ArgumentParser(add_help=False)
+    opts.add_argument(
+        "--insecure-registry",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="allow plain HTTP to this registry (loopback registries always may); env CI_TAGS_INSECURE_REGISTRIES",
+    )
+    opts.add_argument("--username", help="registry user; env CI_TAGS_REGISTRY_USER")
+    opts.add_argument("--password", help="registry password or token; env CI_TAGS_REGISTRY_PASSWORD")
+    opts.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    return opts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ci-tags", description="Manage container image tags from CI pipelines."
+    )
+    parser.add_argument("--version", action="version", version=f"ci-tags {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parents = [common_options(), registry_options()]
+    for name, module in COMMANDS.items():
+        mod = importlib.import_module(f"ci_tags.commands.{module}")
+        mod.register(sub, parents)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv in (["--version"], ["-V"]):  # fast path: no parser, no command modules
+        (stdout or sys.stdout).write(f"ci-tags {__version__}\n")
+        return 0
+    env = dict(os.environ if env is None else env)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)
+    if args.debug:
+        out.enable_debug()
+    ctx = Context(env=env, out=out, args=args)
+    module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command]}")
+    try:
+        code: int = module.run(ctx)
+        return code
+    except CiTagsError as exc:
+        out.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.stderr.write("ci-tags: interrupted\n")
+        return 130
+    except Exception as exc:  # a bug: say so in one line, with the traceback only under --debug
+        if args.debug:
+            raise
+        out.stderr.write(f"ci-tags: internal error: {type(exc).__name__} (run with --debug for details)\n")
+        return EXIT_FAILED
+    finally:
+        ctx.close()

@@ -1,0 +1,50 @@
+"""``ci-tags retag SRC DST``: a metadata-only copy of an image to another tag, repository or registry."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ci_tags.context import Context
+from ci_tags.reference import parse_destination, parse_reference
+from ci_tags.registry.copy import copy_image
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "retag",
+        parents=parents,
+        help="copy an image to another tag by metadata alone (no layer pulled in the same registry)",
+    )
+    p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
+    p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
+
+
+def run(ctx: Context) -> int:
+    src = parse_reference(ctx.args.source)
+    dst = parse_destination(ctx.args.destination, src)
+    result = copy_image(ctx.registries, src, dst, concurrency=ctx.concurrency)
+    if ctx.out.json_mode:
+        ctx.out.json(
+            {
+                "source": str(src),
+                "destination": str(dst),
+                "digest": result.digest,
+                "media_type": result.media_type,
+                "mode": result.mode,
+                "blobs": {
+                    "mounted": result.blobs_mounted,
+                    "streamed": result.blobs_streamed,
+                    "present": result.blobs_present,
+                },
+                "bytes_streamed": result.bytes_streamed,
+            }
+        )
+    else:
+        ctx.out.line(f"{src} -> {dst} {result.digest}")
+        if result.mode != "same-repository":
+            ctx.out.info(
+                f"blobs: {result.blobs_mounted} mounted, {result.blobs_present} already present, "
+                f"{result.blobs_streamed} streamed ({result.bytes_streamed} bytes)"
+            )
+    return 0

@@ -1,0 +1,23 @@
+"""``ci-tags slug BRANCH``: a branch name as a tag, exactly as GitLab computes CI_COMMIT_REF_SLUG."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ci_tags.context import Context
+from ci_tags.reference import slugify
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("slug", parents=parents[:1], help="print a branch name as a valid tag (CI_COMMIT_REF_SLUG)")
+    p.add_argument("branch")
+
+
+def run(ctx: Context) -> int:
+    slug = slugify(ctx.args.branch)
+    if ctx.out.json_mode:
+        ctx.out.json({"branch": ctx.args.branch, "slug": slug})
+    else:
+        ctx.out.line(slug)
+    return 0

@@ -1,0 +1,40 @@
+"""``ci-tags tags REPO``: every tag of a repository, optionally with the digest each resolves to."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ci_tags.context import Context
+from ci_tags.errors import OperationFailed
+from ci_tags.reference import parse_reference
+from ci_tags.registry.resolve import resolve_tags
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("tags", parents=parents, help="list the tags of a repository")
+    p.add_argument("repository", metavar="REPO", help="e.g. registry.example.com/group/image")
+    p.add_argument("--digests", action="store_true", help="also resolve each tag to its manifest digest")
+
+
+def run(ctx: Context) -> int:
+    ref = parse_reference(ctx.args.repository)
+    registry = ctx.registries.get(ref.api_host)
+    tags = sorted(registry.tags(ref.repository))
+    if not ctx.args.digests:
+        if ctx.out.json_mode:
+            ctx.out.json({"repository": ref.name, "tags": tags})
+        for tag in tags:
+            ctx.out.line(tag)
+        return 0
+    digests, errors = resolve_tags(registry, ref.repository, tags, ctx.concurrency)
+    if ctx.out.json_mode:
+        ctx.out.json({"repository": ref.name, "tags": [{"tag": t, "digest": digests.get(t)} for t in tags]})
+    else:
+        for tag in tags:
+            ctx.out.line(f"{tag}\t{digests.get(tag) or '-'}")
+    if errors:
+        for tag, err in errors.items():
+            ctx.out.warn(f"{tag}: {err}")
+        raise OperationFailed(f"{len(errors)} of {len(tags)} tags could not be resolved")
+    return 0

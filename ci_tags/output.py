@@ -1,0 +1,103 @@
+"""The only module that prints.
+
+Human output uses rich on a terminal (colour unless ``NO_COLOR`` is set), plain lines when not a terminal (CI
+logs), and ``--json`` prints one JSON document on stdout. Errors and warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from ci_tags.errors import CiTagsError
+
+
+class Output:
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.json_mode = json_mode
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        env = env or {}
+        self.tty = hasattr(self.stdout, "isatty") and self.stdout.isatty() and env.get("TERM") != "dumb"
+        self.color = self.tty and "NO_COLOR" not in env
+
+    # -- results ---------------------------------------------------------------------------------------------
+
+    def json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        self.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        """One human line on stdout (silent in JSON mode, where the document is the whole output)."""
+        if not self.json_mode:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A table: rich on a terminal, tab-separated lines with a header otherwise."""
+        if self.json_mode:
+            return
+        if self.tty:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=title)
+            for col in columns:
+                table.add_column(col)
+            for row in rows:
+                table.add_row(*(str(c) for c in row))
+            Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
+            return
+        if title:
+            self.stdout.write(f"# {title}\n")
+        self.stdout.write("\t".join(columns) + "\n")
+        for row in rows:
+            self.stdout.write("\t".join(str(c) for c in row) + "\n")
+        self.stdout.flush()
+
+    # -- diagnostics -----------------------------------------------------------------------------------------
+
+    def warn(self, text: str) -> None:
+        self.stderr.write(f"warning: {text}\n")
+        self.stderr.flush()
+
+    def error(self, exc: CiTagsError) -> None:
+        self.stderr.write(f"ci-tags: {exc.label}: {exc}\n")
+        self.stderr.flush()
+
+    def info(self, text: str) -> None:
+        """Progress notes for humans, on stderr so stdout stays parseable."""
+        if not self.json_mode:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
+
+    @contextmanager
+    def progress(self, description: str, total: int) -> Iterator[Any]:
+        """A progress bar on a terminal; a no-op callable advance() elsewhere."""
+        if not self.tty or self.json_mode or total < 20:
+            yield lambda n=1: None
+            return
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(task, n)
+
+    def enable_debug(self) -> None:
+        """Trace every HTTP request on stderr (URLs with secret-looking query values masked, no headers)."""
+        handler = logging.StreamHandler(self.stderr)
+        handler.setFormatter(logging.Formatter("debug: %(message)s"))
+        logger = logging.getLogger("ci_tags")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)

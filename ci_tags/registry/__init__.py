@@ -1,0 +1,1 @@
+"""The OCI distribution client: HTTP session, auth, manifests and blobs, copy and safe untag."""

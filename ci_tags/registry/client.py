@@ -1,0 +1,284 @@
+"""The OCI distribution API: manifests, tags, blobs and mounts on one registry host.
+
+Every call names the scopes it needs, so that one Bearer token can serve a whole operation (a copy asks once for
+``pull,push`` on the destination and ``pull`` on the source).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from ci_tags.errors import BadInput, NotFound, RegistryError
+from ci_tags.reference import is_loopback_host
+from ci_tags.registry.auth import Authenticator, scope
+from ci_tags.registry.credentials import find_credentials
+from ci_tags.registry.manifest import ACCEPT, Manifest
+
+if TYPE_CHECKING:
+    import requests
+
+    from ci_tags.registry.http import Http
+
+_LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+CHUNK = 1 << 20
+
+
+class SizedStream:
+    """An iterable body with a known length, so requests streams it with a Content-Length, not chunked."""
+
+    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
+        self._chunks = chunks
+        self._size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def __len__(self) -> int:
+        return self._size
+
+
+def _error_text(resp: requests.Response) -> str:
+    try:
+        errors = resp.json().get("errors") or []
+    except (ValueError, AttributeError):
+        errors = []
+    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
+    return "; ".join(parts) or (resp.reason or "")
+
+
+def error_codes(resp: requests.Response) -> set[str]:
+    try:
+        return {e.get("code", "") for e in resp.json().get("errors") or [] if isinstance(e, dict)}
+    except (ValueError, AttributeError):
+        return set()
+
+
+class Registry:
+    """One registry host, reached over the process's shared HTTP session."""
+
+    def __init__(self, host: str, http: Http, auth: Authenticator, scheme: str) -> None:
+        self.host = host
+        self.http = http
+        self.auth = auth
+        self.base = f"{scheme}://{host}"
+        self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        scopes: Sequence[str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        stream: bool = False,
+        expect: Iterable[int] = (200,),
+        what: str = "",
+    ) -> requests.Response:
+        """Send an authenticated request; raise a ci-tags error unless the status is in ``expect``."""
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        for attempt in (1, 2):
+            hdrs = {**(headers or {}), **self.auth.header(scopes)}
+            resp = self.http.request(method, url, headers=hdrs, params=params, data=data, stream=stream)
+            if resp.status_code == 401 and attempt == 1 and self.auth.unauthorized(
+                resp.headers.get("WWW-Authenticate"), scopes
+            ):
+                resp.close()
+                continue
+            break
+        expected = set(expect)
+        if resp.status_code in expected:
+            return resp
+        if resp.status_code in (401, 403):
+            raise self.auth.refusal(scopes, resp.status_code)
+        if resp.status_code == 404:
+            raise NotFound(f"{what or path} not found on {self.host}", hint=_error_text(resp) or None)
+        if resp.status_code == 429:
+            raise RegistryError(f"{self.host} kept rate-limiting {method} {what or path}", hint="try again later")
+        raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {_error_text(resp)}")
+
+    # -- manifests -------------------------------------------------------------------------------------------
+
+    def get_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Manifest:
+        resp = self.request(
+            "GET",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull")],
+            headers={"Accept": ACCEPT},
+            what=f"{self.host}/{repository}{'@' if ':' in ref else ':'}{ref}",
+        )
+        manifest = Manifest.from_bytes(resp.content, resp.headers.get("Content-Type"))
+        served = resp.headers.get("Docker-Content-Digest")
+        if ref.startswith("sha256:") and manifest.digest != ref:
+            raise RegistryError(f"{self.host} served {repository}@{ref} with the wrong digest {manifest.digest}")
+        if served and served.startswith("sha256:") and served != manifest.digest:
+            raise RegistryError(f"{self.host} served {repository}:{ref} with a digest header that does not match")
+        return manifest
+
+    def head_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> str | None:
+        """The digest a tag or digest resolves to, or None when it does not exist."""
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull")],
+            headers={"Accept": ACCEPT},
+            expect=(200, 404),
+        )
+        if resp.status_code == 404:
+            return None
+        digest = resp.headers.get("Docker-Content-Digest")
+        return digest or self.get_manifest(repository, ref, scopes).digest
+
+    def put_manifest(
+        self, repository: str, ref: str, manifest: Manifest, scopes: Sequence[str] | None = None
+    ) -> str:
+        """Put the manifest's exact bytes under ``ref``; return the digest, checked against the bytes."""
+        resp = self.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull", "push")],
+            headers={"Content-Type": manifest.media_type},
+            data=manifest.data,
+            expect=(200, 201, 202),
+            what=f"{self.host}/{repository}:{ref}",
+        )
+        served = resp.headers.get("Docker-Content-Digest")
+        if served and served != manifest.digest:
+            raise RegistryError(
+                f"{self.host} stored {repository}:{ref} as {served}, expected {manifest.digest}",
+                hint="the registry rewrote the manifest; the copy is not byte-identical",
+            )
+        return manifest.digest
+
+    def delete_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> requests.Response:
+        """DELETE a manifest by tag or digest; the caller reads the status (202, or 400/405 when refused)."""
+        return self.request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull", "push", "delete")],
+            expect=(200, 202, 400, 404, 405),
+        )
+
+    # -- listings --------------------------------------------------------------------------------------------
+
+    def _paged(self, path: str, key: str, scopes: Sequence[str], what: str) -> list[str]:
+        items: list[str] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {"n": 1000}
+        seen: set[str] = set()
+        while url:
+            resp = self.request("GET", url, scopes, params=params, what=what)
+            page = (resp.json() or {}).get(key) or []
+            items += page
+            link = _LINK_NEXT_RE.search(resp.headers.get("Link", ""))
+            url = urljoin(self.base + path, link.group(1)) if link else None
+            if url in seen:
+                raise RegistryError(f"{self.host} sent a pagination loop while listing {what}")
+            if url:
+                seen.add(url)
+            params = None  # the next link carries its own query
+        return items
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of a repository, following ``Link`` pagination (also when the registry ignores ``n``)."""
+        return self._paged(
+            f"/v2/{repository}/tags/list", "tags", [scope(repository, "pull")], f"repository {repository}"
+        )
+
+    def catalog(self) -> list[str]:
+        return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "the catalog")
+
+    # -- blobs -----------------------------------------------------------------------------------------------
+
+    def blob_exists(self, repository: str, digest: str, scopes: Sequence[str] | None = None) -> bool:
+        resp = self.request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", scopes or [scope(repository, "pull")], expect=(200, 404)
+        )
+        return resp.status_code == 200
+
+    def open_blob(self, repository: str, digest: str, scopes: Sequence[str] | None = None) -> requests.Response:
+        return self.request(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes or [scope(repository, "pull")],
+            stream=True,
+            what=f"blob {digest} in {repository}",
+        )
+
+    def mount_blob(self, repository: str, digest: str, source: str, scopes: Sequence[str]) -> str | None:
+        """Mount a blob from another repository; None when mounted, else the upload URL to push it to."""
+        resp = self.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes,
+            params={"mount": digest, "from": source},
+            expect=(201, 202),
+        )
+        if resp.status_code == 201:
+            return None
+        return self._location(resp)
+
+    def start_upload(self, repository: str, scopes: Sequence[str]) -> str:
+        resp = self.request("POST", f"/v2/{repository}/blobs/uploads/", scopes, expect=(202,))
+        return self._location(resp)
+
+    def finish_upload(self, location: str, digest: str, body: Any, size: int, scopes: Sequence[str]) -> None:
+        """A monolithic upload: PUT the whole blob to the session's URL with its digest."""
+        sep = "&" if "?" in location else "?"
+        self.request(
+            "PUT",
+            f"{location}{sep}digest={digest}",
+            scopes,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            data=body,
+            expect=(201, 204),
+            what=f"upload of blob {digest}",
+        )
+
+    def _location(self, resp: requests.Response) -> str:
+        location = resp.headers.get("Location")
+        if not location:
+            raise RegistryError(f"{self.host} started an upload without a Location header")
+        return urljoin(self.base + "/", location)
+
+
+class Registries:
+    """Every registry one process talks to: one shared HTTP pool, one authenticator per host."""
+
+    def __init__(
+        self,
+        http: Http,
+        env: Mapping[str, str],
+        *,
+        insecure: Iterable[str] = (),
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.http = http
+        self.env = env
+        self.insecure = {h.strip() for h in insecure if h.strip()}
+        self.insecure |= {h.strip() for h in env.get("CI_TAGS_INSECURE_REGISTRIES", "").split(",") if h.strip()}
+        self.username = username
+        self.password = password
+        self._by_host: dict[str, Registry] = {}
+        self._lock = threading.Lock()
+
+    def plain_http(self, host: str) -> bool:
+        """Plain HTTP only for loopback registries and those the user named as insecure."""
+        return is_loopback_host(host) or host in self.insecure
+
+    def get(self, host: str) -> Registry:
+        with self._lock:
+            if host not in self._by_host:
+                if self.password and not self.username:
+                    raise BadInput("--password needs --username")
+                creds = find_credentials(host, self.env, username=self.username, password=self.password)
+                plain = self.plain_http(host)
+                auth = Authenticator(host, creds, self.http, allow_http=plain)
+                self._by_host[host] = Registry(host, self.http, auth, "http" if plain else "https")
+            return self._by_host[host]

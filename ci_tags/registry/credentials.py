@@ -1,0 +1,176 @@
+"""Where registry credentials come from. First match wins, and nothing ever prompts.
+
+1. ``--username``/``--password``, else ``CI_TAGS_REGISTRY_USER``/``CI_TAGS_REGISTRY_PASSWORD``;
+2. in GitLab CI, ``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` for the host named by ``CI_REGISTRY``;
+3. ``REGISTRY_AUTH_FILE``, else ``$XDG_RUNTIME_DIR/containers/auth.json`` (podman, skopeo, buildah);
+4. ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``: ``credHelpers`` for the host, then
+   ``auths.<host>.auth``, then ``credsStore``, through the ``docker-credential-<name>`` helper protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ci_tags.errors import BadInput
+
+DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and a secret; the secret never shows in ``repr`` or ``str``."""
+
+    username: str
+    password: str = field(repr=False)
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.username} (from {self.source})"
+
+
+def _host_keys(registry: str) -> tuple[str, ...]:
+    if registry in ("docker.io", "registry-1.docker.io", "index.docker.io"):
+        return DOCKER_HUB_KEYS
+    return (registry, f"https://{registry}", f"http://{registry}")
+
+
+def _normalise_key(key: str) -> str:
+    if "://" in key:
+        key = key.split("://", 1)[1]
+    return key.split("/", 1)[0]
+
+
+def _lookup(auths: Mapping[str, Any], registry: str) -> Any:
+    keys = _host_keys(registry)
+    for key in keys:
+        if key in auths:
+            return auths[key]
+    wanted = {_normalise_key(k) for k in keys}
+    for key, value in auths.items():
+        if _normalise_key(key) in wanted:
+            return value
+    return None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BadInput(f"cannot read credentials file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"credentials file {path} is not valid JSON (line {exc.lineno})") from None
+    return data if isinstance(data, dict) else None
+
+
+def _decode_auth(entry: Any, source: str) -> Credentials | None:
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("username") and entry.get("password"):
+        return Credentials(entry["username"], entry["password"], source)
+    raw = entry.get("auth")
+    if not raw:
+        return None
+    try:
+        user, sep, password = base64.b64decode(raw).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadInput(f"credentials in {source} are not base64 'user:password'") from None
+    if not sep:
+        raise BadInput(f"credentials in {source} are not base64 'user:password'")
+    return Credentials(user, password, source)
+
+
+def _from_helper(helper: str, registry: str, env: Mapping[str, str]) -> Credentials | None:
+    program = f"docker-credential-{helper}"
+    for key in _host_keys(registry):
+        try:
+            done = subprocess.run(
+                [program, "get"],
+                input=key,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=dict(env),
+                check=False,
+            )
+        except FileNotFoundError:
+            raise BadInput(f"credential helper {program} named in the Docker config is not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise BadInput(f"credential helper {program} did not answer within 30 s") from None
+        if done.returncode != 0:
+            continue  # "credentials not found": try the next spelling of the host
+        try:
+            data = json.loads(done.stdout)
+        except json.JSONDecodeError:
+            raise BadInput(f"credential helper {program} printed something that is not JSON") from None
+        if data.get("Username") and data.get("Secret"):
+            return Credentials(data["Username"], data["Secret"], program)
+    return None
+
+
+def find_credentials(
+    registry: str,
+    env: Mapping[str, str],
+    *,
+    username: str | None = None,
+    password: str | None = None,
+) -> Credentials | None:
+    """The credentials to use for ``registry`` (a host[:port]), or None for anonymous access."""
+    if username or password:
+        if not (username and password):
+            raise BadInput("--username and --password go together")
+        return Credentials(username, password, "command line")
+    if env.get("CI_TAGS_REGISTRY_USER") and env.get("CI_TAGS_REGISTRY_PASSWORD"):
+        return Credentials(env["CI_TAGS_REGISTRY_USER"], env["CI_TAGS_REGISTRY_PASSWORD"], "CI_TAGS_REGISTRY_USER")
+    ci_registry = env.get("CI_REGISTRY")
+    if ci_registry and ci_registry == registry and env.get("CI_REGISTRY_USER") and env.get("CI_REGISTRY_PASSWORD"):
+        return Credentials(env["CI_REGISTRY_USER"], env["CI_REGISTRY_PASSWORD"], "CI_REGISTRY_USER")
+
+    auth_file = env.get("REGISTRY_AUTH_FILE")
+    if auth_file:
+        candidates = [Path(auth_file)]
+    elif env.get("XDG_RUNTIME_DIR"):
+        candidates = [Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json"]
+    else:
+        candidates = []
+    for path in candidates:
+        data = _read_json(path)
+        if data:
+            found = _decode_auth(_lookup(data.get("auths") or {}, registry), str(path))
+            if found:
+                return found
+
+    docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else None
+    if docker_dir is None and env.get("HOME"):
+        docker_dir = Path(env["HOME"]) / ".docker"
+    if docker_dir is None:
+        return None
+    config = _read_json(docker_dir / "config.json")
+    if not config:
+        return None
+    helper = _lookup(config.get("credHelpers") or {}, registry)
+    if isinstance(helper, str) and helper:
+        return _from_helper(helper, registry, env)
+    found = _decode_auth(_lookup(config.get("auths") or {}, registry), str(docker_dir / "config.json"))
+    if found:
+        return found
+    store = config.get("credsStore")
+    if isinstance(store, str) and store:
+        return _from_helper(store, registry, env)
+    return None
+
+
+def environment() -> dict[str, str]:
+    """The process environment as a plain mapping (commands receive it; nothing deeper reads os.environ)."""
+    return dict(os.environ)

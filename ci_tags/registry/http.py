@@ -1,0 +1,155 @@
+"""The one HTTP choke point: a pooled session with timeouts, a User-Agent, bounded retries and tracing.
+
+Retries cover 429, 502, 503, 504 and connection errors, with exponential backoff that honours ``Retry-After``
+(seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the caller restarts
+the whole transfer instead.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ci_tags import __version__
+from ci_tags.errors import RegistryError
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger("ci_tags.http")
+
+USER_AGENT = f"ci-tags/{__version__}"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _replayable(data: Any) -> bool:
+    return data is None or isinstance(data, (bytes, str, dict))
+
+
+class Http:
+    """A ``requests.Session`` for one process, shared by every registry and API it talks to."""
+
+    def __init__(
+        self,
+        *,
+        pool_size: int = 16,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.request_count = 0
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        data: Any = None,
+        stream: bool = False,
+        auth: Any = None,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
+        """Send one request, retrying transient failures; return the final response (any status)."""
+        import requests
+
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            self.request_count += 1
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    headers=dict(headers or {}),
+                    params=params,
+                    data=data,
+                    stream=stream,
+                    auth=auth,
+                    timeout=self.timeout,
+                    allow_redirects=allow_redirects,
+                )
+            except requests.RequestException as exc:
+                log.debug("%s %s -> %s", method, _redact(url), type(exc).__name__)
+                transient = isinstance(exc, (requests.ConnectionError, requests.Timeout))
+                if not transient or attempt >= self.max_attempts or not _replayable(data):
+                    host = url.split("/")[2] if "://" in url else url
+                    raise RegistryError(
+                        f"cannot reach {host}: {type(exc).__name__}",
+                        hint="check the host name, the network, and --insecure-registry for plain-HTTP registries",
+                    ) from None
+                self.sleep(self._delay(attempt, None))
+                continue
+            elapsed = (time.monotonic() - started) * 1000
+            log.debug("%s %s -> %d (%.0f ms)", method, _redact(url), resp.status_code, elapsed)
+            if resp.status_code in RETRY_STATUSES and attempt < self.max_attempts and _replayable(data):
+                wait = self._delay(attempt, parse_retry_after(resp.headers.get("Retry-After")))
+                if wait is not None:
+                    resp.close()
+                    log.debug("retrying in %.2f s (attempt %d of %d)", wait, attempt + 1, self.max_attempts)
+                    self.sleep(wait)
+                    continue
+            return resp
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds before the next attempt; None when the server asks for longer than we are willing to wait."""
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_wait else None
+        return min(self.max_wait, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _redact(url: str) -> str:
+    """Drop a query string's values that might carry secrets (tokens, signatures) from a traced URL."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    keep = []
+    for part in query.split("&"):
+        key = part.split("=", 1)[0]
+        low = key.lower()
+        sensitive = any(s in low for s in ("token", "sig", "password", "secret", "credential", "key"))
+        keep.append(f"{key}=***" if sensitive else part)
+    return f"{base}?{'&'.join(keep)}"

@@ -1,0 +1,126 @@
+"""Safe tag removal: remove a tag and nothing else, whatever other tags share its digest.
+
+Deleting a manifest by digest removes every tag pointing at it, so ci-tags never does that to remove a tag:
+- where the registry supports it, ``DELETE /v2/<name>/manifests/<tag>`` (OCI distribution spec);
+- where it refuses (400/405, as distribution 2.8 does), a unique throwaway manifest is pushed over the tag and
+  then deleted by its own digest, so only the tag goes and the real image keeps its other tags.
+After each removal the tag is checked to be gone; siblings the caller names are checked to still resolve to their
+digests, and restored if a registry ever took them along.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ci_tags.errors import RegistryError
+from ci_tags.registry.auth import scope
+from ci_tags.registry.client import Registry
+from ci_tags.registry.manifest import EMPTY_JSON, OCI_MANIFEST, Manifest, sha256_digest, throwaway_manifest
+
+TAG_DELETE = "tag-delete"
+PLACEHOLDER = "placeholder"
+
+
+@dataclass(frozen=True)
+class Removal:
+    repository: str
+    tag: str
+    digest: str | None  # what the tag pointed at; None when it was already absent
+    method: str  # TAG_DELETE, PLACEHOLDER, or "absent"
+
+
+class Untagger:
+    """Removes tags from one repository; learns once per registry whether tag deletion is supported."""
+
+    def __init__(self, registry: Registry, repository: str) -> None:
+        self.registry = registry
+        self.repository = repository
+        self.scopes = [scope(repository, "pull", "push", "delete")]
+        self._empty_blob_ready = False
+        self._digest_delete_works = False
+        self._lock = threading.Lock()
+
+    @property
+    def tag_delete_refused(self) -> bool:
+        return self.registry.tag_delete_refused
+
+    def remove(self, tag: str, digest: str | None = None, siblings: Mapping[str, str] | None = None) -> Removal:
+        """Remove ``tag``. ``digest`` is what it is expected to point at (looked up when not given);
+        ``siblings`` maps other tags to the digests they must still resolve to afterwards."""
+        reg, repo = self.registry, self.repository
+        if digest is None:
+            digest = reg.head_manifest(repo, tag, self.scopes)
+            if digest is None:
+                return Removal(repo, tag, None, "absent")
+        original: Manifest | None = None
+        if siblings and not self.tag_delete_refused:
+            original = reg.get_manifest(repo, tag, self.scopes)  # to restore siblings a registry might take along
+        method = self._remove(tag, original)
+        if reg.head_manifest(repo, tag, self.scopes) is not None:
+            raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
+        if siblings:
+            self._check_siblings(siblings, original)
+        return Removal(repo, tag, digest, method)
+
+    def _remove(self, tag: str, original: Manifest | None) -> str:
+        if not self.tag_delete_refused:
+            resp = self.registry.delete_manifest(self.repository, tag, self.scopes)
+            if resp.status_code in (200, 202):
+                return TAG_DELETE
+            if resp.status_code == 404:
+                return TAG_DELETE  # gone already (a concurrent run); the check after says so
+            self.registry.tag_delete_refused = True
+        self._remove_with_placeholder(tag)
+        return PLACEHOLDER
+
+    def _remove_with_placeholder(self, tag: str) -> None:
+        reg, repo = self.registry, self.repository
+        restore: Manifest | None = None
+        if not self._digest_delete_works:
+            # First removal in this repository: keep the image so the tag can be put back if deletion is off.
+            restore = reg.get_manifest(repo, tag, self.scopes)
+        self._ensure_empty_blob()
+        placeholder = Manifest(throwaway_manifest(uuid.uuid4().hex), OCI_MANIFEST, "")
+        placeholder = Manifest(placeholder.data, OCI_MANIFEST, sha256_digest(placeholder.data))
+        reg.put_manifest(repo, tag, placeholder, self.scopes)
+        resp = reg.delete_manifest(repo, placeholder.digest, self.scopes)
+        if resp.status_code in (200, 202):
+            self._digest_delete_works = True
+            return
+        if restore is not None:
+            reg.put_manifest(repo, tag, restore, self.scopes)
+        raise RegistryError(
+            f"{reg.host} refuses to delete manifests ({resp.status_code}); {repo}:{tag} was left as it was",
+            hint="enable deletion on the registry (storage.delete.enabled), or use the registry's own API",
+        )
+
+    def _ensure_empty_blob(self) -> None:
+        with self._lock:
+            if self._empty_blob_ready:
+                return
+            reg, repo = self.registry, self.repository
+            digest = sha256_digest(EMPTY_JSON)
+            if not reg.blob_exists(repo, digest, self.scopes):
+                location = reg.start_upload(repo, self.scopes)
+                reg.finish_upload(location, digest, EMPTY_JSON, len(EMPTY_JSON), self.scopes)
+            self._empty_blob_ready = True
+
+    def _check_siblings(self, siblings: Mapping[str, str], original: Manifest | None) -> None:
+        reg, repo = self.registry, self.repository
+        lost = [t for t, d in siblings.items() if reg.head_manifest(repo, t, self.scopes) != d]
+        if not lost:
+            return
+        if original is None:
+            raise RegistryError(f"tags {', '.join(lost)} of {repo} no longer resolve to their digests")
+        # The registry took siblings along with the tag: put them back and never trust tag deletion again.
+        reg.tag_delete_refused = True
+        for t in lost:
+            if siblings[t] == original.digest:
+                reg.put_manifest(repo, t, original, self.scopes)
+        raise RegistryError(
+            f"{reg.host} removed {', '.join(lost)} together with the tag; they were restored",
+            hint="this registry's tag deletion is unsafe; ci-tags now uses placeholder manifests for it",
+        )

@@ -1,0 +1,104 @@
+"""Start the real CNCF distribution registry (Debian's docker-registry) on a free loopback port.
+
+Nothing is installed here: the test command installs docker-registry. The registry's access log gives one
+line per request, which tests use to count the requests an operation made.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+_ACCESS_RE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[0-9.]+" (\d{3})')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    uri: str
+    status: int
+
+    @property
+    def is_blob(self) -> bool:
+        return "/blobs/" in self.uri
+
+
+@dataclass
+class RunningRegistry:
+    host: str
+    root: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def requests(self) -> list[Request]:
+        text = self.log_path.read_text(errors="replace")
+        return [Request(m[1], m[2], int(m[3])) for m in _ACCESS_RE.finditer(text)]
+
+    def mark(self) -> int:
+        """A position in the request log; ``since(mark)`` gives what came after."""
+        time.sleep(0.05)  # let the registry flush its log line for the last request
+        return len(self.requests())
+
+    def since(self, mark: int) -> list[Request]:
+        time.sleep(0.05)
+        return self.requests()[mark:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_registry(root: Path, auth: dict[str, Any] | None = None) -> RunningRegistry:
+    binary = shutil.which("docker-registry")
+    if not binary:
+        raise RuntimeError("docker-registry is not installed: run the README's test command (.ci/test)")
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "info", "formatter": "text", "accesslog": {"disabled": False}},
+        "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }
+    if auth:
+        config["auth"] = auth
+    (root / "config.yml").write_text(yaml.safe_dump(config))
+    log_path = root / "registry.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
+    host = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"docker-registry exited: {log_path.read_text()[-2000:]}")
+        try:
+            requests.get(f"http://{host}/v2/", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("docker-registry did not start within 20 s")
+    return RunningRegistry(host, root, log_path, proc)
