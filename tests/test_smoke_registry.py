@@ -6,6 +6,7 @@ def test_push_and_retag_same_repository(reg, registry, cli):
     mark = registry.mark()
     result = cli("retag", f"{registry.host}/smoke/app:v1", "v2")
     assert result.code == 0, result.err
-    assert result.out.strip() == f"{registry.host}/smoke/app:v1 -> {registry.host}/smoke/app:v2 {pushed.manifest.digest}"
+    host = registry.host
+    assert result.out.strip() == f"{host}/smoke/app:v1 -> {host}/smoke/app:v2 {pushed.manifest.digest}"
     reqs = registry.since(mark)
     assert [r.method for r in reqs] == ["GET", "PUT"], reqs

@@ -84,6 +84,12 @@ def _untag(ctx: Context, refs: list[Reference]) -> int:
                 else:
                     entry.update(status="removed", method=removal.method)
                     out.line(f"removed {ref} {digest}{kept}")
+                    if removal.restored:
+                        entry["restored"] = list(removal.restored)
+                        out.warn(
+                            f"{host} deleted {', '.join(removal.restored)} along with {ref.tag}; ci-tags put them "
+                            "back. This registry's tag deletion is unsafe."
+                        )
             report.append(entry)
     if ctx.out.json_mode:
         ctx.out.json({"dry_run": ctx.args.dry_run, "results": report})

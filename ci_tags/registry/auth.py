@@ -33,7 +33,9 @@ class Challenge:
 def parse_challenge(header: str) -> Challenge:
     """Parse one ``WWW-Authenticate`` challenge, e.g. ``Bearer realm="...",service="...",scope="..."``."""
     scheme, _, rest = header.strip().partition(" ")
-    params = {m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _PARAM_RE.finditer(rest)}
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3)) for m in _PARAM_RE.finditer(rest)
+    }
     params = {k: v.replace('\\"', '"') for k, v in params.items()}
     return Challenge(scheme.lower(), params)
 

@@ -118,7 +118,7 @@ class Http:
                         f"cannot reach {host}: {type(exc).__name__}",
                         hint="check the host name, the network, and --insecure-registry for plain-HTTP registries",
                     ) from None
-                self.sleep(self._delay(attempt, None))
+                self.sleep(self._backoff(attempt))
                 continue
             elapsed = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %d (%.0f ms)", method, _redact(url), resp.status_code, elapsed)
@@ -135,7 +135,11 @@ class Http:
         """Seconds before the next attempt; None when the server asks for longer than we are willing to wait."""
         if retry_after is not None:
             return retry_after if retry_after <= self.max_wait else None
-        return min(self.max_wait, self.backoff * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: about backoff * 2^(attempt-1), capped at max_wait."""
+        return min(self.max_wait, self.backoff * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
     def close(self) -> None:
         self.session.close()

@@ -30,6 +30,7 @@ class Removal:
     tag: str
     digest: str | None  # what the tag pointed at; None when it was already absent
     method: str  # TAG_DELETE, PLACEHOLDER, or "absent"
+    restored: tuple[str, ...] = ()  # siblings the registry took along and ci-tags put back
 
 
 class Untagger:
@@ -61,9 +62,8 @@ class Untagger:
         method = self._remove(tag, original)
         if reg.head_manifest(repo, tag, self.scopes) is not None:
             raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
-        if siblings:
-            self._check_siblings(siblings, original)
-        return Removal(repo, tag, digest, method)
+        restored = self._check_siblings(siblings, original) if siblings else ()
+        return Removal(repo, tag, digest, method, restored)
 
     def _remove(self, tag: str, original: Manifest | None) -> str:
         if not self.tag_delete_refused:
@@ -108,19 +108,19 @@ class Untagger:
                 reg.finish_upload(location, digest, EMPTY_JSON, len(EMPTY_JSON), self.scopes)
             self._empty_blob_ready = True
 
-    def _check_siblings(self, siblings: Mapping[str, str], original: Manifest | None) -> None:
+    def _check_siblings(self, siblings: Mapping[str, str], original: Manifest | None) -> tuple[str, ...]:
+        """Check that every sibling still resolves to its digest; put back any the registry took along."""
         reg, repo = self.registry, self.repository
-        lost = [t for t, d in siblings.items() if reg.head_manifest(repo, t, self.scopes) != d]
+        lost = sorted(t for t, d in siblings.items() if reg.head_manifest(repo, t, self.scopes) != d)
         if not lost:
-            return
-        if original is None:
-            raise RegistryError(f"tags {', '.join(lost)} of {repo} no longer resolve to their digests")
-        # The registry took siblings along with the tag: put them back and never trust tag deletion again.
-        reg.tag_delete_refused = True
-        for t in lost:
-            if siblings[t] == original.digest:
+            return ()
+        restorable = [t for t in lost if original is not None and siblings[t] == original.digest]
+        if original is not None:
+            # The registry's tag deletion took the manifest: never trust it again in this run.
+            reg.tag_delete_refused = True
+            for t in restorable:
                 reg.put_manifest(repo, t, original, self.scopes)
-        raise RegistryError(
-            f"{reg.host} removed {', '.join(lost)} together with the tag; they were restored",
-            hint="this registry's tag deletion is unsafe; ci-tags now uses placeholder manifests for it",
-        )
+        still_lost = [t for t in lost if reg.head_manifest(repo, t, self.scopes) != siblings[t]]
+        if still_lost:
+            raise RegistryError(f"tags {', '.join(still_lost)} of {repo} no longer resolve to their digests")
+        return tuple(restorable)

@@ -102,7 +102,7 @@ def push_index(
                 "size": c.manifest.size,
                 "platform": {"os": "linux", "architecture": a},
             }
-            for c, a in zip(children, arches)
+            for c, a in zip(children, arches, strict=True)
         ],
     }
     data = json.dumps(body, indent=3).encode()

@@ -1,0 +1,163 @@
+"""untag on the real distribution registry (which refuses DELETE by tag), and on an unsafe front for it."""
+
+import json
+
+import pytest
+
+from ci_tags.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST
+from tests.support.images import push_image, push_index
+from tests.support.proxy import RegistryFront
+
+
+@pytest.fixture
+def shared_image(reg):
+    """One image under a content tag, a pipeline tag and latest: all three share one digest."""
+
+    def make(repo, kind="image", media_type=OCI_MANIFEST):
+        if kind == "image":
+            manifest = push_image(reg, repo, "hash-abc", media_type=media_type).manifest
+        else:
+            manifest, _ = push_index(reg, repo, "hash-abc", media_type=media_type)
+        for tag in ("pipeline-1", "latest"):
+            reg.put_manifest(repo, tag, manifest)
+        return manifest
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("kind", "media_type"),
+    [("image", OCI_MANIFEST), ("image", DOCKER_MANIFEST), ("index", OCI_MANIFEST), ("index", DOCKER_MANIFEST)],
+)
+def test_untag_removes_only_that_tag_when_others_share_the_digest(kind, media_type, reg, registry, cli, shared_image):
+    repo = f"untag/{kind}-{media_type.split('.')[2]}"
+    manifest = shared_image(repo, kind, media_type)
+    result = cli("untag", f"{registry.host}/{repo}:pipeline-1")
+    assert result.code == 0, result.err
+    assert result.out == (
+        f"removed {registry.host}/{repo}:pipeline-1 {manifest.digest} (kept: hash-abc, latest)\n"
+    )
+    assert reg.head_manifest(repo, "pipeline-1") is None
+    assert reg.head_manifest(repo, "hash-abc") == manifest.digest
+    assert reg.head_manifest(repo, "latest") == manifest.digest
+    assert sorted(reg.tags(repo)) == ["hash-abc", "latest"]
+    if kind == "index":  # the children survive too, so the kept index is still pullable
+        for child in manifest.children:
+            assert reg.get_manifest(repo, child.digest).digest == child.digest
+
+
+def test_untag_several_tags_of_one_image(reg, registry, cli, shared_image):
+    manifest = shared_image("untag/several")
+    result = cli("untag", f"{registry.host}/untag/several:pipeline-1", f"{registry.host}/untag/several:hash-abc")
+    assert result.code == 0, result.err
+    assert reg.tags("untag/several") == ["latest"]
+    assert reg.head_manifest("untag/several", "latest") == manifest.digest
+
+
+def test_dry_run_prints_what_the_real_run_does_and_removes_nothing(reg, registry, cli, shared_image):
+    shared_image("untag/dry")
+    refs = [f"{registry.host}/untag/dry:pipeline-1", f"{registry.host}/untag/dry:latest"]
+    dry = cli("untag", *refs, "--dry-run")
+    assert dry.code == 0
+    assert sorted(reg.tags("untag/dry")) == ["hash-abc", "latest", "pipeline-1"]
+    real = cli("untag", *refs)
+    assert real.code == 0
+    assert dry.out.replace("would remove ", "removed ") == real.out
+    assert reg.tags("untag/dry") == ["hash-abc"]
+
+
+def test_untag_json_report(reg, registry, cli, shared_image):
+    manifest = shared_image("untag/json")
+    result = cli("untag", f"{registry.host}/untag/json:latest", "--json")
+    report = json.loads(result.out)
+    assert report["results"] == [
+        {
+            "reference": f"{registry.host}/untag/json:latest",
+            "digest": manifest.digest,
+            "kept_siblings": ["hash-abc", "pipeline-1"],
+            "status": "removed",
+            "method": "placeholder",
+        }
+    ]
+
+
+def test_untag_of_a_missing_tag_is_not_found_unless_missing_ok(reg, registry, cli, shared_image):
+    shared_image("untag/missing")
+    ref = f"{registry.host}/untag/missing:nope"
+    missing = cli("untag", ref)
+    assert missing.code == 4
+    assert "not found" in missing.err
+    ok = cli("untag", ref, "--missing-ok")
+    assert ok.code == 0
+    assert "already absent" in ok.out
+
+
+def test_rerunning_untag_after_success_is_safe(reg, registry, cli, shared_image):
+    shared_image("untag/rerun")
+    ref = f"{registry.host}/untag/rerun:pipeline-1"
+    assert cli("untag", ref).code == 0
+    assert cli("untag", ref, "--missing-ok").code == 0
+    assert sorted(reg.tags("untag/rerun")) == ["hash-abc", "latest"]
+
+
+def test_untag_needs_a_tag(registry, cli):
+    result = cli("untag", f"{registry.host}/untag/x")
+    assert result.code == 2
+    assert "--digest" in result.err
+
+
+def test_digest_mode_lists_the_tags_that_vanish_first(reg, registry, cli, shared_image):
+    manifest = shared_image("untag/bydigest")
+    other = push_image(reg, "untag/bydigest", "other").manifest
+    ref = f"{registry.host}/untag/bydigest@{manifest.digest}"
+    dry = cli("untag", "--digest", "--dry-run", ref)
+    assert dry.code == 0
+    assert dry.out == (
+        f"would delete {registry.host}/untag/bydigest@{manifest.digest}; "
+        "these tags vanish with it: hash-abc, latest, pipeline-1\n"
+    )
+    assert len(reg.tags("untag/bydigest")) == 4
+    real = cli("untag", "--digest", ref)
+    assert real.code == 0
+    assert real.out.startswith("deleting ")
+    assert reg.tags("untag/bydigest") == ["other"]
+    assert reg.head_manifest("untag/bydigest", "other") == other.digest
+
+
+class UnsafeTagDelete:
+    """A front that 'supports' DELETE by tag the way a careless registry might: by deleting the manifest."""
+
+    def __init__(self, upstream_url):
+        import requests
+
+        self.requests = requests
+        self.upstream = upstream_url
+        self.tag_deletes = 0
+
+    def __call__(self, method, path, query):
+        if method != "DELETE" or "/manifests/" not in path or "/manifests/sha256:" in path:
+            return None
+        self.tag_deletes += 1
+        resp = self.requests.head(
+            self.upstream + path, headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}
+        )
+        digest = resp.headers["Docker-Content-Digest"]
+        repo_path = path.rsplit("/manifests/", 1)[0]
+        self.requests.delete(f"{self.upstream}{repo_path}/manifests/{digest}")
+        return 202, {}, b""
+
+
+def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg, registry, cli, shared_image):
+    manifest = shared_image("untag/unsafe")
+    behaviour = UnsafeTagDelete(registry.url)
+    front = RegistryFront(registry.url, behaviour)
+    try:
+        result = cli("untag", f"{front.host}/untag/unsafe:pipeline-1")
+    finally:
+        front.close()
+    assert behaviour.tag_deletes == 1
+    assert result.code == 0, result.err
+    assert "put them back" in result.err
+    assert reg.head_manifest("untag/unsafe", "pipeline-1") is None
+    assert reg.head_manifest("untag/unsafe", "hash-abc") == manifest.digest
+    assert reg.head_manifest("untag/unsafe", "latest") == manifest.digest
