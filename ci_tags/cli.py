@@ -14,13 +14,14 @@ from ci_tags.context import Context
 from ci_tags.errors import EXIT_FAILED, CiTagsError
 from ci_tags.output import Output
 
-# name -> module in ci_tags.commands; each module has register(subparsers, common) and run(ctx) -> int
-COMMANDS: dict[str, str] = {
-    "slug": "slug",
-    "inspect": "inspect",
-    "tags": "tags",
-    "retag": "retag",
-    "untag": "untag",
+# name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has
+# register(parser) and run(ctx) -> int. Only the module of the command being run is imported.
+COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "slug": ("slug", False, "print a branch name as a valid tag, as GitLab's CI_COMMIT_REF_SLUG"),
+    "inspect": ("inspect", True, "show an image's digest, media type, size, platforms, created time and labels"),
+    "tags": ("tags", True, "list the tags of a repository"),
+    "retag": ("retag", True, "copy an image to another tag by metadata alone"),
+    "untag": ("untag", True, "remove tags; every other tag, also one sharing the digest, keeps its image"),
 }
 
 
@@ -47,16 +48,17 @@ def registry_options() -> argparse.ArgumentParser:
     return opts
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ci-tags", description="Manage container image tags from CI pipelines."
-    )
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The root parser; only the ``selected`` command's module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(prog="ci-tags", description="Manage container image tags from CI pipelines.")
     parser.add_argument("--version", action="version", version=f"ci-tags {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    parents = [common_options(), registry_options()]
-    for module in COMMANDS.values():
-        mod = importlib.import_module(f"ci_tags.commands.{module}")
-        mod.register(sub, parents)
+    common, registry = common_options(), registry_options()
+    for name, (module, remote, text) in COMMANDS.items():
+        parents = [common, registry] if remote else [common]
+        cmd = sub.add_parser(name, parents=parents, help=text, description=text)
+        if name == selected:
+            importlib.import_module(f"ci_tags.commands.{module}").register(cmd)
     return parser
 
 
@@ -72,13 +74,14 @@ def main(
         (stdout or sys.stdout).write(f"ci-tags {__version__}\n")
         return 0
     env = dict(os.environ if env is None else env)
-    parser = build_parser()
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(selected)
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)
     if args.debug:
         out.enable_debug()
     ctx = Context(env=env, out=out, args=args)
-    module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command]}")
+    module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
     try:
         code: int = module.run(ctx)
         return code

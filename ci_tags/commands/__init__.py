@@ -1,1 +1,1 @@
-"""One module per subcommand: ``register(subparsers, parents)`` and ``run(ctx) -> int``."""
+"""One module per subcommand: ``register(parser)`` adds its arguments, ``run(ctx) -> int`` does the work."""

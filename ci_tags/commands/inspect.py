@@ -12,8 +12,7 @@ from ci_tags.registry.image import read_config
 from ci_tags.registry.manifest import Descriptor, platform_name
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("inspect", parents=parents, help="show an image's digest, platforms, created time, labels")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("reference", metavar="REF")
 
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ci_tags.context import Context
 from ci_tags.reference import parse_destination, parse_reference
 from ci_tags.registry.copy import copy_image
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "retag",
-        parents=parents,
-        help="copy an image to another tag by metadata alone (no layer pulled in the same registry)",
-    )
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
     p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ci_tags.context import Context
 from ci_tags.reference import slugify
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("slug", parents=parents[:1], help="print a branch name as a valid tag (CI_COMMIT_REF_SLUG)")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("branch")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ci_tags.context import Context
 from ci_tags.errors import OperationFailed
@@ -11,8 +10,7 @@ from ci_tags.reference import parse_reference
 from ci_tags.registry.resolve import resolve_tags
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("tags", parents=parents, help="list the tags of a repository")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("repository", metavar="REPO", help="e.g. registry.example.com/group/image")
     p.add_argument("--digests", action="store_true", help="also resolve each tag to its manifest digest")
 

@@ -12,12 +12,7 @@ from ci_tags.registry.resolve import resolve_tags, tags_by_digest
 from ci_tags.registry.untag import Untagger
 
 
-def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "untag",
-        parents=parents,
-        help="remove tags; every other tag, also one sharing the digest, keeps its image",
-    )
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove")
     p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
     p.add_argument(
