@@ -117,3 +117,47 @@ def throwaway_manifest(nonce: str) -> bytes:
         "annotations": {"org.opencontainers.image.description": "ci-tags untag placeholder", "ci-tags.nonce": nonce},
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+# Annotations ci-tags writes on the small indexes it makes for pipeline and publish tags.
+ANNOTATION_CREATED = "org.opencontainers.image.created"
+ANNOTATION_REVISION = "org.opencontainers.image.revision"
+ANNOTATION_KIND = "dev.ci-tags.kind"  # "pipeline" or "publish"
+ANNOTATION_PIPELINE = "dev.ci-tags.pipeline"
+ANNOTATION_CONTENT_TAG = "dev.ci-tags.content-tag"
+ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag stands for
+
+
+def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations: dict[str, str]) -> Manifest:
+    """A tiny OCI index that points at ``target`` and carries ``annotations`` (when and by whom it was tagged).
+
+    Metadata only: no blob is written. For an image, the index has one entry with its platform; for an index,
+    the same entries as the original. The index has its own digest, so removing the tag it sits on can never
+    touch the content tag whose image it points at, and its creation annotation dates the tag itself, which
+    registries do not record.
+    """
+    if target.is_index:
+        entries = target.json.get("manifests") or []
+    else:
+        entry: dict[str, Any] = {"mediaType": target.media_type, "digest": target.digest, "size": target.size}
+        if platform:
+            entry["platform"] = platform
+        entries = [entry]
+    body = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": entries,
+        "annotations": {**annotations, ANNOTATION_TARGET: target.digest},
+    }
+    data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+    return Manifest(data, OCI_INDEX, sha256_digest(data))
+
+
+def stamp_of(manifest: Manifest) -> dict[str, str] | None:
+    """The annotations of an index ci-tags made, or None for any other manifest."""
+    if manifest.media_type != OCI_INDEX:
+        return None
+    annotations = manifest.json.get("annotations") or {}
+    if not isinstance(annotations, dict) or ANNOTATION_KIND not in annotations:
+        return None
+    return {str(k): str(v) for k, v in annotations.items()}

@@ -1,0 +1,67 @@
+"""What a build needs, and the interface every builder adapter implements."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ci_tags.errors import OperationFailed
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    dockerfile: Path
+    reference: str  # where the image is pushed, e.g. registry/group/image:hash-<hex>
+    arch: str
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    plain_http: bool = False  # loopback or named-insecure registry
+
+
+class Builder:
+    """Builds one image for one architecture and pushes it; returns the pushed manifest's digest."""
+
+    name = "builder"
+
+    def __init__(self, program: str, env: Mapping[str, str], log: Callable[[str], None] = lambda line: None) -> None:
+        self.program = program
+        self.env = dict(env)
+        self.log = log
+
+    def build_and_push(self, request: BuildRequest) -> str:
+        raise NotImplementedError
+
+    def _run(self, args: Sequence[str], what: str) -> str:
+        """Run the builder, passing each line of its output to ``log`` as it comes (the job log)."""
+        with subprocess.Popen(
+            [self.program, *args], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                self.log(line.rstrip("\n"))
+        if proc.returncode != 0:
+            raise OperationFailed(f"{self.name} failed to {what} (exit {proc.returncode}); see its output above")
+        return "".join(lines)
+
+
+def platform(arch: str) -> str:
+    """``linux/<arch>`` with the variant split out (``arm-v7`` -> ``linux/arm/v7``)."""
+    return "linux/" + arch.replace("-", "/", 1)
+
+
+def build_flags(request: BuildRequest) -> list[str]:
+    """The docker-compatible build flags shared by buildah bud, podman build and docker build."""
+    flags = ["--platform", platform(request.arch), "-f", str(request.dockerfile), "-t", request.reference]
+    for key, value in sorted(request.build_args.items()):
+        flags += ["--build-arg", f"{key}={value}"]
+    if request.target:
+        flags += ["--target", request.target]
+    for key, value in sorted(request.labels.items()):
+        flags += ["--label", f"{key}={value}"]
+    return flags

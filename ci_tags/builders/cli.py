@@ -1,0 +1,56 @@
+"""buildah, podman and docker adapters. buildah and podman honour STORAGE_DRIVER and BUILDAH_ISOLATION from the
+environment (e.g. vfs and chroot in unprivileged containers)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ci_tags.builders.base import Builder, BuildRequest, build_flags
+from ci_tags.errors import OperationFailed
+
+
+class BuildahBuilder(Builder):
+    name = "buildah"
+    build_verb = "bud"
+
+    def build_and_push(self, request: BuildRequest) -> str:
+        self._run([self.build_verb, *build_flags(request), str(request.context)], f"build {request.reference}")
+        with tempfile.TemporaryDirectory() as tmp:
+            digest_file = Path(tmp) / "digest"
+            tls = ["--tls-verify=false"] if request.plain_http else []
+            self._run(
+                ["push", *tls, "--digestfile", str(digest_file), request.reference, f"docker://{request.reference}"],
+                f"push {request.reference}",
+            )
+            digest = digest_file.read_text().strip()
+        if not digest.startswith("sha256:"):
+            raise OperationFailed(f"{self.name} pushed {request.reference} but reported no digest")
+        return digest
+
+
+class PodmanBuilder(BuildahBuilder):
+    name = "podman"
+    build_verb = "build"
+
+
+class DockerBuilder(Builder):
+    """docker buildx pushes directly to the registry and reports the digest in its metadata file."""
+
+    name = "docker"
+
+    def build_and_push(self, request: BuildRequest) -> str:
+        import json
+
+        with tempfile.TemporaryDirectory() as tmp:
+            meta = Path(tmp) / "meta.json"
+            output = "type=registry" + (",registry.insecure=true" if request.plain_http else "")
+            self._run(
+                ["buildx", "build", *build_flags(request), "--output", output, "--metadata-file", str(meta),
+                 str(request.context)],
+                f"build and push {request.reference}",
+            )
+            digest = str(json.loads(meta.read_text()).get("containerimage.digest", ""))
+        if not digest.startswith("sha256:"):
+            raise OperationFailed(f"docker pushed {request.reference} but reported no digest")
+        return digest
