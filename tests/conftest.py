@@ -70,3 +70,32 @@ def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+# -- authenticated registries (tests/support/auth.py) ------------------------------------------------------------
+
+from tests.support.auth import TokenIssuer, start_basic_registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """The real registry behind htpasswd Basic auth; users and passwords in ``tests.support.auth.BASIC_USERS``."""
+    reg = start_basic_registry(tmp_path_factory.mktemp("basic-registry"))
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def token_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenIssuer]:
+    """The token service of ``token_registry``; users in ``TOKEN_USERS``, grants in ``TOKEN_GRANTS``."""
+    issuer = TokenIssuer(tmp_path_factory.mktemp("token-issuer"))
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture(scope="session")
+def token_registry(tmp_path_factory: pytest.TempPathFactory, token_issuer: TokenIssuer) -> Iterator[RunningRegistry]:
+    """The real registry behind Docker token auth, trusting ``token_issuer``."""
+    reg = start_registry(tmp_path_factory.mktemp("token-registry"), auth=token_issuer.registry_auth())
+    yield reg
+    reg.stop()

@@ -21,6 +21,7 @@ from ci_tags.registry.credentials import Credentials
 if TYPE_CHECKING:
     from ci_tags.registry.http import Http
 
+NO_CREDENTIALS_HINT = "pass --username/--password, set CI_TAGS_REGISTRY_USER/_PASSWORD, or log in with docker/podman"
 _PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
@@ -87,6 +88,8 @@ class Authenticator:
         self.allow_http = allow_http
         self.challenge: Challenge | None = None
         self._tokens: dict[frozenset[str], tuple[str, float, list[str]]] = {}
+        # What the last token for each set of scopes lacked; kept apart from the cache, which 401s empty.
+        self._missing: dict[frozenset[str], list[str]] = {}
         self._lock = threading.Lock()
 
     def header(self, scopes: Iterable[str]) -> dict[str, str]:
@@ -115,19 +118,22 @@ class Authenticator:
         self.challenge = Challenge(challenge.scheme, {k: v for k, v in challenge.params.items() if k != "scope"})
         key = frozenset(scopes)
         with self._lock:
-            stale = self._tokens.pop(key, None)
-        # Retry when we learned something: a first challenge, or a cached token that may have expired.
-        return had is None or had.scheme != challenge.scheme or stale is not None
+            self._tokens.pop(key, None)
+        # Retry when we learned something: a first challenge, or (Bearer) the token sent may have expired. Another
+        # thread may have dropped that token already: retry anyway, or concurrent requests fail on an expiry.
+        return had is None or had.scheme != challenge.scheme or challenge.scheme == "bearer"
 
     def refusal(self, scopes: Iterable[str], status: int) -> AuthError:
         """The error for a request still refused after authenticating: names the user, never the secret."""
         who = f"as {self.credentials.username}" if self.credentials else "anonymously"
-        entry = self._tokens.get(frozenset(scopes))
-        missing = entry[2] if entry else []
+        with self._lock:
+            missing = self._missing.get(frozenset(scopes), [])
         if missing:
             return AuthError(
                 f"{self.registry} granted less than asked {who}: missing {', '.join(missing)}",
-                hint="the credentials lack permission for this repository or action",
+                hint="the credentials lack permission for this repository or action"
+                if self.credentials
+                else NO_CREDENTIALS_HINT,
             )
         if status == 403:
             return AuthError(f"{self.registry} denied access {who}", hint="the account lacks permission")
@@ -138,8 +144,7 @@ class Authenticator:
                 hint="check the user name and password or token",
             )
         return AuthError(
-            f"{self.registry} requires authentication and no credentials were found",
-            hint="pass --username/--password, set CI_TAGS_REGISTRY_USER/_PASSWORD, or log in with docker/podman",
+            f"{self.registry} requires authentication and no credentials were found", hint=NO_CREDENTIALS_HINT
         )
 
     def _token(self, key: frozenset[str]) -> tuple[str, list[str]]:
@@ -150,6 +155,7 @@ class Authenticator:
         token, lifetime, missing = self._fetch_token(key)
         with self._lock:
             self._tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2), missing)
+            self._missing[key] = missing
         return token, missing
 
     def _fetch_token(self, key: frozenset[str]) -> tuple[str, float, list[str]]:
@@ -169,10 +175,9 @@ class Authenticator:
         auth = (self.credentials.username, self.credentials.password) if self.credentials else None
         resp = self.http.request("GET", realm, params=params, auth=auth)
         if resp.status_code in (401, 403):
-            raise self.refusal((), 401 if self.credentials else 403) if self.credentials else AuthError(
-                f"the token service of {self.registry} refused anonymous access",
-                hint="this registry needs credentials",
-            )
+            if self.credentials:
+                raise self.refusal((), 401)
+            raise AuthError(f"the token service of {self.registry} refused anonymous access", hint=NO_CREDENTIALS_HINT)
         if resp.status_code != 200:
             raise RegistryError(f"the token service of {self.registry} answered {resp.status_code}")
         try:

@@ -113,7 +113,9 @@ def _from_helper(helper: str, registry: str, env: Mapping[str, str]) -> Credenti
         try:
             data = json.loads(done.stdout)
         except json.JSONDecodeError:
-            raise BadInput(f"credential helper {program} printed something that is not JSON") from None
+            data = None
+        if not isinstance(data, dict):
+            raise BadInput(f"credential helper {program} printed something that is not a JSON object")
         if data.get("Username") and data.get("Secret"):
             return Credentials(data["Username"], data["Secret"], program)
     return None
