@@ -98,3 +98,4 @@ def main(
         return EXIT_FAILED
     finally:
         ctx.close()
+        out.close()

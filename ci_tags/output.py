@@ -31,6 +31,7 @@ class Output:
         env = env or {}
         self.tty = hasattr(self.stdout, "isatty") and self.stdout.isatty() and env.get("TERM") != "dumb"
         self.color = self.tty and "NO_COLOR" not in env
+        self._debug_handler: logging.Handler | None = None
 
     # -- results ---------------------------------------------------------------------------------------------
 
@@ -101,3 +102,12 @@ class Output:
         logger = logging.getLogger("ci_tags")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
+        self._debug_handler = handler
+
+    def close(self) -> None:
+        """Detach the debug handler, so in-process runs (tests, benchmarks) do not pile them up."""
+        if self._debug_handler is not None:
+            logger = logging.getLogger("ci_tags")
+            logger.removeHandler(self._debug_handler)
+            logger.setLevel(logging.NOTSET)
+            self._debug_handler = None

@@ -11,7 +11,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
+from urllib.parse import urlsplit
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -81,11 +82,17 @@ def missing_actions(scopes: Iterable[str], granted: dict[str, set[str]] | None) 
 class Authenticator:
     """Auth state for one registry host: the last challenge seen and a token cache keyed by scopes."""
 
-    def __init__(self, registry: str, credentials: Credentials | None, http: Http, allow_http: bool) -> None:
+    def __init__(
+        self,
+        registry: str,
+        credentials: Credentials | None,
+        http: Http,
+        plain_http_ok: Callable[[str], bool] = lambda host: False,
+    ) -> None:
         self.registry = registry
         self.credentials = credentials
         self.http = http
-        self.allow_http = allow_http
+        self.plain_http_ok = plain_http_ok  # may this host (a realm's) be reached over plain HTTP?
         self.challenge: Challenge | None = None
         self._tokens: dict[frozenset[str], tuple[str, float, list[str]]] = {}
         # What the last token for each set of scopes lacked; kept apart from the cache, which 401s empty.
@@ -163,10 +170,11 @@ class Authenticator:
         realm = self.challenge.params.get("realm")
         if not realm:
             raise AuthError(f"{self.registry} sent a Bearer challenge without a realm")
-        if not realm.startswith("https://") and not (realm.startswith("http://") and self.allow_http):
+        realm_host = urlsplit(realm).netloc.rpartition("@")[2]
+        if not realm.startswith("https://") and not (realm.startswith("http://") and self.plain_http_ok(realm_host)):
             raise BadInput(
-                f"{self.registry} asks for a token from a non-HTTPS realm; refusing to send credentials there",
-                hint="name the registry with --insecure-registry if this is intended",
+                f"{self.registry} asks for a token from {realm_host} over plain HTTP; refusing to send credentials",
+                hint=f"name {realm_host} with --insecure-registry if this is intended",
             )
         params: list[tuple[str, str]] = []
         if "service" in self.challenge.params:

@@ -279,6 +279,6 @@ class Registries:
                     raise BadInput("--password needs --username")
                 creds = find_credentials(host, self.env, username=self.username, password=self.password)
                 plain = self.plain_http(host)
-                auth = Authenticator(host, creds, self.http, allow_http=plain)
+                auth = Authenticator(host, creds, self.http, self.plain_http)
                 self._by_host[host] = Registry(host, self.http, auth, "http" if plain else "https")
             return self._by_host[host]

@@ -4,7 +4,7 @@
 2. in GitLab CI, ``CI_REGISTRY_USER``/``CI_REGISTRY_PASSWORD`` for the host named by ``CI_REGISTRY``;
 3. ``REGISTRY_AUTH_FILE``, else ``$XDG_RUNTIME_DIR/containers/auth.json`` (podman, skopeo, buildah);
 4. ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``: ``credHelpers`` for the host, then
-   ``auths.<host>.auth``, then ``credsStore``, through the ``docker-credential-<name>`` helper protocol.
+   ``credsStore`` (both through the ``docker-credential-<name>`` helper protocol), then ``auths.<host>.auth``.
 """
 
 from __future__ import annotations
@@ -164,13 +164,13 @@ def find_credentials(
     helper = _lookup(config.get("credHelpers") or {}, registry)
     if isinstance(helper, str) and helper:
         return _from_helper(helper, registry, env)
-    found = _decode_auth(_lookup(config.get("auths") or {}, registry), str(docker_dir / "config.json"))
-    if found:
-        return found
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        return _from_helper(store, registry, env)
-    return None
+        # Docker asks the store whenever one is set; the file's auths are only a fallback for hosts it lacks.
+        found = _from_helper(store, registry, env)
+        if found:
+            return found
+    return _decode_auth(_lookup(config.get("auths") or {}, registry), str(docker_dir / "config.json"))
 
 
 def environment() -> dict[str, str]:
