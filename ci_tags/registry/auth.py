@@ -11,10 +11,10 @@ import json
 import re
 import threading
 import time
-from urllib.parse import urlsplit
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ci_tags.errors import AuthError, BadInput, RegistryError
 from ci_tags.registry.credentials import Credentials
