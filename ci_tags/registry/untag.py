@@ -22,6 +22,7 @@ from ci_tags.registry.manifest import EMPTY_JSON, OCI_MANIFEST, Manifest, sha256
 
 TAG_DELETE = "tag-delete"
 PLACEHOLDER = "placeholder"
+EXCLUSIVE = "exclusive-digest"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,20 @@ class Untagger:
             raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
         restored = self._check_siblings(siblings, original) if siblings else ()
         return Removal(repo, tag, digest, method, restored)
+
+    def remove_exclusive(self, tag: str, digest: str) -> Removal:
+        """Remove a tag whose manifest nothing else uses, by deleting that manifest: one request.
+
+        Only for a caller that has just seen every tag of the repository and every index they point at, and
+        found no other tag on ``digest`` and no kept index referring to it (the janitor). The caller checks the
+        outcome with one tag listing afterwards. Falls back to :meth:`remove` where digests cannot be deleted.
+        """
+        resp = self.registry.delete_manifest(self.repository, digest, self.scopes)
+        if resp.status_code in (200, 202):
+            return Removal(self.repository, tag, digest, EXCLUSIVE)
+        if resp.status_code == 404:
+            return Removal(self.repository, tag, None, "absent")
+        return self.remove(tag, digest)
 
     def _remove(self, tag: str, original: Manifest | None) -> str:
         if not self.tag_delete_refused:
