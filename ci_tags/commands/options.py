@@ -1,0 +1,45 @@
+"""Options shared by the pipeline commands (hash, plan, build, manifest, publish, janitor)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ci_tags.ci.environment import Pipeline, detect_pipeline
+from ci_tags.context import Context
+
+if TYPE_CHECKING:
+    from ci_tags.config import Config
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="ci-tags.yml", help="the image set (default: ci-tags.yml)")
+
+
+def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pipeline-id",
+        help="id in pipeline tags (default: GitLab CI_PIPELINE_IID; Jenkins <branch slug>-<BUILD_NUMBER>; "
+        "else CI_TAGS_PIPELINE_ID)",
+    )
+    p.add_argument("--default-branch", help="the default branch (default: CI_DEFAULT_BRANCH, or the config's)")
+
+
+def load(ctx: Context) -> Config:
+    from ci_tags.config import load_config
+
+    return load_config(Path(ctx.args.config), ctx.env)
+
+
+def pipeline(ctx: Context, config: Config | None = None) -> Pipeline:
+    """The pipeline this runs in; the default branch is --default-branch, else the CI's, else the config's."""
+    found = detect_pipeline(
+        ctx.env,
+        pipeline_id=getattr(ctx.args, "pipeline_id", None),
+        default_branch=getattr(ctx.args, "default_branch", None),
+    )
+    if found.default_branch is None and config is not None and config.default_branch:
+        found = replace(found, default_branch=config.default_branch)
+    return found
