@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
     "tags": ("tags", True, "list the tags of a repository"),
     "retag": ("retag", True, "copy an image to another tag by metadata alone"),
     "untag": ("untag", True, "remove tags; every other tag, also one sharing the digest, keeps its image"),
+    "hash": ("hash", True, "print each image's content tag (a hash of everything that decides its build)"),
+    "plan": ("plan", True, "early job: reuse present images by metadata copy, plan builds for the rest"),
+    "build": ("build", True, "build one image for one architecture and push its content and pipeline tags"),
+    "manifest": ("manifest", True, "assemble a multi-arch image's index from its per-arch images"),
+    "publish": ("publish", True, "final job: move latest (and other publish tags) to this pipeline's images"),
 }
 
 

@@ -165,3 +165,33 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None, whe
     if not stages:
         raise BadInput(f"{where}: no FROM instruction")
     return Dockerfile(tuple(stages), tuple(copies))
+
+
+def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mapping[str, str] | None = None) -> str:
+    """The Dockerfile with each FROM image that ``replacements`` names (as it reads after ARG expansion)
+    replaced, so a build runs on exactly the parent image it was hashed with. Other lines are untouched."""
+    build_args = dict(build_args or {})
+    global_args: dict[str, str] = {}
+    seen_from = False
+    out = []
+    for raw in text.splitlines(keepends=True):
+        stripped = raw.strip()
+        word = stripped.split(None, 1)[0].upper() if stripped else ""
+        if word == "ARG" and not seen_from:
+            for item in shlex.split(stripped[3:]):
+                name, eq, default = item.partition("=")
+                global_args[name] = build_args.get(name, default if eq else "")
+        if word == "FROM":
+            seen_from = True
+            tokens = stripped.split()
+            i = 1
+            while i < len(tokens) and tokens[i].startswith("--"):
+                i += 1
+            if i < len(tokens):
+                image = expand(tokens[i], {**global_args, **build_args})
+                if image in replacements:
+                    tokens[i] = replacements[image]
+                    indent = raw[: len(raw) - len(raw.lstrip())]
+                    raw = indent + " ".join(tokens) + ("\n" if raw.endswith("\n") else "")
+        out.append(raw)
+    return "".join(out)

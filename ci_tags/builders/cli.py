@@ -15,10 +15,12 @@ class BuildahBuilder(Builder):
     build_verb = "bud"
 
     def build_and_push(self, request: BuildRequest) -> str:
-        self._run([self.build_verb, *build_flags(request), str(request.context)], f"build {request.reference}")
+        tls = ["--tls-verify=false"] if request.plain_http else []
+        self._run(
+            [self.build_verb, *tls, *build_flags(request), str(request.context)], f"build {request.reference}"
+        )
         with tempfile.TemporaryDirectory() as tmp:
             digest_file = Path(tmp) / "digest"
-            tls = ["--tls-verify=false"] if request.plain_http else []
             self._run(
                 ["push", *tls, "--digestfile", str(digest_file), request.reference, f"docker://{request.reference}"],
                 f"push {request.reference}",

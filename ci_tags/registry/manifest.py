@@ -147,7 +147,8 @@ def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
         "manifests": entries,
-        "annotations": {**annotations, ANNOTATION_TARGET: target.digest},
+        # A stamp of a stamp (publish from a pipeline tag) still names the image itself as its target.
+        "annotations": {**annotations, ANNOTATION_TARGET: (stamp_of(target) or {}).get(ANNOTATION_TARGET, target.digest)},
     }
     data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     return Manifest(data, OCI_INDEX, sha256_digest(data))

@@ -1,0 +1,110 @@
+"""``ci-tags build IMAGE --arch ARCH``: build one image for one architecture, on exactly the parent images it
+was hashed with, push its content tag, then (single-arch images) its pipeline tag."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ci_tags.builders import BuildRequest, find_builder
+from ci_tags.commands.hash import pinner
+from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
+from ci_tags.commands.plan import stamp_annotations
+from ci_tags.context import Context
+from ci_tags.dockerfile import rewrite_bases
+from ci_tags.errors import NotFound
+from ci_tags.imageset import resolve
+from ci_tags.reference import parse_reference
+from ci_tags.registry.auth import scope
+from ci_tags.registry.stamp import fetch, stamp
+
+LABEL_HASH = "dev.ci-tags.content-hash"
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    add_config_option(p)
+    add_pipeline_options(p)
+    p.add_argument("image", metavar="IMAGE", help="an image of ci-tags.yml")
+    p.add_argument("--arch", help="the architecture to build (default: the image's first)")
+    p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
+    p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
+    p.add_argument("--force", action="store_true", help="build even if the content tag exists")
+
+
+def run(ctx: Context) -> int:
+    config = load(ctx)
+    pipe = pipeline(ctx, config)
+    pipeline_id = pipe.require_id()
+    resolved = {i.name: i for i in resolve(config, [ctx.args.image], pinner(ctx) if ctx.args.pin_base else None)}
+    image = resolved[ctx.args.image]
+    arch = image.arch(ctx.args.arch or image.spec.arches[0])
+    ref = parse_reference(image.repository)
+    registry = ctx.registries.get(ref.api_host)
+    target = f"{image.repository}:{arch.content_tag}"
+
+    pushed = None if ctx.args.force else fetch(registry, ref.repository, arch.content_tag)
+    if pushed is not None:
+        ctx.out.info(f"{target} exists already: not building it again")
+        digest = pushed.digest
+    else:
+        replacements = {}
+        for base_ref, parent in image.bases.items():
+            parent_image = resolved[parent]
+            parent_ref = parse_reference(parent_image.repository)
+            parent_tag = parent_image.arch(arch.arch).content_tag
+            parent_digest = ctx.registries.get(parent_ref.api_host).head_manifest(parent_ref.repository, parent_tag)
+            if parent_digest is None:
+                raise NotFound(
+                    f"parent image {parent_image.repository}:{parent_tag} of {image.name} is not in the registry",
+                    hint=f"build {parent} for {arch.arch} first",
+                )
+            replacements[base_ref] = f"{parent_image.repository}@{parent_digest}"
+        labels = {
+            "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            LABEL_HASH: arch.hash,
+        }
+        if pipe.commit:
+            labels["org.opencontainers.image.revision"] = pipe.commit
+        if pipe.source_url:
+            labels["org.opencontainers.image.source"] = pipe.source_url
+        builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
+            dockerfile = image.spec.dockerfile
+            if replacements:
+                text = dockerfile.read_text()
+                dockerfile = Path(tmp) / dockerfile.name
+                dockerfile.write_text(rewrite_bases(text, replacements, image.spec.build_args))
+                ignore = image.spec.dockerfile.with_name(image.spec.dockerfile.name + ".dockerignore")
+                if ignore.is_file():
+                    shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))
+            ctx.out.info(f"building {target} with {builder.name}")
+            digest = builder.build_and_push(
+                BuildRequest(
+                    context=image.spec.context,
+                    dockerfile=dockerfile,
+                    reference=target,
+                    arch=arch.arch,
+                    build_args=image.spec.build_args,
+                    target=image.spec.target,
+                    labels=labels,
+                    plain_http=ctx.registries.plain_http(ref.api_host),
+                )
+            )
+        # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
+        pushed = registry.get_manifest(ref.repository, digest, [scope(ref.repository, "pull", "push")])
+    result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest}
+    if not image.spec.multi_arch:
+        pipeline_tag = config.tags.pipeline_tag(pipeline_id)
+        notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
+        stamp(registry, ref.repository, pushed, pipeline_tag, notes, arch.arch)
+        result["pipeline_tag"] = pipeline_tag
+    if ctx.out.json_mode:
+        ctx.out.json(result)
+    else:
+        ctx.out.line(f"{target} {digest}")
+        if "pipeline_tag" in result:
+            ctx.out.line(f"{image.repository}:{result['pipeline_tag']} -> {digest}")
+    return 0

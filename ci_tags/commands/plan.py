@@ -1,0 +1,165 @@
+"""``ci-tags plan``: the early job. For every image x arch, concurrently over one connection pool: a present
+content tag gets this pipeline's tag by a metadata-only copy; an absent one is planned for a build. Writes the
+GitLab child pipeline, the dotenv file and the Jenkins matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ci_tags.commands.hash import pinner
+from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
+from ci_tags.concurrency import run_all
+from ci_tags.context import Context
+from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, jenkins_matrix
+from ci_tags.errors import OperationFailed
+from ci_tags.imageset import ResolvedImage, resolve
+from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImagePlan, ImageState, decide
+from ci_tags.reference import parse_reference
+from ci_tags.registry.manifest import (
+    ANNOTATION_CONTENT_TAG,
+    ANNOTATION_KIND,
+    ANNOTATION_PIPELINE,
+    ANNOTATION_REVISION,
+    Manifest,
+)
+from ci_tags.registry.stamp import assemble, fetch, stamp
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    add_config_option(p)
+    add_pipeline_options(p)
+    p.add_argument("--gitlab-child", metavar="FILE", help="write a dynamic child pipeline with the build jobs")
+    p.add_argument("--dotenv", metavar="FILE", help="write CI_TAGS_IMAGE_<NAME>=<pipeline-tag reference> lines")
+    p.add_argument("--jenkins-matrix", metavar="FILE", help="write the builds as JSON for a Jenkinsfile")
+    p.add_argument("--job-image", help="image of the generated GitLab jobs (needs ci-tags and a builder)")
+    p.add_argument("--job-setup", action="append", default=[], help="a before_script line of generated jobs")
+    p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
+
+
+def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, kind: str) -> dict[str, str]:
+    notes = {ANNOTATION_KIND: kind, ANNOTATION_PIPELINE: pipeline_id, ANNOTATION_CONTENT_TAG: content_tag}
+    if commit:
+        notes[ANNOTATION_REVISION] = commit
+    return notes
+
+
+def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | None, dict[str, Manifest | None]]:
+    """GET the content tag; for a multi-arch image without its index, GET each per-arch tag."""
+    ref = parse_reference(image.repository)
+    registry = ctx.registries.get(ref.api_host)
+    content = fetch(registry, ref.repository, image.content_tag)
+    arches: dict[str, Manifest | None] = {}
+    if content is None and image.spec.multi_arch:
+        arches = {a.arch: fetch(registry, ref.repository, a.content_tag) for a in image.arches}
+    return content, arches
+
+
+def run(ctx: Context) -> int:
+    config = load(ctx)
+    pipe = pipeline(ctx, config)
+    pipeline_id = pipe.require_id()
+    pipeline_tag = config.tags.pipeline_tag(pipeline_id)
+    images = resolve(config, None, pinner(ctx) if ctx.args.pin_base else None)
+    for image in images:
+        for warning in image.warnings:
+            ctx.out.warn(warning)
+
+    surveyed = run_all(lambda i: _survey(ctx, i), images, ctx.concurrency)
+    failures = [(i.name, err) for i, _, err in surveyed if err]
+    if failures:
+        for name, err in failures:
+            ctx.out.warn(f"{name}: {err}")
+        raise failures[0][1] if len(failures) == len(images) else OperationFailed(
+            f"could not check {len(failures)} of {len(images)} images"
+        )
+    found = {i.name: r for i, r, _ in surveyed if r is not None}
+    states = []
+    for image in images:
+        content, arches = found[image.name]
+        states.append(
+            ImageState(
+                name=image.name,
+                repository=image.repository,
+                content_tag=image.content_tag,
+                content_present=content is not None,
+                pipeline_tag=pipeline_tag,
+                arches=tuple(
+                    ArchTarget(a.arch, a.content_tag, content is not None or arches.get(a.arch) is not None)
+                    for a in image.arches
+                ),
+                parents=image.parents,
+            )
+        )
+    plan = decide(states)
+    by_name = {i.name: i for i in images}
+
+    def carry_out(p: ImagePlan) -> str:
+        image = by_name[p.name]
+        ref = parse_reference(image.repository)
+        registry = ctx.registries.get(ref.api_host)
+        content, arches = found[p.name]
+        if p.action == ASSEMBLE:
+            parts = [(a.arch, arches[a.arch]) for a in image.arches]
+            content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
+                               image.content_tag)
+        assert content is not None
+        notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
+        arch = None if image.spec.multi_arch else image.spec.arches[0]
+        return stamp(registry, ref.repository, content, pipeline_tag, notes, arch).digest
+
+    copies = [p for p in plan.images if p.action in (REUSE, ASSEMBLE)]
+    done = run_all(carry_out, copies, ctx.concurrency)
+    errors = [(p.name, err) for p, _, err in done if err]
+
+    if ctx.args.gitlab_child:
+        settings = JobSettings(
+            image=ctx.args.job_image,
+            before_script=tuple(ctx.args.job_setup),
+            ci_tags_args=("--config", ctx.args.config),
+        )
+        doc = gitlab_child_pipeline(plan, pipeline_id, config.runners, settings)
+        Path(ctx.args.gitlab_child).write_text(yaml.safe_dump(doc, sort_keys=False))
+    if ctx.args.dotenv:
+        Path(ctx.args.dotenv).write_text(dotenv(plan))
+    if ctx.args.jenkins_matrix:
+        Path(ctx.args.jenkins_matrix).write_text(json.dumps(jenkins_matrix(plan, config.runners), indent=2) + "\n")
+
+    rows: list[dict[str, Any]] = []
+    for p in plan.images:
+        image = by_name[p.name]
+        for a in image.arches:
+            action = "build" if a.arch in p.builds else ("assembled" if p.action == ASSEMBLE else "reused")
+            rows.append({"image": p.name, "arch": a.arch, "content_tag": a.content_tag, "action": action})
+    if ctx.out.json_mode:
+        ctx.out.json(
+            {
+                "pipeline_id": pipeline_id,
+                "pipeline_tag": pipeline_tag,
+                "images": [
+                    {"image": p.name, "action": p.action, "builds": list(p.builds),
+                     "content_tag": p.state.content_tag, "pipeline_reference": p.pipeline_reference}
+                    for p in plan.images
+                ],
+                "rows": rows,
+                "errors": {name: str(err) for name, err in errors},
+            }
+        )
+    else:
+        ctx.out.table(
+            f"ci-tags plan for pipeline {pipeline_id}",
+            ["image", "arch", "content tag", "action"],
+            [[r["image"], r["arch"], r["content_tag"], r["action"]] for r in rows],
+        )
+        builds = sum(1 for p in plan.images for _ in p.builds)
+        reused = sum(1 for p in plan.images if p.action != BUILD)
+        ctx.out.line(f"{reused} image(s) tagged {pipeline_tag} by metadata copy, {builds} build(s) to run")
+    if errors:
+        for name, err in errors:
+            ctx.out.warn(f"{name}: {err}")
+        raise OperationFailed(f"could not tag {len(errors)} of {len(copies)} reused images")
+    return 0
