@@ -180,7 +180,9 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     try:
         parse_reference(f"{registry}/x")
     except BadInput as exc:
-        raise loader.fail(reg_node or root_node, "registry", f"{registry!r} is not a registry path: {exc.message}")
+        raise loader.fail(
+            reg_node or root_node, "registry", f"{registry!r} is not a registry path: {exc.message}"
+        ) from None
 
     if "images" not in top:
         raise loader.fail(root_node, "images", "missing: list the images to build")

@@ -179,7 +179,7 @@ def order_images(parents: Mapping[str, list[str]]) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
+            cycle = [*path[path.index(name) :], name]
             raise BadInput(f"images build FROM each other in a cycle: {' -> '.join(cycle)}")
         state[name] = 1
         for parent in parents.get(name, []):

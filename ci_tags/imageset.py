@@ -72,7 +72,7 @@ def resolve(
     for name in order:
         spec = config.images[name]
         base_of = {r: parent_of(r, names, config.registry) for r in externals[name]}
-        for ref, parent in base_of.items():
+        for parent in base_of.values():
             if parent and not set(spec.arches) <= set(config.images[parent].arches):
                 raise BadInput(
                     f"image {name} builds for {', '.join(spec.arches)} FROM {parent}, "

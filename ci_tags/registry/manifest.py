@@ -143,12 +143,13 @@ def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations
         if platform:
             entry["platform"] = platform
         entries = [entry]
+    # A stamp of a stamp (publish from a pipeline tag) still names the image itself as its target.
+    target_digest = (stamp_of(target) or {}).get(ANNOTATION_TARGET, target.digest)
     body = {
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
         "manifests": entries,
-        # A stamp of a stamp (publish from a pipeline tag) still names the image itself as its target.
-        "annotations": {**annotations, ANNOTATION_TARGET: (stamp_of(target) or {}).get(ANNOTATION_TARGET, target.digest)},
+        "annotations": {**annotations, ANNOTATION_TARGET: target_digest},
     }
     data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     return Manifest(data, OCI_INDEX, sha256_digest(data))
