@@ -16,9 +16,9 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
 from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, jenkins_matrix
-from ci_tags.errors import OperationFailed
+from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.imageset import ResolvedImage, resolve
-from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImagePlan, ImageState, decide
+from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
 from ci_tags.reference import parse_reference
 from ci_tags.registry.manifest import (
     ANNOTATION_CONTENT_TAG,
@@ -69,52 +69,55 @@ def run(ctx: Context) -> int:
         for warning in image.warnings:
             ctx.out.warn(warning)
 
-    surveyed = run_all(lambda i: _survey(ctx, i), images, ctx.concurrency)
-    failures = [(i.name, err) for i, _, err in surveyed if err]
+    def state_of(image: ResolvedImage, content: Manifest | None, arches: dict[str, Manifest | None]) -> ImageState:
+        return ImageState(
+            name=image.name,
+            repository=image.repository,
+            content_tag=image.content_tag,
+            content_present=content is not None,
+            pipeline_tag=pipeline_tag,
+            arches=tuple(
+                ArchTarget(a.arch, a.content_tag, content is not None or arches.get(a.arch) is not None)
+                for a in image.arches
+            ),
+            parents=image.parents,
+        )
+
+    def survey_and_tag(image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
+        """Per image, as one task so images proceed independently: GET its tags, then tag it if present."""
+        content, arches = _survey(ctx, image)
+        state = state_of(image, content, arches)
+        decision = decide([state]).images[0]
+        if decision.action == BUILD:
+            return state, None
+        ref = parse_reference(image.repository)
+        registry = ctx.registries.get(ref.api_host)
+        try:
+            if decision.action == ASSEMBLE:
+                parts = [(a.arch, arches[a.arch]) for a in image.arches]
+                content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
+                                   image.content_tag)
+            assert content is not None
+            notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
+            arch = None if image.spec.multi_arch else image.spec.arches[0]
+            stamp(registry, ref.repository, content, pipeline_tag, notes, arch)
+        except CiTagsError as exc:
+            return state, exc
+        return state, None
+
+    outcomes = run_all(survey_and_tag, images, ctx.concurrency)
+    failures = [(i.name, err) for i, _, err in outcomes if err]
     if failures:
         for name, err in failures:
             ctx.out.warn(f"{name}: {err}")
         raise failures[0][1] if len(failures) == len(images) else OperationFailed(
             f"could not check {len(failures)} of {len(images)} images"
         )
-    found = {i.name: r for i, r, _ in surveyed if r is not None}
-    states = []
-    for image in images:
-        content, arches = found[image.name]
-        states.append(
-            ImageState(
-                name=image.name,
-                repository=image.repository,
-                content_tag=image.content_tag,
-                content_present=content is not None,
-                pipeline_tag=pipeline_tag,
-                arches=tuple(
-                    ArchTarget(a.arch, a.content_tag, content is not None or arches.get(a.arch) is not None)
-                    for a in image.arches
-                ),
-                parents=image.parents,
-            )
-        )
-    plan = decide(states)
+    results = [r for _, r, _ in outcomes if r is not None]
+    plan = decide(state for state, _ in results)
     by_name = {i.name: i for i in images}
-
-    def carry_out(p: ImagePlan) -> str:
-        image = by_name[p.name]
-        ref = parse_reference(image.repository)
-        registry = ctx.registries.get(ref.api_host)
-        content, arches = found[p.name]
-        if p.action == ASSEMBLE:
-            parts = [(a.arch, arches[a.arch]) for a in image.arches]
-            content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
-                               image.content_tag)
-        assert content is not None
-        notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
-        arch = None if image.spec.multi_arch else image.spec.arches[0]
-        return stamp(registry, ref.repository, content, pipeline_tag, notes, arch).digest
-
+    errors = [(state.name, err) for state, err in results if err]
     copies = [p for p in plan.images if p.action in (REUSE, ASSEMBLE)]
-    done = run_all(carry_out, copies, ctx.concurrency)
-    errors = [(p.name, err) for p, _, err in done if err]
 
     if ctx.args.gitlab_child:
         settings = JobSettings(

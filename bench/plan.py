@@ -1,0 +1,108 @@
+"""Benchmark: `ci-tags plan` over 30 unchanged images vs a shell loop of `skopeo inspect` + `skopeo copy` per
+image (the way fdo ci-templates checks and retags), on a local registry. Also counts blob requests.
+Run: .venv/bin/python -m bench.plan [--images 30] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import ci_tags
+from ci_tags.config import load_config
+from ci_tags.imageset import resolve
+from ci_tags.registry.client import Registries
+from ci_tags.registry.http import Http
+from tests.support.images import push_image
+from tests.support.registry import RunningRegistry, start_registry
+
+
+def make_project(root: Path, registry: str, images: int) -> Path:
+    lines = [f"registry: {registry}/bench", "images:"]
+    for i in range(images):
+        d = root / "docker" / f"img{i:02d}"
+        d.mkdir(parents=True)
+        (d / "Dockerfile").write_text(f"FROM debian:12\nCOPY file.txt /file{i}.txt\n")
+        (d / "file.txt").write_text(f"image {i}\n")
+        lines += [f"  img{i:02d}:", f"    dockerfile: docker/img{i:02d}/Dockerfile"]
+    (root / "ci-tags.yml").write_text("\n".join(lines) + "\n")
+    return root / "ci-tags.yml"
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def blob_requests(registry: RunningRegistry, mark: int) -> int:
+    return sum(1 for r in registry.since(mark) if r.is_blob)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
+    command = str(Path(sys.executable).parent / "ci-tags")
+    skopeo = shutil.which("skopeo")
+    env = {**os.environ, "CI_TAGS_BRANCH": "main"}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = start_registry(Path(tmp) / "registry")
+        try:
+            project = Path(tmp) / "project"
+            config_path = make_project(project, registry.host, args.images)
+            config = load_config(config_path, env)
+            regs = Registries(Http(), env)
+            reg = regs.get(registry.host)
+            images = resolve(config)
+            for image in images:  # every content tag present: a pipeline where nothing changed
+                repo = image.repository.split("/", 1)[1]
+                push_image(reg, repo, image.content_tag, layers=5, layer_size=256 << 10)
+            ours, ours_blobs, ours_requests = [], [], []
+            for run in range(args.runs):
+                mark = registry.mark()
+                ours.append(timed([command, "plan", "--pipeline-id", f"{run + 1}"], project, env))
+                ours_blobs.append(blob_requests(registry, mark))
+                ours_requests.append(len(registry.since(mark)))
+            rows.append(("ci-tags plan (one process)", statistics.median(ours), statistics.mean(ours_requests),
+                         statistics.mean(ours_blobs)))
+            if skopeo:
+                theirs, their_blobs, their_requests = [], [], []
+                for run in range(args.runs):
+                    script = "".join(
+                        f"skopeo inspect --tls-verify=false docker://{i.repository}:{i.content_tag} >/dev/null && "
+                        f"skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "
+                        f"docker://{i.repository}:{i.content_tag} docker://{i.repository}:sk-{run}\n"
+                        for i in images
+                    )
+                    mark = registry.mark()
+                    theirs.append(timed(["bash", "-ec", script], project, env))
+                    their_blobs.append(blob_requests(registry, mark))
+                    their_requests.append(len(registry.since(mark)))
+                rows.append(("skopeo inspect + copy loop", statistics.median(theirs), statistics.mean(their_requests),
+                             statistics.mean(their_blobs)))
+            regs.http.close()
+        finally:
+            registry.stop()
+    print(f"| {args.images} unchanged images | median wall time (s, {args.runs} runs) | requests | blob requests |")
+    print("|---|---|---|---|")
+    for tool, seconds, requests, blobs in rows:
+        print(f"| {tool} | {seconds:.2f} | {requests:.0f} | {blobs:.0f} |")
+    if len(rows) == 2:
+        print(f"\nci-tags plan is {rows[1][1] / rows[0][1]:.1f}x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
