@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
     "build": ("build", True, "build one image for one architecture and push its content and pipeline tags"),
     "manifest": ("manifest", True, "assemble a multi-arch image's index from its per-arch images"),
     "publish": ("publish", True, "final job: move latest (and other publish tags) to this pipeline's images"),
+    "janitor": ("janitor", True, "early job: remove expired pipeline and content tags, never one it should keep"),
 }
 
 

@@ -1,6 +1,6 @@
 """The one HTTP choke point: a pooled session with timeouts, a User-Agent, bounded retries and tracing.
 
-Retries cover 429, 502, 503, 504 and connection errors, with exponential backoff that honours ``Retry-After``
+Retries cover 429, 500, 502, 503, 504 and connection errors, with exponential backoff that honours ``Retry-After``
 (seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the caller restarts
 the whole transfer instead.
 """
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ci_tags.http")
 
 USER_AGENT = f"ci-tags/{__version__}"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# 500 too: distribution answers 500 when concurrent deletes in one repository race on its tag links.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 
 

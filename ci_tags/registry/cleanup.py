@@ -1,0 +1,112 @@
+"""Carry out the janitor's decisions on one repository of an OCI registry, and check the outcome.
+
+Ages: a pipeline or publish tag is dated by ci-tags' stamp on it (when the pipeline tagged it, not when the image
+was built); a content tag by the image config's ``created``; any other tag has no trustworthy date here.
+Removal: a tag whose manifest no other tag uses and no kept index refers to is removed by deleting that
+manifest (one request); any other tag through the placeholder untag, so every sibling keeps its image.
+Afterwards one tag listing checks that every removed tag is gone and every kept tag is still there; a kept tag
+that vanished is put back from the bytes read before, and siblings are checked to resolve to their digests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ci_tags.concurrency import run_all
+from ci_tags.errors import CiTagsError
+from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, kind_of, must_still_resolve
+from ci_tags.registry.client import Registry
+from ci_tags.registry.inventory import Inventory, image_created, take_inventory
+from ci_tags.registry.untag import Untagger
+
+
+@dataclass
+class Outcome:
+    repository: str
+    decisions: list[Decision]
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    restored: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
+
+
+def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: int) -> list[TagInfo]:
+    """Date every tag: stamps for ci-tags' own indexes, image creation for content tags, else unknown."""
+    content_tags = [t for t in inv.manifests if kind_of(t, policy) == CONTENT and inv.stamp_time(t) is None]
+    image_created(registry, inv, content_tags, concurrency)
+    infos = []
+    for tag, manifest in sorted(inv.manifests.items()):
+        stamped = inv.stamp_time(tag)
+        if stamped is not None:
+            infos.append(TagInfo(tag, manifest.digest, stamped, "stamp"))
+        elif tag in content_tags and inv.created.get(manifest.digest):
+            infos.append(TagInfo(tag, manifest.digest, inv.created[manifest.digest], "image-created"))
+        else:
+            infos.append(TagInfo(tag, manifest.digest, None, "unknown"))
+    return infos
+
+
+def clean_repository(
+    registry: Registry,
+    repository: str,
+    decide: Callable[[list[TagInfo]], list[Decision]],
+    policy: Policy,
+    *,
+    dry_run: bool,
+    concurrency: int,
+    on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+) -> Outcome:
+    inv = take_inventory(registry, repository, concurrency)
+    decisions = decide(tag_infos(registry, inv, policy, concurrency))
+    outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
+    doomed = [d for d in decisions if d.delete]
+    if dry_run or not doomed:
+        return outcome
+    kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
+    digests = {t: m.digest for t, m in inv.manifests.items()}
+    referenced = inv.referenced_by_index(kept)
+    untagger = Untagger(registry, repository)
+
+    def remove(decision: Decision) -> None:
+        digest = digests[decision.tag]
+        shared = [t for t, d in digests.items() if d == digest and t != decision.tag]
+        if not shared and digest not in referenced and not inv.errors:
+            untagger.remove_exclusive(decision.tag, digest)
+        else:
+            siblings = {t: digest for t in shared if t not in {d.tag for d in doomed}}
+            untagger.remove(decision.tag, digest, siblings)
+        on_removed(repository, decision)
+
+    for decision, _, err in run_all(remove, doomed, concurrency):
+        if err is not None:
+            outcome.failed[decision.tag] = str(err)
+        else:
+            outcome.removed.append(decision.tag)
+    _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions))
+    return outcome
+
+
+def _verify(registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str]) -> None:
+    """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests."""
+    present = set(registry.tags(inv.repository))
+    for tag in list(outcome.removed):
+        if tag in present:
+            outcome.removed.remove(tag)
+            outcome.failed[tag] = "still present after removal"
+    gone = {d.tag for d in outcome.decisions if d.delete}
+    for tag, manifest in inv.manifests.items():
+        if tag in gone or tag in present:
+            continue
+        try:  # a kept tag vanished: put its image back
+            registry.put_manifest(inv.repository, tag, manifest)
+            outcome.restored.append(tag)
+        except CiTagsError as exc:
+            outcome.failed[tag] = f"kept tag vanished and could not be restored: {exc}"
+    for tag, digest, err in run_all(
+        lambda t: registry.head_manifest(inv.repository, t), sorted(siblings), 8
+    ):
+        if err is not None or digest != siblings[tag]:
+            manifest = inv.manifests[tag]
+            registry.put_manifest(inv.repository, tag, manifest)
+            outcome.restored.append(tag)

@@ -1,0 +1,115 @@
+"""The janitor on the real registry: hundreds of tags of mixed ages and kinds, with shared digests."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+
+from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE
+from ci_tags.registry.stamp import stamp
+from tests.support.images import push_image
+
+
+def ago(days: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def populate(reg, repo, seed=1):
+    """Content images of various ages, pipeline tags stamped at various times (some on month-old images),
+    publish, foreign and signature tags, many sharing digests. Returns {tag: digest} and the expected removals."""
+    rnd = random.Random(seed)
+    digests, expected = {}, set()
+    contents = []
+    for i in range(12):
+        days = rnd.choice([1, 3, 10, 30, 60])
+        tag = f"hash-{i:02d}" + "0" * 62
+        img = push_image(reg, repo, tag, created=ago(days), layer_size=64)
+        digests[tag] = img.manifest.digest
+        contents.append((tag, img.manifest, days))
+        if days > 7:
+            expected.add(tag)
+    for n in range(150):
+        tag, manifest, _ = rnd.choice(contents)
+        days = rnd.choice([0.5, 2, 6, 8, 20, 45])
+        index = stamp(reg, repo, manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline", ANNOTATION_PIPELINE: str(n),
+                                                              ANNOTATION_CREATED: ago(days)}, "amd64")
+        digests[f"pipeline-{n}"] = index.digest
+        if days > 7:
+            expected.add(f"pipeline-{n}")
+    # latest points at an old content image; foreign, signature and slug tags share digests with doomed tags
+    old = next(m for t, m, d in contents if d > 7)
+    for tag in ["latest", "5.0.0", f"sha256-{'a' * 64}.sig", "main", "release-2"]:
+        reg.put_manifest(repo, tag, old)
+        digests[tag] = old.digest
+    doomed_pipeline = next(t for t in expected if t.startswith("pipeline-"))
+    reg.put_manifest(repo, "foreign-copy", reg.get_manifest(repo, doomed_pipeline))  # shares a stamped digest
+    digests["foreign-copy"] = digests[doomed_pipeline]
+    return digests, expected
+
+
+def test_janitor_removes_exactly_the_expired_owned_tags_and_every_kept_tag_keeps_its_digest(reg, registry, cli):
+    repo = "janitor/mixed"
+    digests, expected = populate(reg, repo)
+    dry = cli("janitor", f"{registry.host}/{repo}", "--dry-run", "--keep", "^release-", "--json")
+    assert dry.code == 0, dry.err
+    assert sorted(reg.tags(repo)) == sorted(digests)  # a dry run removes nothing
+    planned = set(json.loads(dry.out)["repositories"][0]["removed"])
+    assert planned == expected
+
+    real = cli("janitor", f"{registry.host}/{repo}", "--keep", "^release-", "--json")
+    assert real.code == 0, real.err
+    report = json.loads(real.out)["repositories"][0]
+    assert set(report["removed"]) == expected == planned  # the dry run said exactly what the real run did
+    assert report["restored"] == [] and report["failed"] == {}
+    remaining = set(reg.tags(repo))
+    assert remaining == set(digests) - expected
+    for tag in remaining:
+        assert reg.head_manifest(repo, tag) == digests[tag], tag
+    assert report["kept"]["latest"] == "protected"
+    assert report["kept"]["5.0.0"] == "foreign"
+    assert report["kept"]["release-2"] == "keep-regex"
+    assert report["kept"]["foreign-copy"] == "foreign"
+
+    again = cli("janitor", f"{registry.host}/{repo}", "--keep", "^release-", "--json")
+    assert json.loads(again.out)["repositories"][0]["removed"] == []  # a re-run finds nothing more to do
+
+
+def test_dry_run_lines_match_the_real_run(reg, registry, cli):
+    repo = "janitor/lines"
+    populate(reg, repo, seed=2)
+    dry = cli("janitor", f"{registry.host}/{repo}", "--dry-run")
+    real = cli("janitor", f"{registry.host}/{repo}")
+    assert real.code == 0, real.err
+    removed = lambda text, verb: sorted(l for l in text.splitlines() if l.startswith(verb))  # noqa: E731
+    assert [l.replace("would remove", "removed") for l in removed(dry.out, "would remove")] == removed(
+        real.out, "removed"
+    )
+    assert removed(real.out, "removed")
+
+
+def test_keep_last_and_max_age(reg, registry, cli):
+    repo = "janitor/keeplast"
+    img = push_image(reg, repo, "hash-" + "1" * 64, created=ago(1))
+    for n in range(5):
+        stamp(reg, repo, img.manifest, f"pipeline-{n}",
+              {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(10 + n)}, "amd64")
+    result = cli("janitor", f"{registry.host}/{repo}", "--keep-last", "2", "--max-age", "9d", "--json")
+    assert result.code == 0, result.err
+    assert sorted(reg.tags(repo)) == ["hash-" + "1" * 64, "pipeline-0", "pipeline-1"]
+
+
+def test_a_fresh_pipeline_tag_on_an_old_image_is_kept(reg, registry, cli):
+    repo = "janitor/fresh-on-old"
+    img = push_image(reg, repo, "hash-" + "2" * 64, created=ago(90))
+    stamp(reg, repo, img.manifest, "pipeline-7", {ANNOTATION_KIND: "pipeline"}, "amd64")  # stamped now
+    result = cli("janitor", f"{registry.host}/{repo}", "--json")
+    report = json.loads(result.out)["repositories"][0]
+    assert report["removed"] == ["hash-" + "2" * 64]
+    assert report["kept"]["pipeline-7"] == "young"
+    assert reg.get_manifest(repo, "pipeline-7").children[0].digest == img.manifest.digest  # still pullable
+
+
+def test_bad_arguments(registry, cli):
+    assert cli("janitor", f"{registry.host}/x", "--max-age", "soon").code == 2
+    assert cli("janitor", f"{registry.host}/x", "--keep", "(").code == 2
