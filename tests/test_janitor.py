@@ -81,11 +81,13 @@ def test_dry_run_lines_match_the_real_run(reg, registry, cli):
     dry = cli("janitor", f"{registry.host}/{repo}", "--dry-run")
     real = cli("janitor", f"{registry.host}/{repo}")
     assert real.code == 0, real.err
-    removed = lambda text, verb: sorted(l for l in text.splitlines() if l.startswith(verb))  # noqa: E731
-    assert [l.replace("would remove", "removed") for l in removed(dry.out, "would remove")] == removed(
-        real.out, "removed"
-    )
-    assert removed(real.out, "removed")
+
+    def lines(text, verb):
+        return sorted(line for line in text.splitlines() if line.startswith(verb))
+
+    planned = [line.replace("would remove", "removed") for line in lines(dry.out, "would remove")]
+    assert planned == lines(real.out, "removed")
+    assert planned
 
 
 def test_keep_last_and_max_age(reg, registry, cli):
