@@ -83,17 +83,27 @@ def clean_repository(
             outcome.failed[decision.tag] = str(err)
         else:
             outcome.removed.append(decision.tag)
-    _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions))
+    _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions), untagger)
     return outcome
 
 
-def _verify(registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str]) -> None:
+def _verify(
+    registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str], untagger: Untagger
+) -> None:
     """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests."""
     present = set(registry.tags(inv.repository))
     for tag in list(outcome.removed):
-        if tag in present:
-            outcome.removed.remove(tag)
-            outcome.failed[tag] = "still present after removal"
+        if tag not in present:
+            continue
+        try:  # a dangling tag left by racing deletes in the registry: remove it the slow, sure way
+            if registry.head_manifest(inv.repository, tag) is None:
+                untagger.remove_dangling(tag)
+                if tag not in registry.tags(inv.repository):
+                    continue
+        except CiTagsError:
+            pass
+        outcome.removed.remove(tag)
+        outcome.failed[tag] = "still present after removal"
     gone = {d.tag for d in outcome.decisions if d.delete}
     for tag, manifest in inv.manifests.items():
         if tag in gone or tag in present:

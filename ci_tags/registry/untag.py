@@ -80,6 +80,18 @@ class Untagger:
             return Removal(self.repository, tag, None, "absent")
         return self.remove(tag, digest)
 
+    def remove_dangling(self, tag: str) -> Removal:
+        """Remove a tag that still lists but no longer resolves (distribution can leave one behind when
+        concurrent deletes race): a placeholder overwrites its link and is then deleted by digest."""
+        self._ensure_empty_blob()
+        data = throwaway_manifest(uuid.uuid4().hex)
+        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
+        self.registry.put_manifest(self.repository, tag, placeholder, self.scopes)
+        resp = self.registry.delete_manifest(self.repository, placeholder.digest, self.scopes)
+        if resp.status_code not in (200, 202, 404):
+            raise RegistryError(f"{self.registry.host} refused to delete the placeholder on {self.repository}:{tag}")
+        return Removal(self.repository, tag, None, PLACEHOLDER)
+
     def _remove(self, tag: str, original: Manifest | None) -> str:
         if not self.tag_delete_refused:
             resp = self.registry.delete_manifest(self.repository, tag, self.scopes)
@@ -98,11 +110,12 @@ class Untagger:
             # First removal in this repository: keep the image so the tag can be put back if deletion is off.
             restore = reg.get_manifest(repo, tag, self.scopes)
         self._ensure_empty_blob()
-        placeholder = Manifest(throwaway_manifest(uuid.uuid4().hex), OCI_MANIFEST, "")
-        placeholder = Manifest(placeholder.data, OCI_MANIFEST, sha256_digest(placeholder.data))
+        data = throwaway_manifest(uuid.uuid4().hex)
+        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
         reg.put_manifest(repo, tag, placeholder, self.scopes)
         resp = reg.delete_manifest(repo, placeholder.digest, self.scopes)
-        if resp.status_code in (200, 202):
+        # 404: a retried DELETE whose first attempt removed the placeholder before the registry failed
+        if resp.status_code in (200, 202, 404):
             self._digest_delete_works = True
             return
         if restore is not None:
