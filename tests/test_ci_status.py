@@ -88,7 +88,8 @@ def test_publish_refuses_when_the_api_reports_a_failure(gitlab, registry, reg, c
     fake = gitlab([*base_jobs(), job(8, "e2e", "test", "failed")])
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "Dockerfile").write_text("FROM scratch\n")
-    (tmp_path / "ci-tags.yml").write_text(f"registry: {registry.host}/cis\nimages:\n  a:\n    dockerfile: d/Dockerfile\n")
+    config = f"registry: {registry.host}/cis\nimages:\n  a:\n    dockerfile: d/Dockerfile\n"
+    (tmp_path / "ci-tags.yml").write_text(config)
     image = push_image(reg, "cis/a", "x")
     from ci_tags.registry.stamp import stamp
 
