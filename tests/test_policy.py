@@ -1,151 +1,490 @@
-"""Retention policy: table-driven rules and hypothesis properties over random tag sets."""
+"""Retention policy of the janitor: a table per rule, then hypothesis properties over random tag sets.
 
-import random
+The properties check decide() against an oracle written here from the spec (its own regex for ci-tags' tags, its
+own notion of "newest"), not against the module's helpers."""
+
+from __future__ import annotations
+
 import re
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ci_tags.config import ARCHES, TagTemplates
 from ci_tags.errors import BadInput
 from ci_tags.policy import (
     CONTENT,
     PIPELINE,
+    REASONS,
     Decision,
     Policy,
     Summary,
     TagInfo,
     decide,
+    format_duration,
+    kind_of,
     must_still_resolve,
     parse_duration,
     template_regex,
 )
+from ci_tags.reference import slugify
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
-H = "ab" * 32
-CURRENT = f"hash-{'cd' * 32}"
+DAY, HOUR, SECOND = timedelta(days=1), timedelta(hours=1), timedelta(seconds=1)
+H, H2, H3 = "ab" * 32, "cd" * 32, "ef" * 32
+CURRENT, CURRENT_ARCH = f"hash-{H2}", f"hash-{H3}-arm64"
+PUBLISH, SLUGS = ("latest", "stable"), ("main", "feature-x")
+KEEP = (r"^release-", r"^pipeline-9")
 
 
-def policy(**kw):
-    base = dict(
-        max_age=timedelta(days=7),
+def make_policy(**overrides: object) -> Policy:
+    fields: dict[str, object] = dict(
+        max_age=7 * DAY,
         content=template_regex("hash-{hash}", CONTENT),
         pipeline=template_regex("pipeline-{pipeline_id}", PIPELINE),
-        protected=frozenset({"latest", "main"}),
-        keep_patterns=(re.compile("^release-"),),
-        current=frozenset({CURRENT}),
+        protected=frozenset(PUBLISH + SLUGS),
+        keep_patterns=tuple(re.compile(p) for p in KEEP),
+        current=frozenset({CURRENT, CURRENT_ARCH}),
     )
-    base.update(kw)
-    return Policy(**base)
+    fields.update(overrides)
+    return Policy(**fields)  # type: ignore[arg-type]
 
 
-def info(tag, days, digest="sha256:x"):
-    return TagInfo(tag, digest, None if days is None else NOW - timedelta(days=days), "stamp")
+def info(tag: str, age: timedelta | None, digest: str = "sha256:d", source: str = "stamp") -> TagInfo:
+    return TagInfo(tag, digest, None if age is None else NOW - age, source if age is not None else "unknown")
 
 
-@pytest.mark.parametrize(
-    ("tag", "days", "delete", "reason"),
-    [
-        ("pipeline-41", 8, True, "expired"),
-        ("pipeline-41", 6, False, "young"),
-        ("pipeline-41", 7, False, "young"),  # exactly max_age is not older than it
-        ("pipeline-main-12", 30, True, "expired"),  # Jenkins: <branch slug>-<build number>
-        (f"hash-{H}", 8, True, "expired"),
-        (f"hash-{H}-arm64", 8, True, "expired"),
-        (f"hash-{H}-mips", 8, False, "foreign"),
-        (CURRENT, 400, False, "current"),
-        ("latest", 400, False, "protected"),
-        ("main", 400, False, "protected"),
-        ("release-1.0", 400, False, "keep-regex"),
-        (f"sha256-{'e' * 64}", 400, False, "signature"),
-        (f"sha256-{'e' * 64}.sig", 400, False, "signature"),
-        ("v1.att", 400, False, "signature"),
-        ("v1.sbom", 400, False, "signature"),
-        ("5.0.0", 400, False, "foreign"),
-        ("pipeline-", 400, False, "foreign"),
-        ("hash-xyz", 400, False, "foreign"),
-        ("pipeline-41", None, False, "age-unknown"),
-    ],
-)
-def test_rules(tag, days, delete, reason):
-    [decision] = decide([info(tag, days)], policy(), NOW)
-    assert (decision.delete, decision.reason) == (delete, reason)
+def decide_one(tag: str, age: timedelta | None, policy: Policy | None = None) -> Decision:
+    [decision] = decide([info(tag, age)], policy or make_policy(), NOW)
+    return decision
 
 
-def test_keep_last_keeps_the_newest_per_kind():
-    tags = [info(f"pipeline-{i}", 10 + i) for i in range(5)] + [info(f"hash-{i:012x}", 10 + i) for i in range(3)]
-    decisions = {d.tag: d for d in decide(tags, policy(keep_last=2), NOW)}
-    assert [t for t, d in decisions.items() if d.reason == "keep-last"] == [
-        "hash-000000000000", "hash-000000000001", "pipeline-0", "pipeline-1"
-    ]
-    assert decisions["pipeline-4"].delete and decisions["hash-000000000002"].delete
+# --- one rule at a time ------------------------------------------------------------------------------------------
+
+RULES = [
+    # (tag, age, reason); only "expired" deletes
+    ("pipeline-41", 9 * DAY, "expired"),
+    ("pipeline-41", 2 * DAY, "young"),
+    ("pipeline-main-12", 30 * DAY, "expired"),  # Jenkins: <branch slug>-<build number>
+    ("pipeline-feature--x-3", 30 * DAY, "expired"),  # slugify("feature/-x") keeps the double dash
+    ("pipeline-" + "a" * 63 + "-1", 30 * DAY, "expired"),  # a slug is at most 63 characters
+    (f"hash-{H}", 8 * DAY, "expired"),
+    *[(f"hash-{H}-{arch}", 8 * DAY, "expired") for arch in ARCHES],
+    (f"hash-{H}", 2 * DAY, "young"),
+    (f"hash-{H}", -HOUR, "young"),  # stamped in the future: clock skew, not old
+    ("pipeline-41", None, "age-unknown"),
+    (f"hash-{H}-amd64", None, "age-unknown"),
+    (CURRENT, 400 * DAY, "current"),
+    (CURRENT_ARCH, 400 * DAY, "current"),
+    ("latest", 400 * DAY, "protected"),
+    ("stable", 400 * DAY, "protected"),
+    ("main", 400 * DAY, "protected"),  # a branch slug
+    ("release-1.0", 400 * DAY, "keep-regex"),
+    ("pipeline-97", 400 * DAY, "keep-regex"),  # --keep reaches ci-tags' own tags too
+    (f"sha256-{'e' * 64}", 400 * DAY, "signature"),  # OCI referrers fallback tag
+    (f"sha256-{'e' * 64}.sig", 400 * DAY, "signature"),
+    (f"sha512-{'e' * 64}", 400 * DAY, "signature"),
+    (f"hash-{H}.sig", 400 * DAY, "signature"),
+    ("v1.att", 400 * DAY, "signature"),
+    ("v1.sbom", 400 * DAY, "signature"),
+    ("5.0.0", 400 * DAY, "foreign"),
+    ("pipeline-", 400 * DAY, "foreign"),
+    ("pipeline-Main-3", 400 * DAY, "foreign"),  # slugs are lowercase
+    ("pipeline-main-", 400 * DAY, "foreign"),
+    ("pipeline-main--3", 400 * DAY, "foreign"),  # a slug never ends in "-"
+    ("pipeline-" + "a" * 64 + "-1", 400 * DAY, "foreign"),
+    ("pipeline-41-arm64", 400 * DAY, "foreign"),  # no arch suffix on pipeline tags
+    ("hash-xyz", 400 * DAY, "foreign"),
+    (f"hash-{H[:12]}", 400 * DAY, "foreign"),  # ci-tags makes 64-digit hashes
+    (f"hash-{H}0", 400 * DAY, "foreign"),
+    (f"hash-{H.upper()}", 400 * DAY, "foreign"),
+    (f"hash-{H}-mips", 400 * DAY, "foreign"),  # not an arch ci-tags builds
+    (f"hash-{H}-arm64-v8", 400 * DAY, "foreign"),  # config.ARCHES has no arm64-v8: ci-tags never makes this tag
+    (f"xhash-{H}", 400 * DAY, "foreign"),
+    (f"hash-{H}-amd64-amd64", 400 * DAY, "foreign"),
+]
 
 
-def test_custom_templates():
-    p = policy(content=template_regex("c{hash}", CONTENT), pipeline=template_regex("ci.{pipeline_id}", PIPELINE))
-    decisions = {d.tag: d.delete for d in decide([info(f"c{H}", 9), info("ci.3", 9), info("pipeline-3", 9)], p, NOW)}
-    assert decisions == {f"c{H}": True, "ci.3": True, "pipeline-3": False}
+@pytest.mark.parametrize(("tag", "age", "reason"), RULES, ids=[f"{r}:{t[:24]}" for t, _, r in RULES])
+def test_each_rule(tag: str, age: timedelta | None, reason: str) -> None:
+    decision = decide_one(tag, age)
+    assert (decision.reason, decision.delete) == (reason, reason == "expired")
 
 
-@pytest.mark.parametrize(("text", "delta"), [("7d", timedelta(days=7)), ("36h", timedelta(hours=36)),
-                                              ("2w", timedelta(weeks=2)), ("1d12h", timedelta(hours=36)),
-                                              ("90m", timedelta(minutes=90))])
-def test_parse_duration(text, delta):
-    assert parse_duration(text) == delta
+BOUNDARY = [
+    (7 * DAY - SECOND, False),
+    (7 * DAY, False),  # exactly max_age is not older than max_age: kept
+    (7 * DAY + timedelta(microseconds=1), True),
+    (7 * DAY + SECOND, True),
+]
 
 
-@pytest.mark.parametrize("text", ["", "7", "d7", "7 days", "0d", "-1d", "7d!"])
-def test_bad_durations(text):
+@pytest.mark.parametrize(("age", "delete"), BOUNDARY)
+@pytest.mark.parametrize("tag", ["pipeline-1", f"hash-{H}"])
+def test_max_age_is_a_strict_bound(tag: str, age: timedelta, delete: bool) -> None:
+    assert decide_one(tag, age).delete is delete
+
+
+def test_ages_compare_across_time_zones() -> None:
+    plus2 = timezone(timedelta(hours=2))
+    at = (NOW - 7 * DAY).astimezone(plus2)  # the same instant, written in another zone
+    [d] = decide([TagInfo("pipeline-1", None, at, "stamp")], make_policy(), NOW)
+    assert d.reason == "young"
+    [d] = decide([TagInfo("pipeline-1", None, at - SECOND, "stamp")], make_policy(), NOW)
+    assert d.reason == "expired"
+
+
+PRECEDENCE = [
+    # (tag, age, policy overrides, reason): the first rule that applies wins; none of these may delete
+    ("latest", 400 * DAY, {"keep_patterns": (re.compile("^lat"),)}, "protected"),
+    ("pipeline-1", 400 * DAY, {"protected": frozenset({"pipeline-1"})}, "protected"),  # protected beats owned
+    (CURRENT, 400 * DAY, {"protected": frozenset({CURRENT})}, "protected"),
+    (CURRENT, 400 * DAY, {"keep_patterns": (re.compile("^hash-cd"),)}, "keep-regex"),
+    (f"sha256-{H}", 400 * DAY, {"content": template_regex("sha256-{hash}", CONTENT)}, "signature"),
+    ("v1.sig", 400 * DAY, {"keep_patterns": (re.compile("sig"),)}, "keep-regex"),
+    ("5.0.0", 400 * DAY, {}, "foreign"),
+    ("5.0.0", None, {}, "foreign"),
+    (CURRENT, None, {}, "current"),
+    (CURRENT, 400 * DAY, {"keep_last": 0}, "current"),
+    ("pipeline-1", None, {"keep_last": 5}, "age-unknown"),
+    ("pipeline-1", 400 * DAY, {"keep_last": 1}, "keep-last"),  # keep-last beats expired
+    ("pipeline-1", 1 * DAY, {"keep_last": 1}, "keep-last"),  # and young
+]
+
+
+@pytest.mark.parametrize(("tag", "age", "overrides", "reason"), PRECEDENCE)
+def test_precedence(tag: str, age: timedelta | None, overrides: dict[str, object], reason: str) -> None:
+    decision = decide_one(tag, age, make_policy(**overrides))
+    assert (decision.reason, decision.delete) == (reason, False)
+
+
+def pipe(n: int, age_days: float | None) -> TagInfo:
+    return info(f"pipeline-{n}", None if age_days is None else timedelta(days=age_days))
+
+
+def content(hex_digit: str, age_days: float | None) -> TagInfo:
+    return info(f"hash-{hex_digit * 64}", None if age_days is None else timedelta(days=age_days))
+
+
+KEEP_LAST = [
+    # (keep_last, tags, the tags it keeps as keep-last)
+    (2, [pipe(n, 10 + n) for n in range(5)], {"pipeline-0", "pipeline-1"}),
+    (2, [pipe(n, 10 + n) for n in range(3)] + [content(c, 20 + i) for i, c in enumerate("123")],
+     {"pipeline-0", "pipeline-1", f"hash-{'1' * 64}", f"hash-{'2' * 64}"}),  # per kind
+    (2, [pipe(1, 1), pipe(2, 2), pipe(3, 10), pipe(4, 11)], {"pipeline-1", "pipeline-2"}),  # the newest, even young
+    (5, [pipe(n, 10 + n) for n in range(3)], {"pipeline-0", "pipeline-1", "pipeline-2"}),  # fewer than N
+    (0, [pipe(n, 10 + n) for n in range(3)], set()),
+    # tags kept for another reason do not use up places: current (newest), unknown age, keep-regex
+    (1, [info(CURRENT, DAY), content("1", 30), content("2", 40)], {f"hash-{'1' * 64}"}),
+    (1, [pipe(1, None), pipe(2, 30), pipe(3, 40)], {"pipeline-2"}),
+    (1, [pipe(99, 8), pipe(2, 30), pipe(3, 40)], {"pipeline-2"}),
+    (1, [pipe(2, 30), pipe(10, 30)], {"pipeline-2"}),  # same time: the later tag name wins, deterministically
+]
+
+
+@pytest.mark.parametrize(("keep_last", "tags", "expected"), KEEP_LAST)
+def test_keep_last(keep_last: int, tags: list[TagInfo], expected: set[str]) -> None:
+    decisions = decide(tags, make_policy(keep_last=keep_last), NOW)
+    assert {d.tag for d in decisions if d.reason == "keep-last"} == expected
+    for d in decisions:  # the rest are decided by age as usual
+        if d.reason not in ("keep-last", "current", "age-unknown", "keep-regex"):
+            assert d.delete is (d.reason == "expired")
+
+
+def test_keep_last_ranks_by_time_not_by_input_order_or_name() -> None:
+    tags = [pipe(100, 30), pipe(2, 10), pipe(30, 20)]
+    decisions = {d.tag: d.reason for d in decide(tags, make_policy(keep_last=1), NOW)}
+    assert decisions == {"pipeline-100": "expired", "pipeline-2": "keep-last", "pipeline-30": "expired"}
+
+
+def test_details_say_why() -> None:
+    expired = decide_one("pipeline-41", 9 * DAY + 3 * HOUR)
+    assert expired.detail == "tagged 9d3h ago (stamp) > 7d" and expired.kind == PIPELINE
+    assert str(expired) == "delete pipeline-41: expired: tagged 9d3h ago (stamp) > 7d"
+    young = decide_one(f"hash-{H}", 7 * DAY)
+    assert young.detail == "tagged 7d ago (stamp) <= 7d" and young.action == "keep" and young.kind == CONTENT
+    assert "in the future" in decide_one("pipeline-1", -HOUR).detail
+    assert decide_one("pipeline-1", None).detail == "no pipeline stamp, push time or image creation time"
+    [d] = decide([TagInfo("pipeline-1", None, None, "image-created")], make_policy(), NOW)
+    assert d.detail == "no time from image-created"
+    assert decide_one("release-1", DAY).detail == "matches ^release-"
+    assert "among the 3 newest pipeline tags" in decide_one("pipeline-1", DAY, make_policy(keep_last=3)).detail
+
+
+def test_a_time_without_zone_is_not_trusted() -> None:
+    naive = (NOW - 400 * DAY).replace(tzinfo=None)
+    [d] = decide([TagInfo("pipeline-1", "sha256:d", naive, "stamp")], make_policy(), NOW)
+    assert (d.reason, d.delete) == ("age-unknown", False) and "time zone" in d.detail
+    with pytest.raises(ValueError, match="timezone"):
+        decide([pipe(1, 30)], make_policy(), NOW.replace(tzinfo=None))
+
+
+def test_a_tag_given_twice_is_decided_once_and_cautiously() -> None:
+    for entries in ([pipe(1, 30), pipe(1, 1)], [pipe(1, 1), pipe(1, 30)]):
+        assert [(d.tag, d.reason) for d in decide(entries, make_policy(), NOW)] == [("pipeline-1", "young")]
+    for entries in ([pipe(1, 30), pipe(1, None)], [pipe(1, None), pipe(1, 30)]):
+        assert [d.reason for d in decide(entries, make_policy(), NOW)] == ["age-unknown"]
+
+
+def test_kind_of_prefers_content_when_both_templates_match() -> None:
+    p = make_policy(content=template_regex("{hash}", CONTENT), pipeline=template_regex("{pipeline_id}", PIPELINE))
+    assert kind_of("1" * 64, p) == CONTENT
+    assert kind_of("12", p) == PIPELINE
+    assert kind_of("stable-x", p) is None
+
+
+@pytest.mark.parametrize("overrides", [{"max_age": timedelta(0)}, {"max_age": -DAY}, {"keep_last": -1}])
+def test_policy_refuses_nonsense(overrides: dict[str, object]) -> None:
     with pytest.raises(BadInput):
-        parse_duration(text)
+        make_policy(**overrides)
 
 
-def test_must_still_resolve_and_summary():
-    decisions = [Decision("pipeline-1", True, "expired"), Decision("hash-1", False, "current"),
-                 Decision("latest", False, "protected"), Decision("other", False, "foreign")]
-    digests = {"pipeline-1": "d1", "hash-1": "d1", "latest": "d2", "other": "d1"}
-    assert must_still_resolve(digests, decisions) == {"hash-1": "d1", "other": "d1"}
-    summary = Summary.of(decisions)
-    assert summary.removed == 1 and summary.kept == {"current": 1, "protected": 1, "foreign": 1}
+# --- templates ---------------------------------------------------------------------------------------------------
+
+TEMPLATES = [
+    # (template, kind, options, tags it makes, tags it does not make)
+    ("hash-{hash}", CONTENT, {}, [f"hash-{H}", f"hash-{H}-amd64", f"hash-{H}-arm-v7", f"hash-{H}-386"],
+     [f"hash-{H[:63]}", f"hash-{H}-", f"hash-{H}-arm64-v8", f"hash-{H}amd64", f"hash-{H}\n"]),
+    ("hash-{hash}", CONTENT, {"hash_length": 12}, [f"hash-{H[:12]}", f"hash-{H[:12]}-s390x"], [f"hash-{H}"]),
+    ("hash-{hash}", CONTENT, {"arches": ("amd64", "arm64-v8")}, [f"hash-{H}-arm64-v8"], [f"hash-{H}-arm64"]),
+    ("c.{hash}", CONTENT, {}, [f"c.{H}"], [f"cx{H}", f"c{H}"]),  # literals are escaped
+    ("{hash}", CONTENT, {}, [H, f"{H}-riscv64"], [f"v{H}"]),
+    ("{hash}_{hash}", CONTENT, {"hash_length": 12}, [f"{H[:12]}_{H[:12]}"], [f"{H[:12]}_{H2[:12]}"]),  # twice
+    ("pipeline-{pipeline_id}", PIPELINE, {}, ["pipeline-1", "pipeline-007", "pipeline-a-1", "pipeline-a-b-22"],
+     ["pipeline-a", "pipeline--1", "pipeline-1-", "pipeline-1.5", "pipeline-1-amd64", "pipeline-A-1"]),
+    ("ci.{pipeline_id}.build", PIPELINE, {}, ["ci.3.build", "ci.main-3.build"], ["ciX3.build", "ci.3.buildX"]),
+]
 
 
-HEX = st.text("0123456789abcdef", min_size=12, max_size=64)
-tag_strategy = st.one_of(
-    st.integers(0, 10**6).map(lambda n: f"pipeline-{n}"),
-    st.tuples(st.sampled_from(["main", "feature-x"]), st.integers(0, 999)).map(lambda x: f"pipeline-{x[0]}-{x[1]}"),
-    HEX.map(lambda h: f"hash-{h}"),
-    st.tuples(HEX, st.sampled_from(["amd64", "arm64", "mips"])).map(lambda x: f"hash-{x[0]}-{x[1]}"),
-    st.sampled_from(["latest", "main", "release-1", "v1.sig", "x.att", f"sha256-{'f' * 64}", "5.0.0", CURRENT]),
-    st.text("abcdefghijklmnopqrstuvwxyzABC0123456789_.-", min_size=1, max_size=20),
-)
+@pytest.mark.parametrize(("template", "kind", "options", "good", "bad"), TEMPLATES)
+def test_template_regex(template: str, kind: str, options: dict[str, object], good: list[str],
+                        bad: list[str]) -> None:
+    pattern = template_regex(template, kind, **options)  # type: ignore[arg-type]
+    assert [t for t in good if not pattern.fullmatch(t)] == []
+    assert [t for t in bad if pattern.fullmatch(t)] == []
+
+
+def test_template_regex_captures_the_parts() -> None:
+    m = template_regex("hash-{hash}", CONTENT).fullmatch(f"hash-{H}-arm64")
+    assert m is not None and (m["hash"], m["arch"]) == (H, "arm64")
+    m = template_regex("pipeline-{pipeline_id}", PIPELINE).fullmatch("pipeline-main-12")
+    assert m is not None and m["pipeline_id"] == "main-12"
+
+
+BAD_TEMPLATES = [
+    ("hash-", CONTENT, {}, "must contain {hash}"),
+    ("pipeline-{hash}", PIPELINE, {}, "unknown placeholder {hash}"),
+    ("hash-{hash}-{pipeline_id}", CONTENT, {}, "unknown placeholder {pipeline_id}"),
+    ("hash-{hash}-{arch}", CONTENT, {}, "unknown placeholder {arch}"),
+    ("hash-{hash", CONTENT, {}, "must contain"),
+    ("hash}-{hash}", CONTENT, {}, "unbalanced brace"),
+    ("hash {hash}", CONTENT, {}, "does not make valid tags"),
+    ("-{pipeline_id}", PIPELINE, {}, "does not make valid tags"),
+    ("hash-{hash}", CONTENT, {"hash_length": 11}, "hash length 11"),
+    ("hash-{hash}", CONTENT, {"hash_length": 65}, "hash length 65"),
+]
+
+
+@pytest.mark.parametrize(("template", "kind", "options", "message"), BAD_TEMPLATES)
+def test_bad_templates(template: str, kind: str, options: dict[str, object], message: str) -> None:
+    with pytest.raises(BadInput, match=re.escape(message)):
+        template_regex(template, kind, **options)  # type: ignore[arg-type]
+
+
+def test_template_regex_needs_a_known_kind() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        template_regex("x-{hash}", "image")
+
+
+prefixes = st.sampled_from(["", "hash-", "c.", "img_", "v"])
+suffixes = st.sampled_from(["", "-x", ".c", "_1"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(tag_strategy, st.one_of(st.none(), st.floats(0, 100)), max_size=40),
-    st.integers(0, 3),
+@given(prefixes, suffixes, st.text("0123456789abcdef", min_size=64, max_size=64), st.none() | st.sampled_from(ARCHES),
+       st.text(min_size=1, max_size=80), st.integers(0, 10**9))
+def test_templates_recognise_every_tag_that_ci_tags_makes(prefix: str, suffix: str, hex64: str, arch: str | None,
+                                                          branch: str, number: int) -> None:
+    """Round trip with the producers: config.TagTemplates and reference.slugify (as Jenkins ids use it)."""
+    templates = TagTemplates(f"{prefix}{{hash}}{suffix}", f"{prefix or 'p-'}{{pipeline_id}}{suffix}")
+    content_tag = templates.content_tag(hex64, arch)
+    match = template_regex(templates.content, CONTENT).fullmatch(content_tag)
+    assert match is not None and match["hash"] == hex64 and match["arch"] == arch
+    pipeline_re = template_regex(templates.pipeline, PIPELINE)
+    assert pipeline_re.fullmatch(templates.pipeline_tag(str(number)))
+    try:
+        jenkins_id = f"{slugify(branch)}-{number}"
+    except BadInput:  # a branch name with no letters or digits: no Jenkins id either
+        return
+    assert pipeline_re.fullmatch(templates.pipeline_tag(jenkins_id))
+
+
+# --- durations ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "delta"), [
+    ("7d", 7 * DAY), ("36h", 36 * HOUR), ("2w", 14 * DAY), ("1d12h", 36 * HOUR), ("90m", timedelta(minutes=90)),
+    ("1w2d3h4m", timedelta(days=9, hours=3, minutes=4)), (" 7d ", 7 * DAY), ("0d1m", timedelta(minutes=1)),
+])
+def test_parse_duration(text: str, delta: timedelta) -> None:
+    assert parse_duration(text) == delta
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "7", "d7", "7 days", "7D", "0d", "0w0d0h0m", "-1d", "+1d", "7d!", "1.5d", "7s", "12h1d", "1d1d",
+    "\u0663w", "\u0663d", "1d\u0663h", "\u0663m",  # an Arabic-Indic digit three: int() takes it, durations don't
+    "99999999999d", "9" * 5000 + "d",
+])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(BadInput, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (7 * DAY, "7d"), (36 * HOUR, "1d12h"), (timedelta(days=9, seconds=3725), "9d1h2m5s"), (timedelta(0), "0s"),
+    (timedelta(microseconds=10), "0s"), (-5 * timedelta(minutes=1), "-5m"),
+])
+def test_format_duration(delta: timedelta, text: str) -> None:
+    assert format_duration(delta) == text
+
+
+@given(st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=10**5)))
+def test_formatted_max_ages_parse_back(delta: timedelta) -> None:
+    whole_minutes = timedelta(minutes=delta // timedelta(minutes=1))
+    assert parse_duration(format_duration(whole_minutes)) == whole_minutes
+
+
+# --- digest safety and summary -----------------------------------------------------------------------------------
+
+SIBLINGS = [
+    # (tag -> digest, deleted tags, expected kept tag -> digest)
+    ({"pipeline-1": "d1", "hash-1": "d1", "latest": "d2"}, {"pipeline-1"}, {"hash-1": "d1"}),
+    ({"pipeline-1": "d1", "pipeline-2": "d1"}, {"pipeline-1", "pipeline-2"}, {}),  # both go: nothing to check
+    ({"pipeline-1": "d1", "other": "d1", "x": None}, {"pipeline-1"}, {"other": "d1"}),
+    ({"pipeline-1": None, "other": "d1"}, {"pipeline-1"}, {}),  # an unreadable digest shares nothing
+    ({"a": "d1", "b": "d2"}, set(), {}),
+    ({"a": "d1", "b": "d1", "c": "d2", "d": "d2", "e": "d3"}, {"a", "c"}, {"b": "d1", "d": "d2"}),
+]
+
+
+@pytest.mark.parametrize(("digests", "deleted", "expected"), SIBLINGS)
+def test_must_still_resolve(digests: dict[str, str | None], deleted: set[str], expected: dict[str, str]) -> None:
+    decisions = [Decision(t, t in deleted, "expired" if t in deleted else "foreign") for t in digests]
+    assert must_still_resolve(digests, decisions) == expected
+
+
+def test_summary_counts_removals_per_kind_and_kept_tags_per_reason() -> None:
+    decisions = [Decision("pipeline-1", True, "expired", kind=PIPELINE), Decision("p-2", True, "expired",
+                 kind=PIPELINE), Decision("hash-1", True, "expired", kind=CONTENT),
+                 Decision("hash-2", False, "current"), Decision("latest", False, "protected"),
+                 Decision("5.0", False, "foreign"), Decision("6.0", False, "foreign")]
+    summary = Summary.of(decisions)
+    assert summary.removed == 3 and summary.removed_by_kind == {PIPELINE: 2, CONTENT: 1}
+    assert summary.kept == {"current": 1, "protected": 1, "foreign": 2}
+
+
+# --- properties over random tag sets -----------------------------------------------------------------------------
+
+# The oracle's own idea of ci-tags' tags, written from the spec (not from template_regex)
+OWNED_RE = re.compile(
+    r"pipeline-(?:[0-9]+|[a-z0-9]([a-z0-9-]*[a-z0-9])?-[0-9]+)"
+    r"|hash-[0-9a-f]{64}(-(amd64|arm64|arm|arm-v7|arm-v6|386|ppc64le|s390x|riscv64))?"
 )
-def test_policy_never_selects_a_tag_it_must_keep(entries, keep_last):
-    p = policy(keep_last=keep_last)
-    infos = [TagInfo(t, "d", None if d is None else NOW - timedelta(days=d), "stamp") for t, d in entries.items()]
+HEX64 = st.text("0123456789abcdef", min_size=64, max_size=64)
+SLUG = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+OWNED_TAGS = st.one_of(
+    st.integers(0, 10**6).map(lambda n: f"pipeline-{n}"),
+    st.tuples(SLUG, st.integers(0, 999)).map(lambda x: f"pipeline-{x[0]}-{x[1]}"),
+    HEX64.map(lambda h: f"hash-{h}"),
+    st.tuples(HEX64, st.sampled_from(ARCHES)).map(lambda x: f"hash-{x[0]}-{x[1]}"),
+)
+OTHER_TAGS = st.one_of(
+    st.tuples(HEX64, st.sampled_from(["mips", "arm64-v8"])).map(lambda x: f"hash-{x[0]}-{x[1]}"),
+    st.sampled_from([*PUBLISH, *SLUGS, CURRENT, CURRENT_ARCH, "release-1", "5.0.0", "pipeline-", "pipeline-x"]),
+    st.tuples(st.sampled_from(["sha256-", "sha512-"]), HEX64, st.sampled_from(["", ".sig", ".att", ".sbom"]))
+    .map("".join),
+    st.tuples(st.sampled_from(["v1", "hash-" + H, "pipeline-3"]), st.sampled_from([".sig", ".att", ".sbom"]))
+    .map("".join),
+    st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,30}", fullmatch=True),  # anything else
+)
+MAX_AGES = st.sampled_from([HOUR, 7 * DAY, 30 * DAY])
+ZONES = st.sampled_from([timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))])
+
+
+@st.composite
+def tag_sets(draw: st.DrawFn) -> tuple[list[TagInfo], Policy]:
+    max_age = draw(MAX_AGES)
+    some_ages = [None, max_age, max_age - SECOND, max_age + SECOND, 2 * max_age, -HOUR]  # boundaries, ties
+    infos = []
+    for _ in range(draw(st.integers(0, 40))):
+        tag = draw(OWNED_TAGS if draw(st.booleans()) else OTHER_TAGS)  # half of them are ci-tags' own
+        age = draw(st.sampled_from(some_ages) if draw(st.integers(0, 3)) == 0 else
+                   st.timedeltas(min_value=-DAY, max_value=3 * max_age))
+        time = None if age is None else (NOW - age).astimezone(draw(ZONES))
+        if time is not None and draw(st.integers(0, 19)) == 0:
+            time = time.replace(tzinfo=None)  # naive: not to be trusted
+        infos.append(TagInfo(tag, draw(st.sampled_from(["d1", "d2", "d3", None])), time, "stamp"))
+    contents = sorted({i.tag for i in infos if i.tag.startswith("hash-")})
+    current = draw(st.sets(st.sampled_from(contents))) if contents else set()
+    policy = make_policy(max_age=max_age, keep_last=draw(st.integers(0, 4)), current=frozenset(current))
+    return infos, policy
+
+
+def oracle_deletions(infos: list[TagInfo], policy: Policy) -> tuple[set[str], dict[str, set[str]]]:
+    """What the spec says to delete, and per kind the tags keep-last must save."""
+    exempt = set(PUBLISH) | set(SLUGS) | set(policy.current)
+    candidates: dict[str, list[tuple[datetime, str]]] = {"pipeline": [], "content": []}
+    for i in {i.tag: i for i in infos}.values():  # tags are unique in these sets (see the test)
+        looks_signed = i.tag.startswith(("sha256-", "sha512-")) or i.tag.endswith((".sig", ".att", ".sbom"))
+        kept = (i.tag in exempt or looks_signed or any(re.search(k, i.tag) for k in KEEP)
+                or not OWNED_RE.fullmatch(i.tag) or i.time is None or i.time.tzinfo is None)
+        if not kept:
+            assert i.time is not None
+            candidates["pipeline" if i.tag.startswith("pipeline-") else "content"].append((i.time, i.tag))
+    saved = {kind: {t for _, t in sorted(c, reverse=True)[: policy.keep_last]} for kind, c in candidates.items()}
+    doomed = {t for c in candidates.values() for when, t in c if NOW - when > policy.max_age}
+    return doomed - saved["pipeline"] - saved["content"], saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag_sets(), st.data())
+def test_decide_deletes_exactly_what_the_spec_allows(case: tuple[list[TagInfo], Policy], data: st.DataObject) -> None:
+    infos, policy = case
+    infos = list({i.tag: i for i in infos}.values())  # one entry per tag, as a registry lists them
     by_tag = {i.tag: i for i in infos}
-    decisions = decide(infos, p, NOW)
-    assert decide(list(reversed(infos)), p, NOW) == decisions  # deterministic, order-independent
-    random.shuffle(infos)
-    assert decide(infos, p, NOW) == decisions
-    for d in decisions:
-        if not d.delete:
-            continue
+    decisions = decide(infos, policy, NOW)
+
+    assert [d.tag for d in decisions] == sorted(by_tag)  # one decision per tag, in tag order
+    assert all(d.reason in REASONS and d.delete == (d.reason == "expired") for d in decisions)
+    assert decide(data.draw(st.permutations(infos)), policy, NOW) == decisions  # independent of input order
+    assert decide(infos, policy, NOW) == decisions  # deterministic
+
+    for d in (d for d in decisions if d.delete):  # never a tag the spec keeps
         i = by_tag[d.tag]
-        assert d.tag not in p.protected and d.tag != CURRENT
-        assert not d.tag.startswith("release-") and not d.tag.endswith((".sig", ".att", ".sbom"))
-        assert p.content.fullmatch(d.tag) or p.pipeline.fullmatch(d.tag)
-        assert i.time is not None and NOW - i.time > p.max_age
-    for kind in (CONTENT, PIPELINE):
-        aged = sorted(
-            (by_tag[d.tag] for d in decisions if d.kind == kind and d.reason in ("keep-last", "young", "expired")),
-            key=lambda i: (i.time, i.tag), reverse=True,
-        )
-        kept_last = [d for d in decisions if d.kind == kind and d.reason == "keep-last"]
-        assert len(kept_last) == min(keep_last, len(aged))
+        assert d.tag not in PUBLISH + SLUGS and d.tag not in policy.current
+        assert not any(re.search(k, d.tag) for k in KEEP)
+        assert not d.tag.startswith(("sha256-", "sha512-")) and not d.tag.endswith((".sig", ".att", ".sbom"))
+        assert OWNED_RE.fullmatch(d.tag)
+        assert i.time is not None and i.time.tzinfo is not None and NOW - i.time > policy.max_age
+
+    expected, saved = oracle_deletions(infos, policy)
+    assert {d.tag for d in decisions if d.delete} == expected  # ...and every tag it allows
+    for kind, tags in saved.items():  # keep-last saves exactly the min(N, count) newest of each kind
+        assert {d.tag for d in decisions if d.reason == "keep-last" and d.kind == kind} == tags
+
+    summary = Summary.of(decisions)
+    assert summary.removed == len(expected) and sum(summary.kept.values()) == len(decisions) - len(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tag_sets())
+def test_kept_tags_sharing_a_digest_with_a_deleted_one_are_listed(case: tuple[list[TagInfo], Policy]) -> None:
+    infos, policy = case
+    digests = {i.tag: i.digest for i in infos}
+    decisions = decide(infos, policy, NOW)
+    deleted = {d.tag for d in decisions if d.delete}
+    doomed_digests = Counter(digests[t] for t in deleted if digests[t] is not None)
+    expected = {t: d for t, d in digests.items() if t not in deleted and d in doomed_digests}
+    assert must_still_resolve(digests, decisions) == expected
