@@ -1,0 +1,79 @@
+"""The interface every tag backend implements, and the small pieces the backends share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+_FRACTION_RE = re.compile(r"\.(\d+)")
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One tag of a repository, with what the service knows about it.
+
+    ``pushed_at`` is when the tag was pushed (Docker Hub's ``tag_last_pushed``, GitLab's ``published_at``);
+    ``created_at`` is when the image's manifest was created (GitLab's ``created_at``). They differ for a tag
+    copied by metadata: a pipeline tag pushed today onto a month-old image has a month-old ``created_at``, so
+    age-based cleanup must not read ``created_at`` as the tag's age. Both are timezone-aware or None.
+    """
+
+    tag: str
+    digest: str | None
+    pushed_at: datetime | None
+    created_at: datetime | None = None
+
+
+class Backend(Protocol):
+    """Lists repositories and tags of one service and removes single tags from it."""
+
+    name: str
+
+    def repositories(self, namespace: str, prefix: str) -> list[str]:
+        """Full repository paths (``host/namespace/name``) under ``namespace`` whose name (the part after
+        ``namespace/``) starts with ``prefix``, sorted; every page is read."""
+        ...
+
+    def tags(self, repository: str) -> list[TagRecord]:
+        """Every tag of a repository (a full path as :meth:`repositories` gives); every page is read."""
+        ...
+
+    def delete_tag(self, repository: str, tag: str) -> None:
+        """Remove that tag and nothing else, whatever other tags share its digest; NotFound when absent."""
+        ...
+
+    def supports_tag_dates(self) -> bool:
+        """Whether :meth:`tags` can fill ``pushed_at`` or ``created_at`` (a plain OCI registry cannot)."""
+        ...
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from an API (``2021-01-05T21:06:53.506400Z``, ``2019-01-06T16:49:51.272+00:00``) as
+    an aware datetime; None when absent, unparsable, or without a zone (an unknown zone is no time at all)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat takes 3 or 6 fractional digits only; Go services send up to 9.
+    text = _FRACTION_RE.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def name_after(path: str, namespace: str) -> str | None:
+    """The part of a repository path after ``namespace/`` ("" for the namespace itself); None when the path
+    is not under the namespace. An empty namespace holds every path."""
+    namespace = namespace.strip("/")
+    if not namespace:
+        return path
+    if path == namespace:
+        return ""
+    if path.startswith(namespace + "/"):
+        return path[len(namespace) + 1 :]
+    return None

@@ -1,0 +1,232 @@
+"""GitLab's container registry REST API through python-gitlab, imported only when this backend is built (the
+import costs more than most ci-tags commands take).
+
+Endpoints (docs.gitlab.com/api/container_registry/), all offset-paginated (``page``, ``per_page`` up to 100;
+``Link``/``X-Next-Page`` headers, which python-gitlab follows):
+
+- ``GET /groups/:id/registry/repositories``: every registry repository of the group's projects, subgroups
+  included; ``GET /projects/:id/registry/repositories`` for one project. Each has ``id``, ``project_id``,
+  ``path`` (``group/project/image``) and ``location`` (``registry.example.com/group/project/image``): the
+  location is the ``host/path`` name the rest of ci-tags uses.
+- ``GET /projects/:id/registry/repositories/:repository_id/tags``: names only; then, per tag,
+  ``GET .../tags/:tag_name`` for ``digest`` and ``created_at``. ``created_at`` is when the manifest was created,
+  not when the tag was pushed: a tag copied by metadata today onto a month-old image looks a month old. GitLab
+  versions whose registry records push times add ``published_at``; only that becomes ``TagRecord.pushed_at``,
+  ``created_at`` stays in ``TagRecord.created_at``. Where a listing already carries ``digest`` and a date, the
+  per-tag request is skipped.
+- ``DELETE .../tags/:tag_name``: removes that tag only (GitLab untags with the registry's tag delete, or a
+  throwaway manifest where that is missing); 403 when the tag is protected. The bulk delete
+  (``DELETE .../tags`` with regexes) is asynchronous, runs at most hourly and never removes ``latest``: never used.
+
+Auth: a personal, project or group access token (``PRIVATE-TOKEN``), or a CI job token (``JOB-TOKEN``), which
+reaches only the registry of the project running the job. 401/403 become AuthError, 404 NotFound; 429 and
+transient 5xx are retried by python-gitlab (``retry_transient_errors``), with the timeout set here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+from ci_tags.backends.base import TagRecord, name_after, parse_time
+from ci_tags.concurrency import run_all
+from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
+from ci_tags.registry.http import USER_AGENT
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T")
+PER_PAGE = 100
+MAX_RETRIES = 5  # python-gitlab waits 0.1 s * 2^n between them (or Retry-After): about 3 s in all
+
+
+class GitLabBackend:
+    name = "gitlab"
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        job_token: bool = False,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        detail_workers: int = 8,
+    ) -> None:
+        """``url`` is GitLab's address (``https://gitlab.example.com``, CI_SERVER_URL); ``token`` an access token
+        with the ``api`` scope, or with ``job_token=True`` a CI job token. ``session`` shares ci-tags' pool."""
+        import gitlab
+
+        base = url.rstrip("/").removesuffix("/api/v4")
+        self.url = base
+        self.job_token = job_token
+        self.detail_workers = detail_workers
+        self.client = gitlab.Gitlab(
+            base,
+            private_token=None if job_token else token,
+            job_token=token if job_token else None,
+            timeout=timeout,
+            retry_transient_errors=True,
+            user_agent=USER_AGENT,
+            keep_base_url=True,  # follow pagination links on the address we were given, behind proxies too
+            session=session,
+        )
+        self._where: dict[str, tuple[int, int]] = {}  # repository path -> (project id, repository id)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the token
+        return f"GitLabBackend({self.url!r}, job_token={self.job_token})"
+
+    # -- python-gitlab calls, with its errors turned into ci-tags' ------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        import requests
+        from gitlab import exceptions as gle
+
+        try:
+            return fn()
+        except gle.GitlabAuthenticationError:
+            raise AuthError(
+                f"GitLab refused the token while {what}",
+                hint="CI_TAGS_GITLAB_TOKEN needs the api scope; a job token reaches only its own project",
+            ) from None
+        except gle.GitlabHttpError as exc:
+            code = exc.response_code
+            if code == 403:
+                raise AuthError(
+                    f"GitLab denied {what}",
+                    hint="removing tags needs the Maintainer role (or Developer on unprotected tags)",
+                ) from None
+            if code == 404:
+                raise NotFound(f"{what}: not found on GitLab") from None
+            raise RegistryError(f"GitLab answered {code} while {what}") from None
+        except gle.GitlabError as exc:  # unparsable answers, redirects of a DELETE
+            raise RegistryError(f"GitLab gave an unusable answer while {what}: {type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            raise RegistryError(f"cannot reach GitLab at {self.url} while {what}: {type(exc).__name__}") from None
+        except ValueError:  # python-gitlab reads Retry-After as an integer only
+            raise RegistryError(f"GitLab kept rate-limiting {what}", hint="try again later") from None
+
+    def _list(self, path: str, what: str) -> list[dict[str, Any]]:
+        def listing() -> list[dict[str, Any]]:
+            rows = self.client.http_list(path, query_data={"per_page": PER_PAGE}, get_all=True, max_retries=MAX_RETRIES)
+            return [r for r in rows if isinstance(r, dict)]
+
+        return self._call(what, listing)
+
+    def _get(self, path: str, what: str) -> dict[str, Any]:
+        def get() -> dict[str, Any]:
+            data = self.client.http_get(path, max_retries=MAX_RETRIES)
+            return data if isinstance(data, dict) else {}
+
+        return self._call(what, get)
+
+    # -- repositories ----------------------------------------------------------------------------------------
+
+    def _remember(self, rows: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+        """Cache where each repository lives; return (path, host/path) pairs."""
+        found = []
+        with self._lock:
+            for row in rows:
+                path, location = row.get("path"), row.get("location")
+                if not isinstance(path, str) or not isinstance(location, str):
+                    continue
+                location = location.split("://", 1)[-1]
+                self._where[path] = (int(row["project_id"]), int(row["id"]))
+                found.append((path, location))
+        return found
+
+    def _project_repositories(self, project: str) -> list[tuple[str, str]]:
+        rows = self._list(f"/projects/{_id(project)}/registry/repositories", f"listing the registry of {project}")
+        return self._remember(rows)
+
+    def repositories(self, namespace: str, prefix: str) -> list[str]:
+        """The registry repositories of a group (subgroups included) or, when ``namespace`` is a project (or
+        the token is a job token), of that project."""
+        ns = namespace.strip("/")
+        if not ns:
+            raise BadInput("the GitLab backend needs a group or project path as the namespace")
+        found: list[tuple[str, str]] | None = None
+        if not self.job_token:  # a job token may read its project's registry, never a group's
+            try:
+                rows = self._list(f"/groups/{_id(ns)}/registry/repositories", f"listing the registry of group {ns}")
+                found = self._remember(rows)
+            except NotFound:
+                found = None
+        if found is None:
+            found = self._project_repositories(ns)
+        names = set()
+        for path, location in found:
+            rest = name_after(path, ns)
+            if rest is not None and rest.startswith(prefix):
+                names.add(location)
+        return sorted(names)
+
+    def _locate(self, repository: str) -> tuple[int, int]:
+        """(project id, repository id) of ``host/path``, from the cache or the projects its path could be in."""
+        _, _, path = repository.partition("/")
+        if not path:
+            raise BadInput(f"{repository!r} is not a registry repository (host/group/project[/image])")
+        with self._lock:
+            hit = self._where.get(path)
+        if hit:
+            return hit
+        parts = path.split("/")
+        for n in range(len(parts), 1, -1):  # the project is the path or a prefix of it, longest first
+            try:
+                self._project_repositories("/".join(parts[:n]))
+            except NotFound:
+                continue
+            break  # a project exists there: no shorter prefix can be another project holding this path
+        with self._lock:
+            hit = self._where.get(path)
+        if not hit:
+            raise NotFound(f"{repository} is not a registry repository on {self.url}")
+        return hit
+
+    # -- tags ------------------------------------------------------------------------------------------------
+
+    def tags(self, repository: str) -> list[TagRecord]:
+        project_id, repository_id = self._locate(repository)
+        base = f"/projects/{project_id}/registry/repositories/{repository_id}/tags"
+        what = f"listing the tags of {repository}"
+        rows = [r for r in self._list(base, what) if isinstance(r.get("name"), str) and r["name"]]
+
+        def record(row: dict[str, Any]) -> TagRecord | None:
+            detail = row
+            if not (row.get("digest") and (row.get("published_at") or row.get("created_at"))):
+                try:
+                    detail = self._get(f"{base}/{quote(row['name'], safe='')}", f"reading {repository}:{row['name']}")
+                except NotFound:
+                    return None  # removed since the listing
+            digest = detail.get("digest")
+            return TagRecord(
+                row["name"],
+                digest if isinstance(digest, str) and digest else None,
+                parse_time(detail.get("published_at")),
+                parse_time(detail.get("created_at")),
+            )
+
+        records: list[TagRecord] = []
+        for _, result, error in run_all(record, rows, self.detail_workers):
+            if error is not None:
+                raise error
+            if result is not None:
+                records.append(result)
+        return records
+
+    def delete_tag(self, repository: str, tag: str) -> None:
+        project_id, repository_id = self._locate(repository)
+        path = f"/projects/{project_id}/registry/repositories/{repository_id}/tags/{quote(tag, safe='')}"
+        self._call(f"removing {repository}:{tag}", lambda: self.client.http_delete(path, max_retries=MAX_RETRIES))
+
+    def supports_tag_dates(self) -> bool:
+        return True
+
+
+def _id(path: str) -> str:
+    """A group or project path as an API id: URL-encoded, slashes included (``group%2Fproject``)."""
+    return quote(path, safe="")

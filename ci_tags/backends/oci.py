@@ -1,0 +1,52 @@
+"""Any OCI registry through ci-tags' own client: ``/v2/_catalog`` for repositories, the tag list for tags, and
+the safe untag (ci_tags/registry/untag.py) to remove one tag.
+
+Plain registries keep no dates and the tag list gives no digests, so records carry neither. A tag is never
+removed by deleting its manifest's digest here: that would take every other tag on the same image with it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ci_tags.backends.base import TagRecord, name_after
+from ci_tags.errors import NotFound
+from ci_tags.registry.client import Registry
+from ci_tags.registry.untag import Untagger
+
+
+class OciBackend:
+    name = "oci"
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._untaggers: dict[str, Untagger] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, repository: str) -> str:
+        """The repository path on this registry, from a full ``host/path`` or a bare path."""
+        host_prefix = self.registry.host + "/"
+        return repository[len(host_prefix) :] if repository.startswith(host_prefix) else repository
+
+    def repositories(self, namespace: str, prefix: str) -> list[str]:
+        found = []
+        for path in self.registry.catalog():
+            name = name_after(path, namespace)
+            if name is not None and name.startswith(prefix):
+                found.append(f"{self.registry.host}/{path}")
+        return sorted(found)
+
+    def tags(self, repository: str) -> list[TagRecord]:
+        return [TagRecord(tag, None, None) for tag in self.registry.tags(self._path(repository))]
+
+    def delete_tag(self, repository: str, tag: str) -> None:
+        path = self._path(repository)
+        with self._lock:  # one Untagger per repository: it learns once whether digests can be deleted
+            untagger = self._untaggers.get(path)
+            if untagger is None:
+                untagger = self._untaggers[path] = Untagger(self.registry, path)
+        if untagger.remove(tag).method == "absent":
+            raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
+
+    def supports_tag_dates(self) -> bool:
+        return False
