@@ -1,0 +1,76 @@
+"""``ci-tags prune NAMESPACE --repo-prefix PREFIX --tag TAG``: remove one tag (say a broken release) from every
+repository of a namespace whose name starts with a prefix: Docker Hub namespaces, GitLab groups, or any OCI
+registry's catalog. Prints each ``repo:tag removed`` as it goes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ci_tags.backends import HUB_API, HUB_HOSTS, KINDS, backend_for
+from ci_tags.concurrency import run_all
+from ci_tags.context import Context
+from ci_tags.errors import BadInput, NotFound, OperationFailed
+from ci_tags.reference import DOCKER_HUB, validate_tag
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("namespace", metavar="NAMESPACE",
+                   help="registry host and namespace: docker.io/linaro, registry.gitlab.com/group, host:5000/team")
+    p.add_argument("--repo-prefix", default="", help="only repositories whose name starts with this")
+    p.add_argument("--tag", required=True, help="the tag to remove")
+    p.add_argument("--backend", choices=KINDS, default="auto")
+    p.add_argument("--gitlab-url",
+                   help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
+    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+    p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
+
+
+def run(ctx: Context) -> int:
+    tag = validate_tag(ctx.args.tag)
+    host, _, namespace = ctx.args.namespace.strip("/").partition("/")
+    if not host or ("." not in host and ":" not in host and host != "localhost"):
+        raise BadInput(f"{ctx.args.namespace!r} does not start with a registry host",
+                       hint="e.g. docker.io/linaro or registry.gitlab.com/group")
+    host = DOCKER_HUB if host in HUB_HOSTS else host
+    args = ctx.args
+    backend = backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
+                          password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+    repositories = backend.repositories(namespace, ctx.args.repo_prefix)
+    out = ctx.out
+    verb = "would remove" if ctx.args.dry_run else "removed"
+
+    def prune(repository: str) -> str:
+        if ctx.args.dry_run:
+            present = any(t.tag == tag for t in backend.tags(repository))
+            if present:
+                out.line(f"{repository}:{tag} {verb}")
+            return "removed" if present else "absent"
+        try:
+            backend.delete_tag(repository, tag)
+        except NotFound:
+            return "absent"
+        out.line(f"{repository}:{tag} {verb}")
+        return "removed"
+
+    with out.progress(f"pruning {tag}", len(repositories)) as advance:
+        def step(repository: str) -> str:
+            result = prune(repository)
+            advance()
+            return result
+
+        outcomes = run_all(step, repositories, ctx.concurrency)
+    removed = [r for r, how, _ in outcomes if how == "removed"]
+    absent = [r for r, how, _ in outcomes if how == "absent"]
+    failed: dict[str, Any] = {r: str(err) for r, _, err in outcomes if err}
+    for repository, why in failed.items():
+        out.warn(f"{repository}:{tag}: {why}")
+    if out.json_mode:
+        out.json({"tag": tag, "dry_run": ctx.args.dry_run, "repositories": len(repositories),
+                  "removed": removed, "absent": absent, "failed": failed})
+    else:
+        out.line(f"{len(removed)} {verb}, {len(absent)} without {tag}, {len(failed)} failed, "
+                 f"of {len(repositories)} repositories")
+    if failed:
+        raise OperationFailed(f"{len(failed)} of {len(repositories)} repositories failed; a re-run retries them")
+    return 0
