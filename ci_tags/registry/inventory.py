@@ -63,12 +63,15 @@ class Inventory:
 
 
 def take_inventory(registry: Registry, repository: str, concurrency: int) -> Inventory:
-    """GET every tag's manifest, concurrently; a tag deleted meanwhile is simply absent."""
+    """GET every tag's manifest, concurrently; a tag deleted meanwhile is simply absent, and so is a repository
+    that does not exist yet (a project's first pipeline)."""
     inv = Inventory(repository)
     scopes = [scope(repository, "pull", "push", "delete")]
-    for tag, manifest, err in run_all(
-        lambda t: registry.get_manifest(repository, t, scopes), registry.tags(repository), concurrency
-    ):
+    try:
+        tags = registry.tags(repository)
+    except NotFound:
+        return inv
+    for tag, manifest, err in run_all(lambda t: registry.get_manifest(repository, t, scopes), tags, concurrency):
         if isinstance(err, NotFound):
             continue
         if err is not None:
