@@ -31,7 +31,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ci_tags.config import ARCHES
 from ci_tags.errors import BadInput
@@ -212,6 +212,13 @@ def _kept_at_any_age(info: TagInfo, kind: str | None, policy: Policy) -> tuple[s
             return AGE_UNKNOWN, "no pipeline stamp, push time or image creation time"
         return AGE_UNKNOWN, f"no time from {info.time_source}"
     return None
+
+
+def age_matters(tag: str, policy: Policy) -> bool:
+    """Whether the tag's age can decide it: False when rules 1-5 keep it at any age, so the janitor need not
+    look its age up (no image config is read for a current content tag, for instance)."""
+    probe = TagInfo(tag, None, datetime(2000, 1, 1, tzinfo=timezone.utc), "probe")
+    return _kept_at_any_age(probe, kind_of(tag, policy), policy) is None
 
 
 def _one_per_tag(tags: Iterable[TagInfo]) -> list[TagInfo]:

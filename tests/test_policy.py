@@ -23,6 +23,7 @@ from ci_tags.policy import (
     Policy,
     Summary,
     TagInfo,
+    age_matters,
     decide,
     format_duration,
     kind_of,
@@ -488,3 +489,23 @@ def test_kept_tags_sharing_a_digest_with_a_deleted_one_are_listed(case: tuple[li
     doomed_digests = Counter(digests[t] for t in deleted if digests[t] is not None)
     expected = {t: d for t, d in digests.items() if t not in deleted and d in doomed_digests}
     assert must_still_resolve(digests, decisions) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(tag_sets())
+def test_a_tag_whose_age_does_not_matter_is_kept_whatever_its_age(case: tuple[list[TagInfo], Policy]) -> None:
+    """The janitor skips looking up the age (an image config read) of tags for which age_matters is False:
+    that is only safe if such a tag is kept at any age, and known or not."""
+    infos, policy = case
+    for i in infos:
+        if age_matters(i.tag, policy):
+            continue
+        for age in (None, 10_000 * DAY, 0 * DAY):
+            assert not decide([info(i.tag, age)], policy, NOW)[0].delete
+
+
+def test_age_matters_for_owned_tags_that_no_rule_keeps_at_any_age() -> None:
+    policy = make_policy()
+    assert age_matters(f"hash-{H}", policy) and age_matters("pipeline-12", policy)
+    assert not age_matters(CURRENT, policy)  # current content tag: kept at any age
+    assert not any(age_matters(t, policy) for t in ("latest", "main", "release-1", f"sha256-{H}.sig", "v1.0"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError
-from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, kind_of, must_still_resolve
+from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of, must_still_resolve
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory, image_created, take_inventory
 from ci_tags.registry.untag import Untagger
@@ -33,7 +33,8 @@ class Outcome:
 
 def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: int) -> list[TagInfo]:
     """Date every tag: stamps for ci-tags' own indexes, image creation for content tags, else unknown."""
-    content_tags = [t for t in inv.manifests if kind_of(t, policy) == CONTENT and inv.stamp_time(t) is None]
+    content_tags = [t for t in inv.manifests
+                    if kind_of(t, policy) == CONTENT and age_matters(t, policy) and inv.stamp_time(t) is None]
     image_created(registry, inv, content_tags, concurrency)
     infos = []
     for tag, manifest in sorted(inv.manifests.items()):
