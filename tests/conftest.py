@@ -30,6 +30,12 @@ def registry2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegis
     reg.stop()
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own empty folder, so none reads this repository's own ci-tags.yml by accident."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def clean_env(tmp_path: Path) -> dict[str, str]:
     """An environment with no credentials from the machine: HOME points at an empty folder."""
