@@ -60,18 +60,32 @@ def test_there_are_templates() -> None:
     assert [p.name for p in TEMPLATES] == ["pipeline.yml"]
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
-def test_component_body_validates_against_gitlab_ci_schema(path: Path, tmp_path: Path) -> None:
-    spec, body = component(path)
+def fill_inputs(path: Path, **given: str) -> dict[str, Any]:
+    """The component's body as GitLab sees it after interpolation: the inputs given, else their defaults."""
+    spec, _ = component(path)
     inputs = spec["spec"]["inputs"]
-    # the schema cannot see through $[[ ]]: validate the body as GitLab sees it with the default inputs
+
+    def value(name: str) -> str:
+        if name in given:
+            return given[name]
+        default = inputs[name].get("default", "x")
+        return str(default).lower() if isinstance(default, bool) else str(default)
+
     text = path.read_text().split("\n---\n", 1)[1]
-    filled = INPUT_RE.sub(lambda m: str(inputs[m[1]].get("default", "x")).lower()
-                          if isinstance(inputs[m[1]].get("default"), bool) else str(inputs[m[1]].get("default", "x")),
-                          text)
-    result = validate(tmp_path, "body.yml", yaml.safe_load(filled))
+    body: dict[str, Any] = yaml.safe_load(INPUT_RE.sub(lambda m: value(m[1]), text))
+    return body
+
+
+@pytest.mark.parametrize("install", ["image", "pip"])
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_component_body_validates_against_gitlab_ci_schema(path: Path, install: str, tmp_path: Path) -> None:
+    # the schema cannot see through $[[ ]]: validate the body as GitLab sees it after interpolation
+    body = fill_inputs(path, install=install, **{"job-prefix": "imgs"})
+    result = validate(tmp_path, "body.yml", body)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert body
+    assert {"imgs-plan", "imgs-build", "imgs-publish", f".imgs-install-{install}"} <= set(body)
+    assert body["imgs-plan"]["extends"] == body["imgs-publish"]["extends"] == f".imgs-install-{install}"
+    assert body["imgs-build"]["trigger"]["strategy"] == "depend"
 
 
 def test_schema_check_rejects_a_broken_body(tmp_path: Path) -> None:
