@@ -63,7 +63,7 @@ def main() -> int:
             print(f"populated {args.tags} tags in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             mark = registry.mark()
             started = time.perf_counter()
-            done = subprocess.run([command, "janitor", f"{registry.host}/bench/janitor", "--json"],
+            done = subprocess.run([command, "janitor", f"{registry.host}/bench/janitor", "--json"], cwd=tmp,
                                   capture_output=True, text=True, env={**os.environ, "CI_TAGS_BRANCH": "main"})
             wall = time.perf_counter() - started
             if done.returncode != 0:
