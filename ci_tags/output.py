@@ -89,9 +89,11 @@ class Output:
         if not self.tty or self.json_mode or total < 20:
             yield lambda n=1: None
             return
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        # on stderr, so the lines on stdout (one per removed tag) stay whole; transient: gone when done
+        with Progress(transient=True, console=Console(file=self.stderr, no_color=not self.color)) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n=1: bar.advance(task, n)
 

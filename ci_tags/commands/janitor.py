@@ -1,6 +1,9 @@
 """``ci-tags janitor [REPO...]``: the early job's cleanup. Removes pipeline tags older than --max-age, and
 content tags older than it unless current; never a tag ci-tags does not make, a publish tag, a signature, or a
-tag of unknown age (see ci_tags/policy.py). Then prints a report per repository."""
+tag of unknown age (see ci_tags/policy.py). Then prints a report per repository.
+
+Through the registry API (ci_tags/registry/cleanup.py), or, where ``--backend`` picks one, through Docker Hub's
+or GitLab's API (ci_tags/backends/cleanup.py, which says where each service's tag ages come from)."""
 
 from __future__ import annotations
 
@@ -10,15 +13,34 @@ import re
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ci_tags.backends import HUB_API, HUB_HOSTS, KINDS, backend_for
 from ci_tags.commands.options import add_config_option, load, pipeline
 from ci_tags.context import Context
 from ci_tags.errors import BadInput, OperationFailed
-from ci_tags.policy import CONTENT, PIPELINE, Policy, Summary, decide, parse_duration, template_regex
-from ci_tags.reference import parse_reference, slugify
+from ci_tags.output import Output
+from ci_tags.policy import (
+    CONTENT,
+    PIPELINE,
+    Decision,
+    Policy,
+    Summary,
+    TagInfo,
+    decide,
+    parse_duration,
+    template_regex,
+)
+from ci_tags.reference import DOCKER_HUB, Reference, parse_reference, slugify
+
+if TYPE_CHECKING:
+    from ci_tags.backends.base import Backend
+    from ci_tags.registry.cleanup import Outcome
+
+API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -30,6 +52,12 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-current-of", action="append", default=[], metavar="GIT_REF",
                    help="also keep the current content tags of this git ref (e.g. origin/main)")
     p.add_argument("--dry-run", action="store_true", help="print what a real run would remove; remove nothing")
+    p.add_argument("--backend", choices=KINDS, default="auto",
+                   help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
+                   "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
+    p.add_argument("--gitlab-url",
+                   help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
+    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
     p.add_argument("--pipeline-id", help=argparse.SUPPRESS)
     p.add_argument("--default-branch", help=argparse.SUPPRESS)
 
@@ -100,47 +128,115 @@ def run(ctx: Context) -> int:
     return _clean(ctx, [parse_reference(r) for r in repositories], policy)
 
 
-def _clean(ctx: Context, refs: list[Any], policy: Policy) -> int:
+def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) -> Backend | None:
+    """The API to clean ``ref`` through, once per host; None for the OCI registry API (stamps, safe untag)."""
+    host = DOCKER_HUB if ref.registry in HUB_HOSTS else ref.registry
+    if host not in chosen:
+        args = ctx.args
+        backend: Backend | None = None
+        if args.backend != "oci":
+            backend = backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
+                                  password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+        if backend is not None and backend.name == "oci":
+            backend = None  # "auto" chose the registry API: the path that reads stamps and untags safely
+        if backend is not None:
+            ctx.out.info(f"{host}: tags listed, dated and removed through the {API_NAMES[backend.name]}")
+        chosen[host] = backend
+    return chosen[host]
+
+
+class _RemovalProgress:
+    """A progress bar over one repository's removals, shown once the decisions say how many there are."""
+
+    def __init__(self, out: Output, label: str, stack: contextlib.ExitStack, dry_run: bool) -> None:
+        self.out, self.label, self.stack, self.dry_run = out, label, stack, dry_run
+        self._advance: Callable[[], None] = lambda: None
+
+    def decided(self, decisions: list[Decision]) -> list[Decision]:
+        doomed = sum(1 for d in decisions if d.delete)
+        if doomed and not self.dry_run:
+            self._advance = self.stack.enter_context(self.out.progress(self.label, doomed))
+        return decisions
+
+    def removed(self, repository: str, decision: Decision) -> None:
+        self._advance()
+
+
+def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
+               chosen: dict[str, Backend | None]) -> Outcome:
     from ci_tags.registry.cleanup import clean_repository
 
-    out = ctx.out
+    backend = _backend(ctx, ref, chosen)
+    with contextlib.ExitStack() as stack:
+        progress = _RemovalProgress(ctx.out, f"removing tags of {ref.name}", stack, ctx.args.dry_run)
+
+        def decided(infos: list[TagInfo]) -> list[Decision]:
+            return progress.decided(decide(infos, policy, now))
+
+        if backend is None:
+            return clean_repository(ctx.registries.get(ref.api_host), ref.repository, decided, policy,
+                                    dry_run=ctx.args.dry_run, concurrency=ctx.concurrency,
+                                    on_removed=progress.removed)
+        from ci_tags.backends.cleanup import clean_with_backend
+
+        return clean_with_backend(backend, ref.name, decided, policy, dry_run=ctx.args.dry_run,
+                                  concurrency=ctx.concurrency,
+                                  registry=lambda: (ctx.registries.get(ref.api_host), ref.repository),
+                                  on_removed=progress.removed)
+
+
+def _clean(ctx: Context, refs: list[Reference], policy: Policy) -> int:
     now = datetime.now(timezone.utc)
-    verb = "would remove" if ctx.args.dry_run else "removed"
-    rows, report, failures = [], [], 0
+    chosen: dict[str, Backend | None] = {}
+    outcomes = []
     for ref in refs:
-        registry = ctx.registries.get(ref.api_host)
-        outcome = clean_repository(
-            registry,
-            ref.repository,
-            lambda infos: decide(infos, policy, now),
-            policy,
-            dry_run=ctx.args.dry_run,
-            concurrency=ctx.concurrency,
-        )
-        removed = outcome.removed if not ctx.args.dry_run else [d.tag for d in outcome.decisions if d.delete]
-        for d in outcome.decisions:
-            if d.delete and d.tag in removed:
-                out.line(f"{verb} {ref.name}:{d.tag} ({d.reason}: {d.detail})")
-        for tag, why in sorted(outcome.failed.items()):
-            out.warn(f"{ref.name}:{tag}: {why}")
-        for tag in outcome.restored:
-            out.warn(f"{ref.name}:{tag} vanished with a removed tag and was put back")
+        outcome = _clean_one(ctx, ref, policy, now, chosen)
+        _print_outcome(ctx.out, ref.name, outcome, ctx.args.dry_run)
+        outcomes.append((ref.name, outcome))
+    return _report(ctx.out, outcomes, ctx.args.dry_run)
+
+
+def _removed(outcome: Outcome, dry_run: bool) -> list[str]:
+    """The tags a real run removed, or the ones a dry run would remove."""
+    return [d.tag for d in outcome.decisions if d.delete] if dry_run else outcome.removed
+
+
+def _print_outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> None:
+    verb = "would remove" if dry_run else "removed"
+    removed = set(_removed(outcome, dry_run))
+    for d in outcome.decisions:
+        if d.delete and d.tag in removed:
+            out.line(f"{verb} {name}:{d.tag} ({d.reason}: {d.detail})")
+    for tag, why in sorted(outcome.failed.items()):
+        out.warn(f"{name}:{tag}: {why}")
+    for tag in outcome.restored:
+        out.warn(f"{name}:{tag} vanished with a removed tag and was put back")
+    for tag in outcome.vanished:
+        out.warn(f"{name}:{tag} was kept but is gone: removed by someone else during the run")
+
+
+def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> int:
+    """The table (or JSON document) of every repository; OperationFailed when any tag failed."""
+    rows, report, failures = [], [], 0
+    for name, outcome in outcomes:
+        removed = _removed(outcome, dry_run)
         failures += len(outcome.failed)
         summary = Summary.of(outcome.decisions)
         kept = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
-        rows.append([ref.name, len(removed), len(outcome.failed), kept])
+        rows.append([name, len(removed), len(outcome.failed), kept])
         report.append({
-            "repository": ref.name,
+            "repository": name,
             "removed": removed,
             "failed": outcome.failed,
             "restored": outcome.restored,
+            "vanished": outcome.vanished,
             "kept": {d.tag: d.reason for d in outcome.decisions if not d.delete},
             "unreadable": outcome.unreadable,
         })
-    out.table("ci-tags janitor" + (" (dry run)" if ctx.args.dry_run else ""),
-              ["repository", "removed" if not ctx.args.dry_run else "to remove", "failed", "kept (why)"], rows)
+    out.table("ci-tags janitor" + (" (dry run)" if dry_run else ""),
+              ["repository", "removed" if not dry_run else "to remove", "failed", "kept (why)"], rows)
     if out.json_mode:
-        out.json({"dry_run": ctx.args.dry_run, "repositories": report})
+        out.json({"dry_run": dry_run, "repositories": report})
     if failures:
-        raise OperationFailed(f"{failures} tags could not be removed; a re-run retries them")
+        raise OperationFailed(f"{failures} tags could not be removed or checked; a re-run retries them")
     return 0

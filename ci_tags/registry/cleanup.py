@@ -28,6 +28,7 @@ class Outcome:
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     restored: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
 
 

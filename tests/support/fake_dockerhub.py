@@ -20,8 +20,10 @@ request and response shapes of the Docker Hub API reference (https://docs.docker
 API calls need ``Authorization: Bearer <access token>`` of a login still valid (:meth:`FakeDockerHub.expire_tokens`
 ends them, as the 10-minute expiry does), else 401. ``next`` links are absolute URLs, as the Hub sends them.
 With ``rate_limit_first`` the first request of any kind gets 429 with ``Retry-After: 1`` (and the reference's
-``X-Retry-After``, a Unix time). State is kept: a deleted tag is gone from later listings. Every request is
-recorded in ``requests`` as (method, path with query).
+``X-Retry-After``, a Unix time); with ``rate_limit_once_on=(METHOD, path prefix)`` the first matching request does.
+A ``namespace/name:tag`` in ``immutable`` answers 403 to DELETE (Hub's immutable tags refuse removal; the status
+code is this fake's assumption, the body the API's error shape). State is kept: a deleted tag is gone from later
+listings. Every request is recorded in ``requests`` as (method, path with query).
 """
 
 from __future__ import annotations
@@ -55,12 +57,16 @@ class FakeDockerHub:
         rate_limit_first: bool = False,
         *,
         legacy_login_only: bool = False,
+        rate_limit_once_on: tuple[str, str] | None = None,
+        immutable: frozenset[str] = frozenset(),
     ) -> None:
         self.user, self.secret = user, secret
         self.repos = repos
         self.requests: list[tuple[str, str]] = []
         self.rate_limit = rate_limit_first
         self.legacy_login_only = legacy_login_only  # a deployment without /v2/auth/token
+        self.rate_limit_once_on = rate_limit_once_on
+        self.immutable = immutable
         self.valid_tokens: set[str] = set()
         self.logins = 0
         self.lock = threading.Lock()
@@ -118,6 +124,10 @@ class FakeDockerHub:
                 parts = urlsplit(self.path)
                 fake.requests.append((self.command, self.path))
                 body = self._body() if self.command == "POST" else {}
+                once = fake.rate_limit_once_on
+                if once and self.command == once[0] and parts.path.startswith(once[1]):
+                    fake.rate_limit_once_on = None
+                    fake.rate_limit = True
                 if fake.rate_limit:
                     fake.rate_limit = False
                     return self._send(429, {"message": "Too Many Requests"},
@@ -150,6 +160,8 @@ class FakeDockerHub:
                     with fake.lock:
                         if tag not in fake.repos.get(key, {}):
                             return self._send(404, {"message": "Tag not found", "errinfo": {}})
+                        if f"{key}:{tag}" in fake.immutable:
+                            return self._send(403, {"message": "tag is immutable", "errinfo": {}})
                         del fake.repos[key][tag]
                     return self._send(204)
                 return self._send(404, {"message": "page not found"})

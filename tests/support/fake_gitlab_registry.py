@@ -21,6 +21,11 @@ here, so this replays the routes, status codes and response shapes of GitLab's "
 ``first``/``last``. Auth: ``PRIVATE-TOKEN`` (any path) or ``JOB-TOKEN`` (only its own project's registry);
 a wrong token gets 401 ``{"message": "401 Unauthorized"}``, a job token elsewhere 403. State is kept: a deleted
 tag is gone from later listings. Every request is recorded in ``requests`` as (method, path with query).
+
+``created_at`` may be None: GitLab without the registry metadata database reads it from the image config, and
+an index has none, so the API answers null for it. With ``rate_limit_once_on=(METHOD, path regex)`` the first
+matching request gets GitLab's throttle answer (docs "Rate limits on ... API": 429, body ``Retry later``,
+``Retry-After`` and ``RateLimit-*`` headers).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import math
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,7 +48,7 @@ MAX_PER_PAGE = 100
 @dataclass
 class FakeTag:
     digest: str
-    created_at: str
+    created_at: str | None
     published_at: str | None = None  # only GitLab versions that record push times send it
     protected: bool = False
 
@@ -72,11 +78,13 @@ class FakeGitLabRegistry:
         job_token: str | None = None,
         job_project: str | None = None,
         rich_list: bool = False,
+        rate_limit_once_on: tuple[str, str] | None = None,
     ) -> None:
         self.token = token
         self.job_token, self.job_project = job_token, job_project
         self.registry_host = registry_host
         self.rich_list = rich_list
+        self.rate_limit_once_on = rate_limit_once_on
         self.projects: dict[str, int] = {}  # path -> id
         self.groups: dict[str, int] = {}  # path -> id
         self.repositories: list[FakeRepository] = []
@@ -96,6 +104,18 @@ class FakeGitLabRegistry:
                 for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _throttled(self) -> None:
+                data = b"Retry later\n"
+                self.send_response(429)
+                headers = {"Content-Type": "text/plain", "Retry-After": "1",
+                           "RateLimit-Name": "throttle_authenticated_api", "RateLimit-Limit": "60",
+                           "RateLimit-Observed": "67", "RateLimit-Remaining": "0",
+                           "RateLimit-Reset": str(int(time.time()) + 1), "Content-Length": str(len(data))}
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -132,6 +152,10 @@ class FakeGitLabRegistry:
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 fake.requests.append((self.command, self.path))
+                once = fake.rate_limit_once_on
+                if once and self.command == once[0] and re.search(once[1], self.path):
+                    fake.rate_limit_once_on = None
+                    return self._throttled()
                 raw = [unquote(s) for s in parts.path.split("/")]
                 if raw[:3] != ["", "api", "v4"]:
                     return self._send(404, {"error": "404 Not Found"})

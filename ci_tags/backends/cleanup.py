@@ -1,0 +1,132 @@
+"""Carry out the janitor's decisions on one repository through a service's API (GitLab's registry API, Docker
+Hub's API), and check the outcome. The OCI registry API path is ci_tags/registry/cleanup.py.
+
+Ages (``TagInfo.time`` and its ``time_source``):
+
+- Docker Hub: every tag by ``tag_last_pushed`` (``last_updated`` for records without it), source ``push``. That
+  is when the tag was last pushed: for a pipeline tag, when the pipeline tagged it; for a content tag, when its
+  image was pushed.
+- GitLab: ``published_at`` where GitLab sends it (registries with the metadata database), source ``push``; else
+  ``created_at``, source ``manifest-created``. ci-tags makes every pipeline tag a unique small OCI index stamped
+  with its creation time, so that manifest is created when the pipeline tags: its ``created_at`` is the tagging
+  time. A content tag's ``created_at`` is when its image's manifest was pushed, or (GitLab without the metadata
+  database) the image config's ``created``: never later than the push, as on the OCI path.
+- No time from the service (GitLab without the metadata database gives none for an index, so none for pipeline
+  tags and multi-arch content tags): the tag's manifest is read through the registry API as on a plain
+  registry, for tags whose age can decide them only: ci-tags' stamp for pipeline tags, the image config's
+  ``created`` for content tags (source ``stamp`` or ``image-created``). A manifest that cannot be read leaves
+  the age unknown, so the tag is kept (listed as unreadable).
+
+Removal: one request per tag through the API, which removes that tag and nothing else (Docker Hub's tag DELETE;
+GitLab's single-tag DELETE, never its asynchronous hourly bulk delete), concurrently. A tag already gone
+(NotFound) counts as removed, so a re-run after a partial failure is safe. No throwaway manifest is pushed.
+
+Check: one more listing afterwards; a removed tag still listed is a failure. A kept tag no longer listed is
+reported (a warning): a single-tag DELETE of these APIs takes no other tag along, so someone else removed it
+during the run (say another branch's janitor, for which it was an expired tag); nothing is put back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from ci_tags.backends.base import Backend, TagRecord
+from ci_tags.concurrency import run_all
+from ci_tags.errors import CiTagsError, NotFound
+from ci_tags.policy import Decision, Policy, TagInfo, age_matters
+from ci_tags.registry.auth import scope
+from ci_tags.registry.cleanup import Outcome, tag_infos
+from ci_tags.registry.client import Registry
+from ci_tags.registry.inventory import Inventory
+
+LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
+
+
+def service_time(record: TagRecord) -> TagInfo:
+    """A tag dated by what the service says: its push time, else its manifest's creation, else unknown."""
+    if record.pushed_at is not None:
+        return TagInfo(record.tag, record.digest, record.pushed_at, "push")
+    if record.created_at is not None:
+        return TagInfo(record.tag, record.digest, record.created_at, "manifest-created")
+    return TagInfo(record.tag, record.digest, None, "unknown")
+
+
+def _registry_times(
+    registry: Registry, path: str, tags: list[str], policy: Policy, concurrency: int
+) -> tuple[dict[str, TagInfo], dict[str, str]]:
+    """Stamps and image creation times read through the registry API for ``tags``; and the unreadable ones."""
+    inv = Inventory(path)
+    scopes = [scope(path, "pull")]
+    for tag, manifest, err in run_all(lambda t: registry.get_manifest(path, t, scopes), tags, concurrency):
+        if isinstance(err, NotFound):
+            continue  # removed since the listing: the API listing still decides
+        if err is not None:
+            inv.errors[tag] = err
+        elif manifest is not None:
+            inv.manifests[tag] = manifest
+    dated = {i.tag: i for i in tag_infos(registry, inv, policy, concurrency)}
+    return dated, {t: str(e) for t, e in inv.errors.items()}
+
+
+def clean_with_backend(
+    backend: Backend,
+    repository: str,
+    decide: Callable[[list[TagInfo]], list[Decision]],
+    policy: Policy,
+    *,
+    dry_run: bool,
+    concurrency: int,
+    registry: Callable[[], tuple[Registry, str]],
+    on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+) -> Outcome:
+    """Date, decide, remove and check one repository (``host/path``, as the backend names it). ``registry``
+    opens the registry API and names the repository's path there, for tags the service gives no time for."""
+    try:
+        records = backend.tags(repository)
+    except NotFound:  # no repository yet (a project's first pipeline): nothing to clean
+        records = []
+    infos = {r.tag: service_time(r) for r in records}
+    undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
+    unreadable: dict[str, str] = {}
+    if undated:
+        reg, path = registry()
+        dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
+        for tag, info in dated.items():
+            infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
+    decisions = decide(sorted(infos.values(), key=lambda i: i.tag))
+    outcome = Outcome(repository, decisions, unreadable=unreadable)
+    doomed = [d for d in decisions if d.delete]
+    if dry_run or not doomed:
+        return outcome
+
+    def remove(decision: Decision) -> None:
+        with contextlib.suppress(NotFound):  # already gone (a re-run, or another job): done all the same
+            backend.delete_tag(repository, decision.tag)
+        on_removed(repository, decision)
+
+    for decision, _, err in run_all(remove, doomed, concurrency):
+        if err is not None:
+            outcome.failed[decision.tag] = str(err)
+        else:
+            outcome.removed.append(decision.tag)
+    _check(backend, outcome)
+    return outcome
+
+
+def _check(backend: Backend, outcome: Outcome) -> None:
+    """One listing: a removed tag still listed is a failure; a kept tag gone is reported as vanished."""
+    try:
+        present = {r.tag for r in backend.tags(outcome.repository)}
+    except NotFound:
+        present = set()
+    except CiTagsError as exc:
+        outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
+        return
+    for tag in list(outcome.removed):
+        if tag in present:
+            outcome.removed.remove(tag)
+            outcome.failed[tag] = "still listed after its removal"
+    for decision in outcome.decisions:
+        if not decision.delete and decision.tag not in present:
+            outcome.vanished.append(decision.tag)
