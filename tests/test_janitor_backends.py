@@ -9,6 +9,7 @@ used for GitLab's undated tags is the real CNCF distribution registry (tests/con
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -236,8 +237,11 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         assert dry.code == 0, dry.err
         assert left(fake) == set(tags) and fake.count("DELETE", ".") == 0
 
+        before = len(fake.requests)
         real = gl_janitor(cli, fake, config, "--json")
         assert real.code == 0, real.err
+        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+        details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
         report = json.loads(real.out)["repositories"][0]
         assert report["repository"] == f"{GL_HOST}/team/app/ci"
         assert set(report["removed"]) == expected
@@ -249,6 +253,8 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         assert report["kept"]["feature-x"] == report["kept"]["main"] == report["kept"]["latest"] == "protected"
         assert fake.count("DELETE", r"/tags(\?.*)?$") == 0  # never the asynchronous bulk delete
         assert fake.count("DELETE", r"/tags/[^/?]+$") == len(expected)
+        # each tag's detail (its dates) is read once; the check after removal needs the listing alone
+        assert sorted(details) == sorted(set(details)) and len(details) == len(tags)
 
         again = gl_janitor(cli, fake, config, "--json")
         assert again.code == 0, again.err

@@ -40,6 +40,10 @@ class Backend(Protocol):
         """Every tag of a repository (a full path as :meth:`repositories` gives); every page is read."""
         ...
 
+    def tag_names(self, repository: str) -> set[str]:
+        """The names of every tag, as cheaply as the service allows (no per-tag detail): for checks."""
+        ...
+
     def delete_tag(self, repository: str, tag: str) -> None:
         """Remove that tag and nothing else, whatever other tags share its digest; NotFound when absent."""
         ...

@@ -117,7 +117,7 @@ def clean_with_backend(
 def _check(backend: Backend, outcome: Outcome) -> None:
     """One listing: a removed tag still listed is a failure; a kept tag gone is reported as vanished."""
     try:
-        present = {r.tag for r in backend.tags(outcome.repository)}
+        present = backend.tag_names(outcome.repository)
     except NotFound:
         present = set()
     except CiTagsError as exc:

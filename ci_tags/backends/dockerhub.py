@@ -151,6 +151,9 @@ class DockerHubBackend:
                 found.append(f"{DOCKER_HUB}/{ns}/{name}")
         return sorted(set(found))
 
+    def tag_names(self, repository: str) -> set[str]:
+        return {r.tag for r in self.tags(repository)}  # the listing carries everything: no cheaper way
+
     def tags(self, repository: str) -> list[TagRecord]:
         ns, name = _split(repository)
         url = f"{self.base}/v2/namespaces/{ns}/repositories/{name}/tags?page_size={PAGE_SIZE}"

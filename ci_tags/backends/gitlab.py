@@ -189,11 +189,18 @@ class GitLabBackend:
 
     # -- tags ------------------------------------------------------------------------------------------------
 
-    def tags(self, repository: str) -> list[TagRecord]:
+    def _tag_rows(self, repository: str) -> tuple[str, list[dict[str, Any]]]:
         project_id, repository_id = self._locate(repository)
         base = f"/projects/{project_id}/registry/repositories/{repository_id}/tags"
         what = f"listing the tags of {repository}"
-        rows = [r for r in self._list(base, what) if isinstance(r.get("name"), str) and r["name"]]
+        return base, [r for r in self._list(base, what) if isinstance(r.get("name"), str) and r["name"]]
+
+    def tag_names(self, repository: str) -> set[str]:
+        """The listing alone (names, paths, locations): no detail request per tag."""
+        return {row["name"] for row in self._tag_rows(repository)[1]}
+
+    def tags(self, repository: str) -> list[TagRecord]:
+        base, rows = self._tag_rows(repository)
 
         def record(row: dict[str, Any]) -> TagRecord | None:
             detail = row

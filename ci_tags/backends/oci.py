@@ -39,6 +39,9 @@ class OciBackend:
     def tags(self, repository: str) -> list[TagRecord]:
         return [TagRecord(tag, None, None) for tag in self.registry.tags(self._path(repository))]
 
+    def tag_names(self, repository: str) -> set[str]:
+        return set(self.registry.tags(self._path(repository)))
+
     def delete_tag(self, repository: str, tag: str) -> None:
         path = self._path(repository)
         with self._lock:  # one Untagger per repository: it learns once whether digests can be deleted

@@ -42,7 +42,7 @@ def run(ctx: Context) -> int:
 
     def prune(repository: str) -> str:
         if ctx.args.dry_run:
-            present = any(t.tag == tag for t in backend.tags(repository))
+            present = tag in backend.tag_names(repository)
             if present:
                 out.line(f"{repository}:{tag} {verb}")
             return "removed" if present else "absent"
