@@ -60,20 +60,43 @@ def test_there_are_templates() -> None:
     assert [p.name for p in TEMPLATES] == ["pipeline.yml"]
 
 
-def fill_inputs(path: Path, **given: str) -> dict[str, Any]:
-    """The component's body as GitLab sees it after interpolation: the inputs given, else their defaults."""
+def fill_inputs(path: Path, **given: object) -> dict[str, Any]:
+    """The component's body as GitLab sees it after interpolation, with the inputs given, else their defaults.
+
+    As GitLab does it: the YAML is read first; a value (or key) that is one ``$[[ inputs.x ]]`` block and nothing
+    else takes the input's typed value (a boolean stays a boolean); a block inside a longer string becomes text."""
     spec, _ = component(path)
     inputs = spec["spec"]["inputs"]
 
-    def value(name: str) -> str:
-        if name in given:
-            return given[name]
-        default = inputs[name].get("default", "x")
-        return str(default).lower() if isinstance(default, bool) else str(default)
+    def value(name: str) -> object:
+        return given[name] if name in given else inputs[name].get("default")
 
-    text = path.read_text().split("\n---\n", 1)[1]
-    body: dict[str, Any] = yaml.safe_load(INPUT_RE.sub(lambda m: value(m[1]), text))
+    def text(v: object) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(v)
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {fill(k): fill(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fill(v) for v in node]
+        if isinstance(node, str):
+            whole = INPUT_RE.fullmatch(node.strip())
+            if whole:
+                return value(whole[1])
+            return INPUT_RE.sub(lambda m: text(value(m[1])), node)
+        return node
+
+    body: dict[str, Any] = fill(yaml.safe_load(path.read_text().split("\n---\n", 1)[1]))
     return body
+
+
+def job_with_extends(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A job merged with the hidden job it extends (one level, as the component uses it)."""
+    job = dict(body[name])
+    parent = body.get(job.pop("extends", ""), {})
+    merged = {**parent, **job}
+    merged["variables"] = {**parent.get("variables", {}), **job.get("variables", {})}
+    return merged
 
 
 @pytest.mark.parametrize("install", ["image", "pip"])
@@ -86,6 +109,39 @@ def test_component_body_validates_against_gitlab_ci_schema(path: Path, install: 
     assert {"imgs-plan", "imgs-build", "imgs-publish", f".imgs-install-{install}"} <= set(body)
     assert body["imgs-plan"]["extends"] == body["imgs-publish"]["extends"] == f".imgs-install-{install}"
     assert body["imgs-build"]["trigger"]["strategy"] == "depend"
+
+
+@pytest.mark.parametrize("flags", [{"janitor": True, "publish": True}, {"janitor": False, "publish": False}])
+@pytest.mark.parametrize("install", ["image", "pip"])
+def test_component_variables_are_strings_the_runner_can_expand(install: str, flags: dict[str, bool]) -> None:
+    """GitLab refuses a variable that is not a string or a number (a boolean input used as a whole value), and the
+    runner expands only $VAR and ${VAR} in variables (not the shell's ${VAR:-default})."""
+    body = fill_inputs(TEMPLATES[0], install=install, **flags)
+    for name, job in body.items():
+        for key, val in (job.get("variables") or {}).items():
+            assert isinstance(val, (str, int)) and not isinstance(val, bool), f"{name}: {key}={val!r}"
+            assert ":-" not in str(val), f"{name}: {key}: the runner cannot expand {val!r}"
+
+
+@pytest.mark.parametrize(("pip_spec", "installs"), [("", "'ci-tags==0.1.0'"), (".", "'.'")])
+def test_pip_mode_plan_script_hands_the_install_to_the_generated_jobs(pip_spec: str, installs: str,
+                                                                       tmp_path: Path) -> None:
+    """Run the plan job's script under sh with a stand-in ci-tags that records its arguments."""
+    body = fill_inputs(TEMPLATES[0], install="pip", **{"pip-spec": pip_spec, "janitor": False})
+    job = job_with_extends(body, "ci-tags-plan")
+    recorder = tmp_path / "bin" / "ci-tags"
+    recorder.parent.mkdir()
+    recorder.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "$RECORD"\n')
+    recorder.chmod(0o755)
+    env = {**{k: str(v) for k, v in job["variables"].items()}, "PATH": f"{recorder.parent}:/usr/bin:/bin",
+           "RECORD": str(tmp_path / "args")}
+    for line in job["script"]:
+        subprocess.run(["sh", "-ec", line], env=env, cwd=tmp_path, check=True)
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[0] == "plan" and "janitor" not in args
+    setups = [args[i + 1] for i, a in enumerate(args) if a == "--job-setup"]
+    assert setups[-1] == f"python3 -m pip install --quiet {installs}"
+    assert args[args.index("--job-image") + 1] == "quay.io/buildah/stable:latest"
 
 
 def test_schema_check_rejects_a_broken_body(tmp_path: Path) -> None:
