@@ -115,3 +115,28 @@ def test_a_fresh_pipeline_tag_on_an_old_image_is_kept(reg, registry, cli):
 def test_bad_arguments(registry, cli):
     assert cli("janitor", f"{registry.host}/x", "--max-age", "soon").code == 2
     assert cli("janitor", f"{registry.host}/x", "--keep", "(").code == 2
+
+
+def test_an_image_a_concurrent_pipeline_tags_during_the_run_survives(reg, registry):
+    """Branch A's janitor lists the repository; branch B's plan then stamps its pipeline tag onto A's expired
+    content image; A removes the content tag. B's tag must still resolve to a complete image."""
+    from ci_tags.policy import CONTENT, PIPELINE, Policy, decide, template_regex
+    from ci_tags.registry.cleanup import clean_repository
+
+    repo = "janitor/race"
+    old = push_image(reg, repo, "hash-" + "7" * 64, created=ago(30))
+    policy = Policy(max_age=timedelta(days=7), content=template_regex("hash-{hash}", CONTENT),
+                    pipeline=template_regex("pipeline-{pipeline_id}", PIPELINE))
+    made = {}
+
+    def decide_then_race(infos):
+        decisions = decide(infos, policy, datetime.now(timezone.utc))
+        made["index"] = stamp(reg, repo, old.manifest, "pipeline-200", {ANNOTATION_KIND: "pipeline"}, "amd64")
+        return decisions
+
+    outcome = clean_repository(reg, repo, decide_then_race, policy, dry_run=False, concurrency=4)
+    assert outcome.removed == ["hash-" + "7" * 64] and not outcome.failed
+    assert sorted(reg.tags(repo)) == ["pipeline-200"]
+    assert reg.head_manifest(repo, "pipeline-200") == made["index"].digest
+    child = reg.get_manifest(repo, "pipeline-200").children[0].digest
+    assert reg.get_manifest(repo, child).digest == old.manifest.digest  # the image itself is still there

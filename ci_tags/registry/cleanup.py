@@ -2,8 +2,9 @@
 
 Ages: a pipeline or publish tag is dated by ci-tags' stamp on it (when the pipeline tagged it, not when the image
 was built); a content tag by the image config's ``created``; any other tag has no trustworthy date here.
-Removal: a tag whose manifest no other tag uses and no kept index refers to is removed by deleting that
-manifest (one request); any other tag through the placeholder untag, so every sibling keeps its image.
+Removal: a pipeline tag (ci-tags' stamped index, a digest of its own) that no other tag uses and no kept index
+refers to is removed by deleting that manifest (one request); any other tag, content tags included, through the
+placeholder untag, so every sibling keeps its image, also one a concurrent pipeline tagged after the inventory.
 Afterwards one tag listing checks that every removed tag is gone and every kept tag is still there; a kept tag
 that vanished is put back from the bytes read before, and siblings are checked to resolve to their digests.
 """
@@ -73,7 +74,11 @@ def clean_repository(
     def remove(decision: Decision) -> None:
         digest = digests[decision.tag]
         shared = [t for t, d in digests.items() if d == digest and t != decision.tag]
-        if not shared and digest not in referenced and not inv.errors:
+        # Delete by digest only a tag that is ci-tags' own stamped index: its digest is unique to it, so no tag
+        # made after the inventory (another pipeline's stamp points at an image, never at a stamp) can need it.
+        # An image's digest may gain a tag or an index entry meanwhile (a concurrent plan): placeholder untag.
+        stamped = inv.stamp_time(decision.tag) is not None
+        if stamped and not shared and digest not in referenced and not inv.errors:
             untagger.remove_exclusive(decision.tag, digest)
         else:
             siblings = {t: digest for t in shared if t not in {d.tag for d in doomed}}
