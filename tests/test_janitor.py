@@ -140,3 +140,11 @@ def test_an_image_a_concurrent_pipeline_tags_during_the_run_survives(reg, regist
     assert reg.head_manifest(repo, "pipeline-200") == made["index"].digest
     child = reg.get_manifest(repo, "pipeline-200").children[0].digest
     assert reg.get_manifest(repo, child).digest == old.manifest.digest  # the image itself is still there
+
+
+def test_a_config_named_but_missing_is_bad_input_not_ignored(registry, cli, tmp_path):
+    """A mistyped --config must not silently fall back to the default policy (its keeps would be lost)."""
+    result = cli("janitor", f"{registry.host}/janitor/none", "--config", str(tmp_path / "nope.yml"))
+    assert result.code == 2 and "nope.yml" in result.err
+    result = cli("janitor", f"{registry.host}/janitor/none", "--keep-current-of", "origin/main")
+    assert result.code == 2 and "--keep-current-of" in result.err

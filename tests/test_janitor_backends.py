@@ -366,7 +366,7 @@ def test_the_progress_bar_counts_every_removal_on_the_registry_api(reg, registry
     for n in range(25):
         stamp(reg, repo, image.manifest, f"pipeline-{n}",
               {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(10 if n < 21 else 1)}, "amd64")
-    result = cli("janitor", f"{registry.host}/{repo}", "--config", "/nonexistent/ci-tags.yml", "--backend", "oci")
+    result = cli("janitor", f"{registry.host}/{repo}", "--backend", "oci")
     assert result.code == 0, result.err
     assert bars == [[f"removing tags of {registry.host}/{repo}", 21, 21]]
     assert len(reg.tags(repo)) == 5

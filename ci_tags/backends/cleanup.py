@@ -36,11 +36,9 @@ from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.policy import Decision, Policy, TagInfo, age_matters
 from ci_tags.registry.auth import scope
-from ci_tags.registry.cleanup import Outcome, tag_infos
+from ci_tags.registry.cleanup import LISTING, Outcome, tag_infos
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory
-
-LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
 
 
 def service_time(record: TagRecord) -> TagInfo:

@@ -52,6 +52,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-current-of", action="append", default=[], metavar="GIT_REF",
                    help="also keep the current content tags of this git ref (e.g. origin/main)")
     p.add_argument("--dry-run", action="store_true", help="print what a real run would remove; remove nothing")
+    p.set_defaults(config=None)  # given: it must exist; not given: ./ci-tags.yml if there (required without REPO)
     p.add_argument("--backend", choices=KINDS, default="auto",
                    help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
                    "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
@@ -85,7 +86,12 @@ def _current_tags_of(ctx: Context, git_ref: str, config_path: Path) -> set[str]:
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    config = load(ctx) if (not args.repositories or Path(args.config).is_file()) else None
+    explicit = args.config is not None
+    args.config = args.config or "ci-tags.yml"
+    config = load(ctx) if (explicit or not args.repositories or Path(args.config).is_file()) else None
+    if config is None and args.keep_current_of:
+        raise BadInput("--keep-current-of needs the image set to hash",
+                       hint="run where ci-tags.yml is, or pass --config")
     max_age = parse_duration(args.max_age or (config.max_age if config else "7d"))
     keep = []
     for pattern in [*(config.keep if config else ()), *args.keep]:

@@ -21,6 +21,8 @@ from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory, image_created, take_inventory
 from ci_tags.registry.untag import Untagger
 
+LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
+
 
 @dataclass
 class Outcome:
@@ -97,8 +99,13 @@ def clean_repository(
 def _verify(
     registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str], untagger: Untagger
 ) -> None:
-    """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests."""
-    present = set(registry.tags(inv.repository))
+    """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests.
+    A check that cannot be made is a failure of the run, never an exception that hides what was removed."""
+    try:
+        present = set(registry.tags(inv.repository))
+    except CiTagsError as exc:
+        outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
+        return
     for tag in list(outcome.removed):
         if tag not in present:
             continue
@@ -124,6 +131,8 @@ def _verify(
         lambda t: registry.head_manifest(inv.repository, t), sorted(siblings), 8
     ):
         if err is not None or digest != siblings[tag]:
-            manifest = inv.manifests[tag]
-            registry.put_manifest(inv.repository, tag, manifest)
-            outcome.restored.append(tag)
+            try:
+                registry.put_manifest(inv.repository, tag, inv.manifests[tag])
+                outcome.restored.append(tag)
+            except CiTagsError as exc:
+                outcome.failed[tag] = f"no longer resolves to {siblings[tag]} and could not be restored: {exc}"
