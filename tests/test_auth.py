@@ -313,3 +313,43 @@ def test_a_second_request_refused_with_the_same_expired_token_is_retried(token_a
     assert [token_alice.auth.unauthorized(r.headers["WWW-Authenticate"], scopes) for r in refused] == [True, True]
     retried = token_alice.http.request("GET", url, headers=token_alice.auth.header(scopes))
     assert retried.status_code == 200 and retried.json()["tags"] == ["v1"]
+
+
+# -- credentials stay with their registry ---------------------------------------------------------------------------
+
+
+def test_credentials_never_go_to_another_origin(basic_alice):
+    """An upload Location or a Link header may name another host (or plain http behind a TLS proxy): a request
+    there carries no Authorization, even after the registry's own challenge taught the client Basic."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        basic_alice.request("GET", "/v2/", [], expect=(200,))  # learns Basic from the registry's 401
+        assert basic_alice.auth.header([])  # and would send it to the registry itself
+        url = f"http://127.0.0.1:{other.server_address[1]}/v2/elsewhere/blobs/uploads/x"
+        basic_alice.request("GET", url, [scope("elsewhere", "push")], expect=(200,))
+        assert seen == [None]
+    finally:
+        other.shutdown()
+
+
+def test_debug_trace_drops_user_information_from_urls():
+    from ci_tags.registry.http import _redact
+
+    assert _redact("https://bot:S3cret@gitlab.example.com/api/v4?private_token=abc&page=2") == (
+        "https://gitlab.example.com/api/v4?private_token=***&page=2")

@@ -427,3 +427,10 @@ def test_tag_records_compare_by_value():
     when = datetime(2026, 1, 1, tzinfo=UTC)
     assert TagRecord("a", "sha256:1", when) == TagRecord("a", "sha256:1", when, None)
     assert TagRecord("a", None, when) != TagRecord("a", None, when + timedelta(seconds=1))
+
+
+def test_a_gitlab_url_with_credentials_in_it_is_refused_without_echoing_them(cli):
+    result = cli("prune", "registry.example.com/group", "--tag", "x", "--gitlab-url",
+                 "https://bot:glpat-S3cretValue@gitlab.example.com")
+    assert result.code == 2
+    assert "glpat-S3cretValue" not in result.out + result.err

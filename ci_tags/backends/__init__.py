@@ -56,6 +56,8 @@ def backend_for(
         raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(KINDS)}")
     token = _gitlab_token(env, gitlab_token)
     url = gitlab_url or env.get("CI_SERVER_URL")
+    if url and "@" in url.partition("://")[2].partition("/")[0]:
+        raise BadInput("the GitLab URL must not hold credentials", hint="give the token in CI_TAGS_GITLAB_TOKEN")
     if kind == "auto":
         in_gitlab_ci = env.get("GITLAB_CI") == "true" and bool(env.get("CI_REGISTRY")) and host == env["CI_REGISTRY"]
         if host in HUB_HOSTS:

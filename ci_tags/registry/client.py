@@ -82,10 +82,13 @@ class Registry:
     ) -> requests.Response:
         """Send an authenticated request; raise a ci-tags error unless the status is in ``expect``."""
         url = path if path.startswith(("http://", "https://")) else self.base + path
+        # Credentials go to this registry's own origin only: an upload Location or a Link header naming another
+        # host, or plain http behind a TLS proxy, gets the request without them (a signed URL needs none).
+        ours = url == self.base or url.startswith(self.base + "/")
         for attempt in (1, 2):
-            hdrs = {**(headers or {}), **self.auth.header(scopes)}
+            hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
             resp = self.http.request(method, url, headers=hdrs, params=params, data=data, stream=stream)
-            if resp.status_code == 401 and attempt == 1 and self.auth.unauthorized(
+            if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
                 resp.headers.get("WWW-Authenticate"), scopes
             ):
                 resp.close()

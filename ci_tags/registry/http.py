@@ -114,7 +114,7 @@ class Http:
                 log.debug("%s %s -> %s", method, _redact(url), type(exc).__name__)
                 transient = isinstance(exc, (requests.ConnectionError, requests.Timeout))
                 if not transient or attempt >= self.max_attempts or not _replayable(data):
-                    host = url.split("/")[2] if "://" in url else url
+                    host = url.split("/")[2].rpartition("@")[2] if "://" in url else url
                     raise RegistryError(
                         f"cannot reach {host}: {type(exc).__name__}",
                         hint="check the host name, the network, and --insecure-registry for plain-HTTP registries",
@@ -147,7 +147,12 @@ class Http:
 
 
 def _redact(url: str) -> str:
-    """Drop a query string's values that might carry secrets (tokens, signatures) from a traced URL."""
+    """Drop user information and the query string's values that might carry secrets (tokens, signatures) from
+    a traced URL."""
+    scheme, sep_scheme, rest = url.partition("://")
+    if sep_scheme:
+        netloc, slash, tail = rest.partition("/")
+        url = f"{scheme}://{netloc.rpartition('@')[2]}{slash}{tail}"
     base, sep, query = url.partition("?")
     if not sep:
         return url
