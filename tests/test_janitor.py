@@ -148,3 +148,25 @@ def test_a_config_named_but_missing_is_bad_input_not_ignored(registry, cli, tmp_
     assert result.code == 2 and "nope.yml" in result.err
     result = cli("janitor", f"{registry.host}/janitor/none", "--keep-current-of", "origin/main")
     assert result.code == 2 and "--keep-current-of" in result.err
+
+
+def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli):
+    """An expired content tag whose image a kept (young) pipeline tag points at, on a registry that 'supports'
+    tag DELETE by deleting the manifest: the pipeline tag must still resolve to a complete image afterwards."""
+    from tests.support.proxy import RegistryFront
+    from tests.test_untag import UnsafeTagDelete
+
+    repo = "janitor/unsafe"
+    old = push_image(reg, repo, "hash-" + "8" * 64, created=ago(30))
+    stamp(reg, repo, old.manifest, "pipeline-5", {ANNOTATION_KIND: "pipeline"}, "amd64")  # stamped now: young
+    behaviour = UnsafeTagDelete(registry.url)
+    front = RegistryFront(registry.url, behaviour)
+    try:
+        result = cli("janitor", f"{front.host}/{repo}", "--json")
+    finally:
+        front.close()
+    assert result.code == 0, result.err
+    assert behaviour.tag_deletes == 1
+    assert sorted(reg.tags(repo)) == ["pipeline-5"]
+    child = reg.get_manifest(repo, "pipeline-5").children[0].digest
+    assert reg.get_manifest(repo, child).digest == old.manifest.digest

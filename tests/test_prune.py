@@ -80,3 +80,23 @@ def test_wrong_hub_credentials_exit_3_without_the_secret(hub, cli):
 def test_prune_bad_input(cli):
     assert cli("prune", "linaro", "--tag", "5.0.0").code == 2
     assert cli("prune", "docker.io/linaro", "--tag", "bad tag").code == 2
+
+
+def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_other_tags(reg, registry, cli):
+    """A registry that 'supports' tag DELETE by deleting the manifest: prune must notice the tags that went with
+    it and put them back (latest shares the digest of the release tag being pruned)."""
+    from tests.support.proxy import RegistryFront
+    from tests.test_untag import UnsafeTagDelete
+
+    image = push_image(reg, "prunesafe/app", "5.0.0")
+    reg.put_manifest("prunesafe/app", "latest", image.manifest)
+    behaviour = UnsafeTagDelete(registry.url)
+    front = RegistryFront(registry.url, behaviour)
+    try:
+        result = cli("prune", f"{front.host}/prunesafe", "--tag", "5.0.0")
+    finally:
+        front.close()
+    assert result.code == 0, result.err
+    assert behaviour.tag_deletes == 1
+    assert reg.head_manifest("prunesafe/app", "5.0.0") is None
+    assert reg.head_manifest("prunesafe/app", "latest") == image.manifest.digest

@@ -3,6 +3,8 @@ the safe untag (ci_tags/registry/untag.py) to remove one tag.
 
 Plain registries keep no dates and the tag list gives no digests, so records carry neither. A tag is never
 removed by deleting its manifest's digest here: that would take every other tag on the same image with it.
+Where the registry accepts a tag DELETE, the tags on the same image are found first (one HEAD each) and checked
+afterwards, so a registry whose tag deletion takes the image along gets them put back.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import threading
 
 from ci_tags.backends.base import TagRecord, name_after
+from ci_tags.concurrency import run_all
 from ci_tags.errors import NotFound
 from ci_tags.registry.client import Registry
 from ci_tags.registry.untag import Untagger
@@ -48,7 +51,17 @@ class OciBackend:
             untagger = self._untaggers.get(path)
             if untagger is None:
                 untagger = self._untaggers[path] = Untagger(self.registry, path)
-        if untagger.remove(tag).method == "absent":
+        digest = self.registry.head_manifest(path, tag, untagger.scopes)
+        if digest is None:
+            raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
+        siblings: dict[str, str] = {}
+        if not self.registry.tag_delete_refused:  # the placeholder route cannot touch other tags: no need
+            others = [t for t in self.registry.tags(path) if t != tag]
+            for other, found, err in run_all(lambda t: self.registry.head_manifest(path, t, untagger.scopes),
+                                             others, 8):
+                if err is None and found == digest:
+                    siblings[other] = digest
+        if untagger.remove(tag, digest, siblings).method == "absent":
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
 
     def supports_tag_dates(self) -> bool:

@@ -84,6 +84,10 @@ def clean_repository(
             untagger.remove_exclusive(decision.tag, digest)
         else:
             siblings = {t: digest for t in shared if t not in {d.tag for d in doomed}}
+            if not registry.tag_delete_refused:
+                # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
+                # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
+                siblings[digest] = digest
             untagger.remove(decision.tag, digest, siblings)
         on_removed(repository, decision)
 
