@@ -124,3 +124,32 @@ def test_inspect_by_digest_and_missing(reg, registry, cli):
     assert json.loads(ok.out)["digest"] == pushed.manifest.digest
     missing = cli("inspect", f"{registry.host}/inspect/bydigest:nope")
     assert missing.code == 4
+
+
+@pytest.mark.parametrize("body", [b"<html>proxy error</html>", b'["a", "b"]', b'{"tags": [1, 2]}'])
+def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body):
+    """A proxy or broken registry answering 200 with something else: one clear line, exit 1, no traceback."""
+
+    def intercept(method, path, query):
+        return (200, {"Content-Type": "application/json"}, body) if path.endswith("/tags/list") else None
+
+    front = RegistryFront(registry.url, intercept)
+    try:
+        result = cli("tags", f"{front.host}/any/repo")
+    finally:
+        front.close()
+    assert result.code == 1
+    assert "malformed" in result.err or "not JSON" in result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("size", ["null", '"12"', "-1", "true"])
+def test_a_manifest_with_a_malformed_size_is_a_registry_error(size):
+    from ci_tags.errors import RegistryError
+    from ci_tags.registry.manifest import Manifest
+
+    data = ('{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": '
+            '{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:' + "0" * 64 + '", '
+            '"size": ' + size + '}, "layers": []}').encode()
+    with pytest.raises(RegistryError, match="malformed size"):
+        Manifest.from_bytes(data).config  # noqa: B018

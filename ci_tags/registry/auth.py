@@ -192,8 +192,13 @@ class Authenticator:
             body = resp.json()
         except ValueError:
             raise RegistryError(f"the token service of {self.registry} did not answer JSON") from None
+        if not isinstance(body, dict):
+            raise RegistryError(f"the token service of {self.registry} did not answer a JSON object")
         token = body.get("token") or body.get("access_token") or ""
         if not token:
             raise RegistryError(f"the token service of {self.registry} sent no token")
-        lifetime = float(body.get("expires_in") or 60)
+        try:
+            lifetime = float(body.get("expires_in") or 60)
+        except (TypeError, ValueError):
+            lifetime = 60.0
         return token, lifetime, missing_actions(key, _granted_actions(token))

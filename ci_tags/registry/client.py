@@ -176,7 +176,15 @@ class Registry:
         seen: set[str] = set()
         while url:
             resp = self.request("GET", url, scopes, params=params, what=what)
-            page = (resp.json() or {}).get(key) or []
+            try:
+                body = resp.json()
+            except ValueError:
+                raise RegistryError(f"{self.host} answered the {what} listing with a body that is not JSON") from None
+            if not isinstance(body, dict):
+                raise RegistryError(f"{self.host} answered the {what} listing with a malformed body")
+            page = body.get(key) or []
+            if not isinstance(page, list) or not all(isinstance(i, str) for i in page):
+                raise RegistryError(f"{self.host} answered the {what} listing with a malformed {key!r} list")
             items += page
             link = _LINK_NEXT_RE.search(resp.headers.get("Link", ""))
             url = urljoin(self.base + path, link.group(1)) if link else None

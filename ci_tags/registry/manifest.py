@@ -95,9 +95,14 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 
 def _descriptor(raw: Any) -> Descriptor:
-    if not isinstance(raw, dict) or "digest" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
         raise RegistryError("the registry served a manifest with a malformed descriptor")
-    return Descriptor(raw.get("mediaType", ""), raw["digest"], int(raw.get("size", 0)), raw.get("platform"))
+    size = raw.get("size", 0)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise RegistryError(f"the registry served a manifest with a malformed size for {raw['digest']}")
+    platform = raw.get("platform")
+    return Descriptor(str(raw.get("mediaType") or ""), raw["digest"], size,
+                      platform if isinstance(platform, dict) else None)
 
 
 def platform_name(platform: dict[str, Any] | None) -> str:
