@@ -170,3 +170,46 @@ def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_index
     assert sorted(reg.tags(repo)) == ["pipeline-5"]
     child = reg.get_manifest(repo, "pipeline-5").children[0].digest
     assert reg.get_manifest(repo, child).digest == old.manifest.digest
+
+
+def test_keep_current_of_keeps_the_default_branch_content_tags_from_a_feature_checkout(reg, registry, cli,
+                                                                                       tmp_path):
+    """A feature branch changed the Dockerfile; main's content tag is a month old and not current here. With
+    --keep-current-of main it is kept (main still uses it); without, it expires. The ref is read with git."""
+    import subprocess
+
+    root = tmp_path / "checkout"
+    (root / "docker").mkdir(parents=True)
+    (root / "docker" / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\n")
+    (root / "docker" / "a.txt").write_text("a\n")
+    (root / "ci-tags.yml").write_text(f"registry: {registry.host}/kco\nimages:\n  app:\n"
+                                      "    dockerfile: docker/Dockerfile\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e",
+           "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "main")
+    main_tag = cli("hash", "--config", str(root / "ci-tags.yml")).out.split()[-1]
+    git("checkout", "-q", "-b", "feature")
+    (root / "docker" / "a.txt").write_text("b\n")
+    git("commit", "-q", "-am", "feature")
+    feature_tag = cli("hash", "--config", str(root / "ci-tags.yml")).out.split()[-1]
+    assert main_tag != feature_tag
+    push_image(reg, "kco/app", main_tag, created=ago(30))
+
+    config = ["--config", str(root / "ci-tags.yml"), "--dry-run", "--json"]
+    plain = json.loads(cli("janitor", *config).out)["repositories"][0]
+    assert plain["removed"] == [main_tag]
+    kept = cli("janitor", *config, "--keep-current-of", "main")
+    assert kept.code == 0, kept.err
+    report = json.loads(kept.out)["repositories"][0]
+    assert report["removed"] == [] and report["kept"][main_tag] == "current"
+    bad = cli("janitor", *config, "--keep-current-of", "no-such-ref")
+    assert bad.code == 2 and "no-such-ref" in bad.err
+    subprocess.run(["git", "worktree", "prune"], cwd=root, env=env, check=True)
+    listed = subprocess.run(["git", "worktree", "list"], cwd=root, env=env, capture_output=True, text=True).stdout
+    assert len(listed.splitlines()) == 1  # the temporary worktree is gone

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import re
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -64,24 +63,33 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def _current_tags_of(ctx: Context, git_ref: str, config_path: Path) -> set[str]:
-    """Content tags of every image as ci-tags.yml stands at ``git_ref`` (read with git archive)."""
+    """Content tags of every image as the checkout stands at ``git_ref``: a detached git worktree, so the files
+    are exactly what a checkout of that ref holds (no export-ignore or export-subst as with git archive)."""
     from ci_tags.config import load_config
     from ci_tags.imageset import resolve
 
-    root = Path(subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                               cwd=config_path.resolve().parent, check=False).stdout.strip() or ".")
+    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                         cwd=config_path.resolve().parent, check=False)
+    if top.returncode != 0:
+        raise BadInput(f"--keep-current-of {git_ref}: {config_path} is not in a git checkout")
+    root = Path(top.stdout.strip()).resolve()
+    try:
+        relative = config_path.resolve().relative_to(root)
+    except ValueError:
+        raise BadInput(f"--keep-current-of {git_ref}: {config_path} is outside the checkout {root}") from None
     with tempfile.TemporaryDirectory(prefix="ci-tags-ref-") as tmp:
-        archive = Path(tmp) / "ref.tar"
-        done = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "-o", str(archive), git_ref],
-                              capture_output=True, text=True, check=False)
+        tree = Path(tmp) / "tree"
+        done = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "--quiet", str(tree),
+                               git_ref], capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise BadInput(f"--keep-current-of {git_ref}: git cannot read that ref",
+            raise BadInput(f"--keep-current-of {git_ref}: git cannot check that ref out",
                            hint=done.stderr.strip().splitlines()[-1] if done.stderr.strip() else None)
-        with tarfile.open(archive) as tar:
-            tar.extractall(Path(tmp) / "tree", filter="data")
-        relative = config_path.resolve().relative_to(root.resolve())
-        config = load_config(Path(tmp) / "tree" / relative, ctx.env)
-        return {t for i in resolve(config) for t in (i.content_tag, *(a.content_tag for a in i.arches))}
+        try:
+            config = load_config(tree / relative, ctx.env)
+            return {t for i in resolve(config) for t in (i.content_tag, *(a.content_tag for a in i.arches))}
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True, check=False)
 
 
 def run(ctx: Context) -> int:

@@ -97,8 +97,9 @@ class Untagger:
             resp = self.registry.delete_manifest(self.repository, tag, self.scopes)
             if resp.status_code in (200, 202):
                 return TAG_DELETE
-            if resp.status_code == 404:
-                return TAG_DELETE  # gone already (a concurrent run); the check after says so
+            if resp.status_code == 404 and self.registry.head_manifest(self.repository, tag, self.scopes) is None:
+                return TAG_DELETE  # gone already (a concurrent run)
+            # refused (400, 405...), or a 404 for a tag that is there: a registry without tag DELETE
             self.registry.tag_delete_refused = True
         self._remove_with_placeholder(tag)
         return PLACEHOLDER
