@@ -41,6 +41,7 @@ class Copy:
 class Dockerfile:
     stages: tuple[Stage, ...]
     copies: tuple[Copy, ...]
+    runs: tuple[int, ...] = ()  # line numbers of RUN instructions: steps that execute inside the image
 
     def stage_names(self) -> set[str]:
         return {s.name for s in self.stages if s.name} | {str(i) for i in range(len(self.stages))}
@@ -125,9 +126,13 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None, whe
     stage_args: dict[str, str] = {}
     stages: list[Stage] = []
     copies: list[Copy] = []
+    runs: list[int] = []
     for line_no, line in _logical_lines(text):
         word, _, args = line.partition(" ")
         instruction = word.upper()
+        if instruction == "RUN":
+            runs.append(line_no)
+            continue
         if instruction == "ARG":
             for item in shlex.split(args):
                 name, eq, default = item.partition("=")
@@ -164,7 +169,7 @@ def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None, whe
             copies.append(Copy(instruction, sources, from_, len(stages) - 1, line_no))
     if not stages:
         raise BadInput(f"{where}: no FROM instruction")
-    return Dockerfile(tuple(stages), tuple(copies))
+    return Dockerfile(tuple(stages), tuple(copies), tuple(runs))
 
 
 def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mapping[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.dockerfile import rewrite_bases
-from ci_tags.errors import NotFound
+from ci_tags.errors import NotFound, OperationFailed
 from ci_tags.imageset import resolve
 from ci_tags.reference import parse_reference
 from ci_tags.registry.auth import scope
@@ -32,6 +33,20 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
     p.add_argument("--force", action="store_true", help="build even if the content tag exists")
+
+
+def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
+    """Refuse, before building, RUN steps for an architecture this machine cannot execute."""
+    from ci_tags.builders.emulation import can_run, host_arch
+    from ci_tags.dockerfile import parse_dockerfile
+
+    runs = parse_dockerfile(dockerfile.read_text(), build_args, str(dockerfile)).runs
+    if runs and not can_run(arch):
+        raise OperationFailed(
+            f"{dockerfile}:{runs[0]}: RUN steps for {arch} cannot execute on this {host_arch()} machine",
+            hint=f"run this build on a {arch} runner (runners: in ci-tags.yml), or register qemu for {arch} "
+            "(e.g. apt-get install qemu-user-static binfmt-support)",
+        )
 
 
 def run(ctx: Context) -> int:
@@ -70,6 +85,7 @@ def run(ctx: Context) -> int:
             labels["org.opencontainers.image.revision"] = pipe.commit
         if pipe.source_url:
             labels["org.opencontainers.image.source"] = pipe.source_url
+        _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
         with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
             dockerfile = image.spec.dockerfile
