@@ -98,7 +98,8 @@ class GitLabBackend:
             if code == 403:
                 raise AuthError(
                     f"GitLab denied {what}",
-                    hint="removing tags needs the Maintainer role (or Developer on unprotected tags)",
+                    hint="the token's role may not remove this tag: a protected tag (container registry tag "
+                    "protection rules) needs the role they name; otherwise Developer or more, api scope",
                 ) from None
             if code == 404:
                 raise NotFound(f"{what}: not found on GitLab") from None
