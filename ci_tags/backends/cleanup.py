@@ -36,7 +36,7 @@ from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.policy import Decision, Policy, TagInfo, age_matters
 from ci_tags.registry.auth import scope
-from ci_tags.registry.cleanup import LISTING, Outcome, tag_infos
+from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory
 
@@ -103,11 +103,7 @@ def clean_with_backend(
             backend.delete_tag(repository, decision.tag)
         on_removed(repository, decision)
 
-    for decision, _, err in run_all(remove, doomed, concurrency):
-        if err is not None:
-            outcome.failed[decision.tag] = str(err)
-        else:
-            outcome.removed.append(decision.tag)
+    carry_out(outcome, doomed, remove, concurrency)
     _check(backend, outcome)
     return outcome
 

@@ -35,6 +35,15 @@ class Outcome:
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
 
 
+def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], None], concurrency: int) -> None:
+    """Run ``remove`` over the doomed tags concurrently; record each as removed, or failed with the reason."""
+    for decision, _, err in run_all(remove, doomed, concurrency):
+        if err is not None:
+            outcome.failed[decision.tag] = str(err)
+        else:
+            outcome.removed.append(decision.tag)
+
+
 def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: int) -> list[TagInfo]:
     """Date every tag: stamps for ci-tags' own indexes, image creation for content tags, else unknown."""
     content_tags = [t for t in inv.manifests
@@ -91,11 +100,7 @@ def clean_repository(
             untagger.remove(decision.tag, digest, siblings)
         on_removed(repository, decision)
 
-    for decision, _, err in run_all(remove, doomed, concurrency):
-        if err is not None:
-            outcome.failed[decision.tag] = str(err)
-        else:
-            outcome.removed.append(decision.tag)
+    carry_out(outcome, doomed, remove, concurrency)
     _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions), untagger)
     return outcome
 
