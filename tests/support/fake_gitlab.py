@@ -6,12 +6,13 @@ per_page; X-Page, X-Next-Page, X-Total-Pages and Link headers). Requests without
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.fake_http import JsonHandler
 
 
 class FakeGitLab:
@@ -22,9 +23,7 @@ class FakeGitLab:
         self.requests: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+        class Handler(JsonHandler):
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -48,16 +47,6 @@ class FakeGitLab:
                     base = f"http://{self.headers['Host']}{parts.path}"
                     headers["Link"] = f'<{base}?page={page + 1}&per_page={per_page}>; rel="next"'
                 return self._send(200, items[(page - 1) * per_page : page * per_page], headers)
-
-            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -31,15 +31,16 @@ matching request gets GitLab's throttle answer (docs "Rate limits on ... API": 4
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from tests.support.fake_http import JsonHandler
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -92,20 +93,7 @@ class FakeGitLabRegistry:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
-                data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in {"Content-Type": "application/json", **(headers or {})}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(JsonHandler):
 
             def _throttled(self) -> None:
                 data = b"Retry later\n"
