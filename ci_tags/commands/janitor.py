@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tags.backends import HUB_API, HUB_HOSTS, KINDS, backend_for
-from ci_tags.commands.options import add_config_option, load, pipeline
+from ci_tags.backends import HUB_HOSTS
+from ci_tags.commands.options import add_backend_options, add_config_option, backend_from_options, load, pipeline
 from ci_tags.context import Context
 from ci_tags.errors import BadInput, OperationFailed
 from ci_tags.output import Output
@@ -52,12 +52,7 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="also keep the current content tags of this git ref (e.g. origin/main)")
     p.add_argument("--dry-run", action="store_true", help="print what a real run would remove; remove nothing")
     p.set_defaults(config=None)  # given: it must exist; not given: ./ci-tags.yml if there (required without REPO)
-    p.add_argument("--backend", choices=KINDS, default="auto",
-                   help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
-                   "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
-    p.add_argument("--gitlab-url",
-                   help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
-    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+    add_backend_options(p)
     p.add_argument("--pipeline-id", help=argparse.SUPPRESS)
     p.add_argument("--default-branch", help=argparse.SUPPRESS)
 
@@ -149,8 +144,7 @@ def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) ->
         args = ctx.args
         backend: Backend | None = None
         if args.backend != "oci":
-            backend = backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                                  password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+            backend = backend_from_options(ctx, host)
         if backend is not None and backend.name == "oci":
             backend = None  # "auto" chose the registry API: the path that reads stamps and untags safely
         if backend is not None:

@@ -1,4 +1,5 @@
-"""Options shared by the pipeline commands (hash, plan, build, manifest, publish, janitor)."""
+"""Options shared by the pipeline commands (hash, plan, build, manifest, publish, janitor), and the backend
+options of janitor and prune."""
 
 from __future__ import annotations
 
@@ -11,11 +12,33 @@ from ci_tags.ci.environment import Pipeline, detect_pipeline
 from ci_tags.context import Context
 
 if TYPE_CHECKING:
+    from ci_tags.backends.base import Backend
     from ci_tags.config import Config
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="ci-tags.yml", help="the image set (default: ci-tags.yml)")
+
+
+def add_backend_options(p: argparse.ArgumentParser) -> None:
+    """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
+    from ci_tags.backends import HUB_API, KINDS
+
+    p.add_argument("--backend", choices=KINDS, default="auto",
+                   help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
+                   "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
+    p.add_argument("--gitlab-url",
+                   help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
+    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+
+
+def backend_from_options(ctx: Context, host: str) -> Backend:
+    """The backend for ``host`` as --backend, --gitlab-url, --hub-url and the credential options ask."""
+    from ci_tags.backends import backend_for
+
+    args = ctx.args
+    return backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
+                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ci_tags.backends import HUB_API, HUB_HOSTS, KINDS, backend_for
+from ci_tags.backends import HUB_HOSTS
+from ci_tags.commands.options import add_backend_options, backend_from_options
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
 from ci_tags.errors import BadInput, NotFound, OperationFailed
@@ -19,10 +20,7 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="registry host and namespace: docker.io/linaro, registry.gitlab.com/group, host:5000/team")
     p.add_argument("--repo-prefix", default="", help="only repositories whose name starts with this")
     p.add_argument("--tag", required=True, help="the tag to remove")
-    p.add_argument("--backend", choices=KINDS, default="auto")
-    p.add_argument("--gitlab-url",
-                   help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
-    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+    add_backend_options(p)
     p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
 
 
@@ -33,9 +31,7 @@ def run(ctx: Context) -> int:
         raise BadInput(f"{ctx.args.namespace!r} does not start with a registry host",
                        hint="e.g. docker.io/linaro or registry.gitlab.com/group")
     host = DOCKER_HUB if host in HUB_HOSTS else host
-    args = ctx.args
-    backend = backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                          password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+    backend = backend_from_options(ctx, host)
     repositories = backend.repositories(namespace, ctx.args.repo_prefix)
     out = ctx.out
     verb = "would remove" if ctx.args.dry_run else "removed"
