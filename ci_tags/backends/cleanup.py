@@ -32,13 +32,11 @@ import contextlib
 from collections.abc import Callable
 
 from ci_tags.backends.base import Backend, TagRecord
-from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.policy import Decision, Policy, TagInfo, age_matters
-from ci_tags.registry.auth import scope
 from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
-from ci_tags.registry.inventory import Inventory
+from ci_tags.registry.inventory import take_inventory
 
 
 def service_time(record: TagRecord) -> TagInfo:
@@ -54,15 +52,7 @@ def _registry_times(
     registry: Registry, path: str, tags: list[str], policy: Policy, concurrency: int
 ) -> tuple[dict[str, TagInfo], dict[str, str]]:
     """Stamps and image creation times read through the registry API for ``tags``; and the unreadable ones."""
-    inv = Inventory(path)
-    scopes = [scope(path, "pull")]
-    for tag, manifest, err in run_all(lambda t: registry.get_manifest(path, t, scopes), tags, concurrency):
-        if isinstance(err, NotFound):
-            continue  # removed since the listing: the API listing still decides
-        if err is not None:
-            inv.errors[tag] = err
-        elif manifest is not None:
-            inv.manifests[tag] = manifest
+    inv = take_inventory(registry, path, concurrency, tags, actions=("pull",))  # a tag removed since: absent
     dated = {i.tag: i for i in tag_infos(registry, inv, policy, concurrency)}
     return dated, {t: str(e) for t, e in inv.errors.items()}
 

@@ -62,15 +62,22 @@ class Inventory:
         return parse_time(stamp.get(ANNOTATION_CREATED)) if stamp else None
 
 
-def take_inventory(registry: Registry, repository: str, concurrency: int) -> Inventory:
-    """GET every tag's manifest, concurrently; a tag deleted meanwhile is simply absent, and so is a repository
-    that does not exist yet (a project's first pipeline)."""
+def take_inventory(
+    registry: Registry,
+    repository: str,
+    concurrency: int,
+    tags: list[str] | None = None,
+    actions: tuple[str, ...] = ("pull", "push", "delete"),
+) -> Inventory:
+    """GET every tag's manifest (or those of ``tags``), concurrently; a tag deleted meanwhile is simply absent,
+    and so is a repository that does not exist yet (a project's first pipeline)."""
     inv = Inventory(repository)
-    scopes = [scope(repository, "pull", "push", "delete")]
-    try:
-        tags = registry.tags(repository)
-    except NotFound:
-        return inv
+    scopes = [scope(repository, *actions)]
+    if tags is None:
+        try:
+            tags = registry.tags(repository)
+        except NotFound:
+            return inv
     for tag, manifest, err in run_all(lambda t: registry.get_manifest(repository, t, scopes), tags, concurrency):
         if isinstance(err, NotFound):
             continue
