@@ -6,16 +6,17 @@ Every call names the scopes it needs, so that one Bearer token can serve a whole
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from ci_tags.errors import BadInput, NotFound, RegistryError
+from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
 from ci_tags.reference import is_loopback_host
 from ci_tags.registry.auth import Authenticator, scope
-from ci_tags.registry.credentials import find_credentials
+from ci_tags.registry.credentials import Credentials, find_credentials
 from ci_tags.registry.manifest import ACCEPT, Manifest
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from ci_tags.registry.http import Http
 
+log = logging.getLogger("ci_tags.registry")
 _LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 CHUNK = 1 << 20
 
@@ -60,12 +62,43 @@ def error_codes(resp: requests.Response) -> set[str]:
 class Registry:
     """One registry host, reached over the process's shared HTTP session."""
 
-    def __init__(self, host: str, http: Http, auth: Authenticator, scheme: str) -> None:
+    def __init__(self, host: str, http: Http, auth: Authenticator, scheme: str, *, may_fall_back: bool = False) -> None:
         self.host = host
         self.http = http
         self.auth = auth
         self.base = f"{scheme}://{host}"
+        # A loopback registry is tried over HTTPS first and, when a plain-HTTP server answers, over HTTP (as
+        # Docker does for localhost); decided by the first answer.
+        self.may_fall_back = may_fall_back and scheme == "https"
+        self.fell_back = False
         self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
+
+    @property
+    def plain_http(self) -> bool:
+        return self.base.startswith("http://")
+
+    def speaks_plain_http(self) -> bool:
+        """Does this registry talk plain HTTP? Asks ``/v2/`` once if that is still undecided (loopback)."""
+        if self.may_fall_back:
+            self._send("GET", self.base + "/v2/", {}).close()
+        return self.plain_http
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> requests.Response:
+        """One request; a loopback registry that turns out to speak plain HTTP gets it again over HTTP."""
+        https_base = "https://" + self.host
+        try:
+            resp = self.http.request(method, url, headers=headers, **kwargs)
+        except Unreachable as exc:
+            fallback = self.may_fall_back or self.fell_back  # another thread may have switched meanwhile
+            if not (fallback and exc.cause == "http-server" and url.startswith(https_base + "/")):
+                raise
+            self.may_fall_back, self.fell_back = False, True
+            self.base = "http://" + self.host
+            log.debug("%s answers plain HTTP: using http://", self.host)
+            return self.http.request(method, self.base + url[len(https_base):], headers=headers, **kwargs)
+        if url.startswith(https_base + "/"):
+            self.may_fall_back = False  # a TLS answer: this registry speaks HTTPS
+        return resp
 
     def request(
         self,
@@ -87,9 +120,11 @@ class Registry:
         ours = url == self.base or url.startswith(self.base + "/")
         for attempt in (1, 2):
             hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
-            resp = self.http.request(method, url, headers=hdrs, params=params, data=data, stream=stream)
+            resp = self._send(method, url, hdrs, params=params, data=data, stream=stream)
+            if self.plain_http and url.startswith("https://" + self.host):
+                url = "http://" + url[len("https://"):]  # switched to plain HTTP during this request
             if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
-                resp.headers.get("WWW-Authenticate"), scopes
+                resp.headers.get("WWW-Authenticate"), scopes, hdrs.get("Authorization")
             ):
                 resp.close()
                 continue
@@ -103,6 +138,9 @@ class Registry:
             raise NotFound(f"{what or path} not found on {self.host}", hint=_error_text(resp) or None)
         if resp.status_code == 429:
             raise RegistryError(f"{self.host} kept rate-limiting {method} {what or path}", hint="try again later")
+        if resp.status_code == 400 and "HTTP request to an HTTPS server" in resp.text[:200]:
+            raise RegistryError(f"{self.host} speaks HTTPS and was called over plain HTTP",
+                                hint=f"drop --insecure-registry {self.host} (or CI_TAGS_INSECURE_REGISTRIES)")
         raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {_error_text(resp)}")
 
     # -- manifests -------------------------------------------------------------------------------------------
@@ -259,7 +297,10 @@ class Registry:
 
 
 class Registries:
-    """Every registry one process talks to: one shared HTTP pool, one authenticator per host."""
+    """Every registry one process talks to: one shared HTTP pool, one authenticator per host.
+
+    ``--username``/``--password`` and ``CI_TAGS_REGISTRY_*`` belong to the command's target registries (declared
+    with ``target``; else the first registry the command asks for); every other host uses its own credentials."""
 
     def __init__(
         self,
@@ -276,20 +317,37 @@ class Registries:
         self.insecure |= {h.strip() for h in env.get("CI_TAGS_INSECURE_REGISTRIES", "").split(",") if h.strip()}
         self.username = username
         self.password = password
+        self.targets: set[str] = set()
         self._by_host: dict[str, Registry] = {}
         self._lock = threading.Lock()
 
     def plain_http(self, host: str) -> bool:
-        """Plain HTTP only for loopback registries and those the user named as insecure."""
+        """May this host be reached over plain HTTP: loopback registries and those the user named as insecure."""
         return is_loopback_host(host) or host in self.insecure
+
+    def target(self, host: str) -> Registry:
+        """The registry a command works on: the explicit credentials are for it."""
+        with self._lock:
+            self.targets.add(host)
+        return self.get(host)
+
+    def credentials(self, host: str) -> Credentials | None:
+        """The credentials found for ``host`` through the whole chain (ci_tags/registry/credentials.py)."""
+        if self.password and not self.username:
+            raise BadInput("--password needs --username")
+        return find_credentials(host, self.env, username=self.username, password=self.password,
+                                target=host in self.targets)
 
     def get(self, host: str) -> Registry:
         with self._lock:
             if host not in self._by_host:
-                if self.password and not self.username:
-                    raise BadInput("--password needs --username")
-                creds = find_credentials(host, self.env, username=self.username, password=self.password)
-                plain = self.plain_http(host)
+                if not self.targets and not self._by_host:
+                    self.targets.add(host)  # a command that declared none: its first registry is its target
+                creds = self.credentials(host)
+                log.debug("credentials for %s: %s", host, creds if creds else "none (anonymous)")
+                # --insecure-registry means plain HTTP; a loopback registry tries HTTPS first, as Docker does
+                scheme = "http" if host in self.insecure else "https"
                 auth = Authenticator(host, creds, self.http, self.plain_http)
-                self._by_host[host] = Registry(host, self.http, auth, "http" if plain else "https")
+                self._by_host[host] = Registry(host, self.http, auth, scheme,
+                                               may_fall_back=is_loopback_host(host))
             return self._by_host[host]

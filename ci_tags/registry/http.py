@@ -1,8 +1,11 @@
 """The one HTTP choke point: a pooled session with timeouts, a User-Agent, bounded retries and tracing.
 
-Retries cover 429, 500, 502, 503, 504 and connection errors, with exponential backoff that honours ``Retry-After``
-(seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the caller restarts
-the whole transfer instead.
+Retries cover 429, 500, 502, 503, 504 and transient connection errors, with exponential backoff that honours
+``Retry-After`` (seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the
+caller restarts the whole transfer instead. A failure that a retry cannot mend (a name that does not resolve, a
+certificate not trusted, a plain-HTTP server on an HTTPS URL, nothing listening on a host never reached) fails at
+once with an error naming the cause (ci_tags/registry/network.py). TLS is verified for every host with the CAs
+that ci_tags/registry/trust.py finds for it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ci_tags import __version__
-from ci_tags.errors import RegistryError
+from ci_tags.registry.network import classify, describe_chain, unreachable
+from ci_tags.registry.trust import Trust
 
 if TYPE_CHECKING:
     import requests
@@ -62,12 +66,15 @@ class Http:
         backoff: float = 0.5,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        trust: Trust | None = None,
     ) -> None:
         import requests
-        from requests.adapters import HTTPAdapter
 
+        from ci_tags.registry.network import trusting_adapter
+
+        self.trust = trust or Trust()
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        adapter = trusting_adapter(self.trust, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -77,6 +84,7 @@ class Http:
         self.max_wait = max_wait
         self.sleep = sleep
         self.request_count = 0
+        self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
 
     def request(
         self,
@@ -111,16 +119,15 @@ class Http:
                     allow_redirects=allow_redirects,
                 )
             except requests.RequestException as exc:
-                log.debug("%s %s -> %s", method, _redact(url), type(exc).__name__)
-                transient = isinstance(exc, (requests.ConnectionError, requests.Timeout))
+                host = _netloc(url)
+                cause = classify(exc)
+                log.debug("%s %s -> %s (%s)", method, _redact(url), cause, describe_chain(exc))
+                transient = cause in ("timeout", "reset", "other") or (cause == "refused" and host in self.answered)
                 if not transient or attempt >= self.max_attempts or not _replayable(data):
-                    host = url.split("/")[2].rpartition("@")[2] if "://" in url else url
-                    raise RegistryError(
-                        f"cannot reach {host}: {type(exc).__name__}",
-                        hint="check the host name, the network, and --insecure-registry for plain-HTTP registries",
-                    ) from None
+                    raise unreachable(host, cause, exc, self.timeout) from None
                 self.sleep(self._backoff(attempt))
                 continue
+            self.answered.add(_netloc(url))
             elapsed = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %d (%.0f ms)", method, _redact(url), resp.status_code, elapsed)
             if resp.status_code in RETRY_STATUSES and attempt < self.max_attempts and _replayable(data):
@@ -144,6 +151,11 @@ class Http:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _netloc(url: str) -> str:
+    """``host[:port]`` of a URL, without user information."""
+    return url.split("/")[2].rpartition("@")[2] if "://" in url else url
 
 
 def _redact(url: str) -> str:
