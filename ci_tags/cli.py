@@ -36,7 +36,8 @@ def common_options() -> argparse.ArgumentParser:
     """Options every subcommand takes, placed after the subcommand name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document instead of human output")
-    common.add_argument("--debug", action="store_true", help="trace requests (secrets masked), show tracebacks")
+    common.add_argument("--debug", action="store_true",
+                        help="trace requests (secrets masked), show tracebacks; env CI_TAGS_DEBUG=1")
     return common
 
 
@@ -100,7 +101,7 @@ def main(
     parser = build_parser(selected)
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)
-    if args.debug:
+    if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
     ctx = Context(env=env, out=out, args=args)
     module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")

@@ -335,8 +335,9 @@ class Registries:
         """The credentials found for ``host`` through the whole chain (ci_tags/registry/credentials.py)."""
         if self.password and not self.username:
             raise BadInput("--password needs --username")
-        return find_credentials(host, self.env, username=self.username, password=self.password,
-                                target=host in self.targets)
+        hub = {"docker.io", "registry-1.docker.io", "index.docker.io"}
+        target = host in self.targets or (host in hub and bool(hub & self.targets))
+        return find_credentials(host, self.env, username=self.username, password=self.password, target=target)
 
     def get(self, host: str) -> Registry:
         with self._lock:

@@ -71,11 +71,14 @@ def write_htpasswd(path: Path, users: Mapping[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def start_basic_registry(root: Path, users: Mapping[str, str] = BASIC_USERS) -> RunningRegistry:
-    """The real registry behind htpasswd Basic auth."""
+def start_basic_registry(
+    root: Path, users: Mapping[str, str] = BASIC_USERS, tls: tuple[Path, Path] | None = None
+) -> RunningRegistry:
+    """The real registry behind htpasswd Basic auth (over TLS with ``tls``: certificate and key files)."""
     root.mkdir(parents=True, exist_ok=True)
     write_htpasswd(root / "htpasswd", users)
-    return start_registry(root, auth={"htpasswd": {"realm": "ci-tags-test", "path": str(root / "htpasswd")}})
+    return start_registry(root, auth={"htpasswd": {"realm": "ci-tags-test", "path": str(root / "htpasswd")}},
+                          tls=tls)
 
 
 def parse_scope(text: str) -> tuple[str, str, list[str]]:
