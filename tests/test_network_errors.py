@@ -213,3 +213,10 @@ def test_a_missing_ca_cert_file_is_bad_input(cli, tmp_path):
     result = cli("tags", "127.0.0.1:1/x/y", "--ca-cert", str(tmp_path / "nope.crt"))
     assert result.code == 2
     assert "--ca-cert" in result.err and "no such file" in result.err
+
+
+def test_an_https_registry_named_insecure_says_it_speaks_https(cli, tls_registry):
+    result = cli("tags", f"{tls_registry.host}/x/y", "--insecure-registry", tls_registry.host)
+    assert result.code == EXIT_FAILED
+    assert result.err == (f"ci-tags: registry error: {tls_registry.host} speaks HTTPS and was called over plain HTTP "
+                          f"(drop --insecure-registry {tls_registry.host} (or CI_TAGS_INSECURE_REGISTRIES))\n")

@@ -122,3 +122,39 @@ def start_gitlab_like(root: Path, project_path: str = "group/project") -> GitLab
                               base_user, base_password)
     made.installed = [install_ca(ca, registry.host), install_ca(ca, base_registry.host)]
     return made
+
+
+def serve(work: Path) -> None:
+    """For ``.ci/demo``: start the set-up under ``work``, push the private base image, write ``variables.yml``
+    (what GitLab gives a job, for gitlab-ci-local), ``registry`` (the registry's host) and ``base`` (the base
+    image's reference), then serve until terminated."""
+    import signal
+    import threading
+
+    import yaml
+
+    from tests.support.project import buildah_env, push_busybox_base
+
+    made = start_gitlab_like(work / "registries")
+    try:
+        owner_auth = work / "owner-auth.json"
+        owner_auth.write_text(made.variables()["DOCKER_AUTH_CONFIG"])
+        env = {**buildah_env(work / "buildah-base")}
+        base = push_busybox_base(made.base_registry.host, work, env, repository="private/busybox",
+                                 push_args=("--authfile", str(owner_auth)))
+        owner_auth.unlink()
+        variables = {**made.variables(), "CI_DEFAULT_BRANCH": "main", "GITLAB_CI": "true"}
+        (work / "variables.yml").write_text(yaml.safe_dump(variables))
+        (work / "base").write_text(base)
+        (work / "registry").write_text(made.registry.host)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop.wait()
+    finally:
+        made.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(Path(sys.argv[1]))
