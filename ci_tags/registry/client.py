@@ -89,7 +89,7 @@ class Registry:
             hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
             resp = self.http.request(method, url, headers=hdrs, params=params, data=data, stream=stream)
             if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
-                resp.headers.get("WWW-Authenticate"), scopes
+                resp.headers.get("WWW-Authenticate"), scopes, "Authorization" in hdrs
             ):
                 resp.close()
                 continue
