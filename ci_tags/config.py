@@ -140,6 +140,11 @@ class _Loader:
         return path
 
 
+# The release files (promote, sync, prepare) read their YAML through the same loader, so that their errors name the
+# file, the line and the key in the same way.
+YamlLoader = _Loader
+
+
 def _template(loader: _Loader, node: Any, key: str, required: str, example: dict[str, str]) -> str:
     text = loader.scalar(node, key)
     fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
