@@ -157,3 +157,30 @@ def test_push_destination_true_needs_the_local_destination(
                  str(tmp_path / "env.yaml"))
     assert result.code == 1
     assert "push_destination: true needs --local-push-destination HOST:PORT" in result.out
+
+
+def test_labels_of_an_index_come_from_its_linux_amd64_image(
+    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from ci_tags.registry.manifest import OCI_INDEX, Manifest, sha256_digest
+
+    repo = "tripleo-index/centos-binary-nova-api"
+    arm = push_image(upstream, repo, None, arch="arm64", labels={"version": "9", "release": "arm"}).manifest
+    amd = push_image(upstream, repo, None, arch="amd64", labels={"version": "9", "release": "amd"}).manifest
+    body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": m.media_type, "digest": m.digest, "size": m.size, "platform": {"os": "linux", "architecture": a}}
+        for m, a in ((arm, "arm64"), (amd, "amd64"))]}
+    data = json.dumps(body).encode()
+    index = Manifest(data, OCI_INDEX, sha256_digest(data))
+    upstream.put_manifest(repo, "current-tripleo", index)
+    path = tmp_path / "p.yaml"
+    path.write_text(prepare_file(tmp_path / "x.yaml", basic_registry.host, registry.host).read_text()
+                    .replace("tripleomaster", "tripleo-index"))
+    (tmp_path / "images.yml").write_text("- {image: nova-api, params: [N]}\n")
+    out = tmp_path / "env.yaml"
+    result = cli("prepare", str(path), "--images", str(tmp_path / "images.yml"), "--output-env-file", str(out),
+                 "--local-push-destination", registry.host)
+    assert result.code == 0, result.out + result.err
+    assert yaml.safe_load(out.read_text())["parameter_defaults"]["N"] == \
+        f"{registry.host}/tripleo-index/centos-binary-nova-api:9-amd"
+    assert client.get(registry.host).head_manifest("tripleo-index/centos-binary-nova-api", "9-amd") == index.digest
