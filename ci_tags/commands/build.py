@@ -16,7 +16,7 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.dockerfile import rewrite_bases
-from ci_tags.errors import NotFound, OperationFailed
+from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.imageset import resolve
 from ci_tags.reference import parse_reference
 from ci_tags.registry.auth import scope
@@ -87,6 +87,8 @@ def run(ctx: Context) -> int:
             labels["org.opencontainers.image.source"] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        if image.spec.manifesto and not builder.runs_manifesto:
+            raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
             dockerfile = image.spec.dockerfile
             if replacements:
@@ -107,6 +109,7 @@ def run(ctx: Context) -> int:
                     target=image.spec.target,
                     labels=labels,
                     plain_http=ctx.registries.plain_http(ref.api_host),
+                    manifesto=image.spec.manifesto,
                 )
             )
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
