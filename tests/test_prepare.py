@@ -155,8 +155,9 @@ def test_push_destination_true_needs_the_local_destination(
     (tmp_path / "images.yml").write_text("- {image: swift, params: [S]}\n")
     result = cli("prepare", str(path), "--images", str(tmp_path / "images.yml"), "--output-env-file",
                  str(tmp_path / "env.yaml"))
-    assert result.code == 1
-    assert "push_destination: true needs --local-push-destination HOST:PORT" in result.out
+    assert result.code == 2
+    assert result.err == (f"ci-tags: bad input: {path}:3: ContainerImagePrepare[0]: push_destination: true needs "
+                          "--local-push-destination HOST:PORT\n")
 
 
 def test_labels_of_an_index_come_from_its_linux_amd64_image(

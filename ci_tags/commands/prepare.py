@@ -40,6 +40,11 @@ def run(ctx: Context) -> int:
         for problem in exc.problems:
             ctx.out.problem(problem)
         raise
+    if local is None:
+        needing = [e for e in file.entries if e.push_destination is True]
+        if needing:
+            raise BadInput(f"{file.path}:{needing[0].line}: ContainerImagePrepare[{needing[0].index}]: "
+                           "push_destination: true needs --local-push-destination HOST:PORT")
     report = prepare(ctx.registries, file, requests, local=local, dry_run=ctx.args.dry_run,
                      concurrency=ctx.concurrency)
     for item in report.images:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError
+from ci_tags.errors import CiTagsError, RegistryError
 from ci_tags.promotion import Decision, Observed, PromotionEntry, decide
 from ci_tags.reference import Reference
 from ci_tags.registry.client import Registries
@@ -81,7 +81,7 @@ def promote(
         # same tag is reported by the side that lost, not passed over.
         now = registries.get(entry.target.api_host).head_manifest(entry.target.repository, entry.target.identifier)
         if now != decision.source_digest:
-            raise _Overwritten(f"{entry.target} now points at {now}, another promotion wrote it meanwhile")
+            raise RegistryError(f"{entry.target} now points at {now}, another promotion wrote it meanwhile")
         return result
 
     for decision, result, err in run_all(copy, copies, concurrency):
@@ -90,7 +90,3 @@ def promote(
         elif result is not None:
             report.copies[decision.entry.index] = result
     return report
-
-
-class _Overwritten(CiTagsError):
-    pass
