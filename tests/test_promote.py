@@ -173,3 +173,52 @@ def test_a_malformed_entry_exits_2_naming_file_line_and_key_and_writes_nothing(
     assert err[2].startswith(f"ci-tags: bad input: {path}:9: images[1].tag")
     assert "nothing was changed" in err[2]
     assert registry.since(mark) == []  # the file is checked before any request
+
+
+def test_an_unreadable_target_is_a_problem_and_nothing_is_written(
+    reg: Registry, registry, token_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """A job token may push to its own project's repositories only: the target it cannot read stops the file."""
+    from tests.support.auth import TOKEN_USERS
+
+    push_image(reg, "stx/tok", "build-1")
+    path = write(tmp_path / "images.yml", [
+        {"name": f"{token_registry.host}/gitlab/project-rel", "source": f"{registry.host}/stx/tok:build-1",
+         "src_ref": "c1", "tag": "stx.8.0"},
+        {"name": f"{token_registry.host}/other/rel", "source": f"{registry.host}/stx/tok:build-1",
+         "src_ref": "c2", "tag": "stx.8.0"},
+    ])
+    secret = TOKEN_USERS["gitlab-ci-token"]
+    env = {"CI_TAGS_REGISTRY_USER": "gitlab-ci-token", "CI_TAGS_REGISTRY_PASSWORD": secret}
+    mark = token_registry.mark()
+    result = cli("promote", str(path), env=env)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith("blocked, not copied: ")
+    assert lines[1].startswith(f"cannot read: {token_registry.host}/other/rel:stx.8.0: ")
+    assert [r for r in token_registry.since(mark) if r.method in ("PUT", "POST", "PATCH")] == []
+    assert secret not in result.out + result.err
+
+
+def test_copies_that_fail_are_summed_up_and_a_rerun_finishes_the_job(
+    reg: Registry, registry, token_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """A reader can check the file but not push: every copy fails, with a summary; with push rights a re-run
+    finishes, and a third run is all nothing to do."""
+    from tests.support.auth import TOKEN_USERS
+
+    image = push_image(reg, "stx/retry", "build-1").manifest
+    path = write(tmp_path / "images.yml", [
+        {"name": f"{token_registry.host}/stx/retry", "source": f"{registry.host}/stx/retry:build-1",
+         "src_ref": "c1", "tag": "stx.9.0"},
+    ])
+    reader = {"CI_TAGS_REGISTRY_USER": "reader", "CI_TAGS_REGISTRY_PASSWORD": TOKEN_USERS["reader"]}
+    alice = {"CI_TAGS_REGISTRY_USER": "alice", "CI_TAGS_REGISTRY_PASSWORD": TOKEN_USERS["alice"]}
+    failed = cli("promote", str(path), env=reader)
+    assert failed.code == 1
+    assert failed.out.startswith(f"failed to copy {registry.host}/stx/retry:build-1 -> ")
+    assert "1 of 1 copies failed; the others are done, re-running is safe" in failed.err
+    assert cli("promote", str(path), env=alice).code == 0
+    done = cli("promote", str(path), env=alice)
+    assert done.out == (f"nothing to do: {token_registry.host}/stx/retry:stx.9.0 is {image.digest} "
+                        "(src_ref c1)\n")

@@ -45,7 +45,9 @@ def run(ctx: Context) -> int:
     if report.failures:
         for index, why in report.failures.items():
             ctx.out.warn(f"{entries[index].target}: {why}")
-        raise OperationFailed(f"{len(report.failures)} copies failed; the others are done, re-running is safe")
+        copies = sum(d.action == "copy" for d in report.decisions)
+        raise OperationFailed(f"{len(report.failures)} of {copies} copies failed; the others are done, "
+                              "re-running is safe")
     copies = sum(d.action == "copy" for d in report.decisions)
     verb = "would copy" if report.dry_run else "copied"
     ctx.out.info(f"{verb} {copies}, nothing to do for {len(entries) - copies}")
