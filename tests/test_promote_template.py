@@ -4,6 +4,7 @@ the file and the promotion on the default branch, and its job scripts run the re
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,77 @@ def test_the_job_scripts_check_then_promote_with_the_real_ci_tags(
     conflict = _run_script(job_with_extends(body, "ci-tags-promote-check"), tmp_path, clean_env)
     assert conflict.returncode == 1
     assert "conflict: " in conflict.stdout
+
+
+def test_the_component_under_gitlab_ci_local(reg: Registry, registry, clean_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Whole pipelines through the component (include: local with inputs) under gitlab-ci-local, with the real
+    ci-tags and registry: a merge request changing the file runs the dry run, the default branch after the merge
+    promotes, a conflicting merge request fails, and a change elsewhere runs neither job. gitlab-ci-local evaluates
+    rules:changes against origin/<default branch>, here a local bare repository."""
+    import shutil
+
+    if shutil.which("gitlab-ci-local") is None:
+        pytest.fail("gitlab-ci-local is installed by .ci/setup")
+    image = push_image(reg, "gcl-promote/app", "build-1").manifest
+    push_image(reg, "gcl-promote/app", "stx.2.0")  # a release tag another branch made already
+    root = tmp_path / "project"
+    (root / "templates").mkdir(parents=True)
+    shutil.copy(PROMOTE, root / "templates" / "promote.yml")
+    (root / ".gitlab-ci.yml").write_text(
+        "include:\n  - local: templates/promote.yml\n    inputs:\n      file: release-tags.yml\n")
+    (root / ".gitignore").write_text(".gitlab-ci-local/\n")
+    entry = f"images:\n  - name: {registry.host}/gcl-promote/app\n    src_build_tag: build-1\n    src_ref: c1\n"
+    (root / "release-tags.yml").write_text("images: []\n")
+    env = {**clean_env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "NO_COLOR": "1",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    def pipeline(*variables: str) -> tuple[str, dict[str, str]]:
+        args = ["gitlab-ci-local", "--force-shell-executor", "--no-color", "--variable", "CI_DEFAULT_BRANCH=main"]
+        for v in variables:
+            args += ["--variable", v]
+        done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+        output = done.stdout + done.stderr
+        jobs = {name: result for result, name in re.findall(r"^\s*(PASS|FAIL)\s+(\S+)", output, re.MULTILINE)}
+        return output, jobs
+
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True, capture_output=True)
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    git("push", "-q", "origin", "main")
+
+    # a merge request asking for stx.1.0: the dry run only, nothing written
+    git("checkout", "-q", "-b", "release-1")
+    (root / "release-tags.yml").write_text(entry + "    tag: stx.1.0\n")
+    git("commit", "-q", "-am", "release stx.1.0")
+    output, jobs = pipeline("CI_PIPELINE_SOURCE=merge_request_event")
+    assert jobs == {"ci-tags-promote-check": "PASS"}, output[-3000:]
+    assert f"would copy {registry.host}/gcl-promote/app:build-1 -> {registry.host}/gcl-promote/app:stx.1.0" in output
+    assert reg.head_manifest("gcl-promote/app", "stx.1.0") is None
+
+    # merged: the default branch promotes
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--ff-only", "release-1")
+    output, jobs = pipeline()
+    assert jobs == {"ci-tags-promote": "PASS"}, output[-3000:]
+    assert reg.head_manifest("gcl-promote/app", "stx.1.0") == image.digest
+    git("push", "-q", "origin", "main")
+
+    # a merge request asking for a tag on another image fails; a change elsewhere runs neither job
+    git("checkout", "-q", "-b", "release-2")
+    (root / "release-tags.yml").write_text(entry + "    tag: stx.2.0\n")
+    git("commit", "-q", "-am", "release stx.2.0")
+    output, jobs = pipeline("CI_PIPELINE_SOURCE=merge_request_event")
+    assert jobs == {"ci-tags-promote-check": "FAIL"}, output[-3000:]
+    assert "conflict: " in output
+    git("checkout", "-q", "main")
+    (root / "README.md").write_text("docs\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "docs")
+    output, jobs = pipeline()
+    assert jobs == {}, output[-3000:]
