@@ -138,3 +138,35 @@ def test_malformed_files(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(BadInput) as caught:
         load_promotion_file(path)
     assert message in str(caught.value)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DIGESTS = st.sampled_from([None, A, B])
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), DIGESTS, DIGESTS), min_size=1, max_size=6))
+def test_decisions_hold_for_any_file_and_state(rows: list[tuple[int, int, str | None, str | None]]) -> None:
+    """Whatever the file and the registries hold: at most one copy per tag, never a copy over another image,
+    nothing to do only where the tag already has the source's image (or another entry copies it), and every
+    entry whose tag has another image, or whose source is missing, is a problem."""
+    entries = [entry(i, f"r.example/app:t{t}", f"r.example/app:b{s}") for i, (t, s, _, _) in enumerate(rows)]
+    # one registry state: a tag or build tag shows the same digest to every entry that names it
+    tag_state = {f"t{t}": dst for t, _, _, dst in rows}
+    build_state = {f"b{s}": src for _, s, src, _ in rows}
+    observed = {e.index: Observed(build_state[e.source.tag or ""], tag_state[e.target.tag or ""]) for e in entries}
+    decisions = decide(entries, observed)
+    assert [d.entry for d in decisions] == entries
+    copies = [d.entry.target for d in decisions if d.action == "copy"]
+    assert len(copies) == len(set(copies))
+    for d in decisions:
+        seen = observed[d.entry.index]
+        if d.action == "copy":
+            assert seen.target_digest is None and seen.source_digest is not None
+        if seen.source_digest is None:
+            assert d.action == "missing-source"
+        elif seen.target_digest not in (None, seen.source_digest):
+            assert d.action == "conflict"
+        if d.action == "nothing":
+            assert seen.target_digest in (None, seen.source_digest)

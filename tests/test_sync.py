@@ -141,3 +141,24 @@ def test_a_source_without_the_label_is_a_problem(
     assert result.out.splitlines()[0].startswith("cinder: the source's ocata (sha256:")
     assert result.out.splitlines()[0].endswith(f"has no label {LABEL}")
     assert result.out.splitlines()[1] == "missing: the source has no tag ocata"
+
+
+def test_two_syncs_at_once_converge_on_one_revision(
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """No compare-and-swap in the registry API: two jobs syncing the same source at once both write ocata-1 with
+    the same image, and both succeed; no ocata-2 appears."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [f"svc-{i}" for i in range(6)]
+    for name in images:
+        push_image(reg, f"kolla-race/{name}", "ocata", labels={LABEL: name})
+    path = sync_file(tmp_path / "sync.yml", f"{registry.host}/kolla-race", f"{registry2.host}/kolla-race",
+                     f"images: [{', '.join(images)}]\n")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: cli("sync", str(path)), range(2)))
+    assert [r.code for r in results] == [0, 0], [r.err for r in results]
+    dst = client.get(registry2.host)
+    for name in images:
+        assert sorted(dst.tags(f"kolla-race/{name}")) == ["ocata", "ocata-1"]
+    assert all(line.startswith("up to date") for line in cli("sync", str(path)).out.splitlines())

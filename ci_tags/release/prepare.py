@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import BadInput, CiTagsError, NotFound, RegistryError
+from ci_tags.errors import BadInput, CiTagsError, NotFound
 from ci_tags.reference import Reference
 from ci_tags.registry.client import Registries
-from ci_tags.registry.copy import CopyResult, copy_image
+from ci_tags.registry.copy import CopyResult
+from ci_tags.release.copying import copy_verified
 from ci_tags.release.labels import image_labels
 from ci_tags.tripleo import ImageRequest, PrepareFile, choose, destination, discovered_tag
 
@@ -109,11 +110,7 @@ def prepare(
 
     def copy(item: PreparedImage) -> CopyResult:
         assert item.source and item.digest and item.target
-        result = copy_image(registries, item.source.with_digest(item.digest), item.target, concurrency=4)
-        now = registries.get(item.target.api_host).head_manifest(item.target.repository, item.target.identifier)
-        if now != item.digest:
-            raise RegistryError(f"{item.target} is {now} now: written by someone else meanwhile")
-        return result
+        return copy_verified(registries, item.source.with_digest(item.digest), item.target)
 
     # Two images of the list can share one push target (the same image under two parameters): copy it once.
     unique = {str(i.target): i for i in report.images if i.action == "copy"}

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError, RegistryError
+from ci_tags.errors import CiTagsError
 from ci_tags.promotion import Decision, Observed, PromotionEntry, decide
 from ci_tags.reference import Reference
 from ci_tags.registry.client import Registries
-from ci_tags.registry.copy import CopyResult, copy_image
+from ci_tags.registry.copy import CopyResult
+from ci_tags.release.copying import copy_verified
 
 
 @dataclass
@@ -74,15 +75,8 @@ def promote(
     def copy(decision: Decision) -> CopyResult:
         assert decision.source_digest
         entry = decision.entry
-        # The source pinned by the digest that was checked: a build tag moved meanwhile changes nothing here.
-        result = copy_image(registries, entry.source.with_digest(decision.source_digest), entry.target,
-                            concurrency=4)
-        # No compare-and-swap in the registry API: read back, so a concurrent promotion of another image to the
-        # same tag is reported by the side that lost, not passed over.
-        now = registries.get(entry.target.api_host).head_manifest(entry.target.repository, entry.target.identifier)
-        if now != decision.source_digest:
-            raise RegistryError(f"{entry.target} now points at {now}, another promotion wrote it meanwhile")
-        return result
+        # the source pinned by the digest that was checked: a build tag moved meanwhile changes nothing here
+        return copy_verified(registries, entry.source.with_digest(decision.source_digest), entry.target)
 
     for decision, result, err in run_all(copy, copies, concurrency):
         if err is not None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError, NotFound, RegistryError
+from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.reference import Reference
 from ci_tags.registry.client import Registries
-from ci_tags.registry.copy import CopyResult, copy_image
+from ci_tags.registry.copy import CopyResult
 from ci_tags.registry.resolve import resolve_tags
+from ci_tags.release.copying import copy_verified
 from ci_tags.release.labels import image_labels
 from ci_tags.revisions import Action, ImagePlan, Observed, SyncSpec, plan_image
 
@@ -86,16 +87,10 @@ def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: 
         done = []
         src_name = Reference(spec.source.registry, spec.source_repository(plan.image))
         dst_name = Reference(spec.destination.registry, spec.destination_repository(plan.image))
-        dst = registries.get(dst_name.api_host)
         for action in plan.actions:
             # the source pinned by the digest that was planned: a tag moved meanwhile changes nothing here
             origin = dst_name if action.step == "move-track" else src_name
-            result = copy_image(registries, origin.with_digest(action.digest), dst_name.with_tag(action.tag),
-                                concurrency=4)
-            now = dst.head_manifest(dst_name.repository, action.tag)
-            if now != action.digest:  # no compare-and-swap: another sync wrote this tag meanwhile
-                raise RegistryError(f"{dst_name}:{action.tag} is {now} now, another sync wrote it meanwhile",
-                                    hint="re-run sync")
+            result = copy_verified(registries, origin.with_digest(action.digest), dst_name.with_tag(action.tag))
             done.append((action, result))
         return done
 
