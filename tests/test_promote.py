@@ -222,3 +222,22 @@ def test_copies_that_fail_are_summed_up_and_a_rerun_finishes_the_job(
     done = cli("promote", str(path), env=alice)
     assert done.out == (f"nothing to do: {token_registry.host}/stx/retry:stx.9.0 is {image.digest} "
                         "(src_ref c1)\n")
+
+
+def test_two_promotions_of_one_file_at_once_both_succeed(
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    digests = {}
+    entries = []
+    for i in range(6):
+        digests[i] = push_image(reg, f"stx/race-{i}", "build-1", layers=2).manifest.digest
+        entries.append({"name": f"{registry2.host}/stx/race-{i}", "source": f"{registry.host}/stx/race-{i}:build-1",
+                        "src_ref": f"c{i}", "tag": "stx.10.0"})
+    path = write(tmp_path / "images.yml", entries)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: cli("promote", str(path)), range(2)))
+    assert [r.code for r in results] == [0, 0], [r.err for r in results]
+    dst = client.get(registry2.host)
+    assert all(dst.head_manifest(f"stx/race-{i}", "stx.10.0") == d for i, d in digests.items())
