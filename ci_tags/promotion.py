@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from ci_tags.config import YamlLoader
 from ci_tags.errors import BadInput
 from ci_tags.reference import Reference, parse_reference, validate_tag
 from ci_tags.release_yaml import Collector, compose, line_of
@@ -84,7 +85,9 @@ def load_promotion_file(path: Path) -> list[PromotionEntry]:
     return entries
 
 
-def _field(loader: Any, fields: dict[str, tuple[Any, Any]], key: str, name: str, convert: Callable[[str], T]) -> T:
+def _field(
+    loader: YamlLoader, fields: dict[str, tuple[Any, Any]], key: str, name: str, convert: Callable[[str], T]
+) -> T:
     """``fields[name]`` as a non-empty string passed through ``convert``; its problem names the line and key."""
     node = fields[name][1]
     text = loader.scalar(node, f"{key}.{name}")
@@ -103,7 +106,7 @@ def _repository(text: str) -> Reference:
     return ref
 
 
-def _entry(loader: Any, node: Any, key: str, index: int) -> PromotionEntry:
+def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PromotionEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     for required in ("name", "tag", "src_ref"):
         if required not in fields:

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ci_tags.config import YamlLoader
 from ci_tags.errors import BadInput
 from ci_tags.reference import DOMAIN_RE, PATH_RE, Reference, parse_reference, validate_tag
 from ci_tags.registry.credentials import Credentials
@@ -139,7 +140,7 @@ def load_prepare_file(path: Path) -> PrepareFile:
     return PrepareFile(path, tuple(entries), creds)
 
 
-def _entry(loader: Any, node: Any, key: str, index: int) -> PrepareEntry:
+def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PrepareEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     if "set" not in fields:
         raise loader.fail(node, f"{key}.set", "missing (namespace, name_prefix, name_suffix, tag)")
@@ -180,7 +181,7 @@ def _entry(loader: Any, node: Any, key: str, index: int) -> PrepareEntry:
                         lists["includes"], lists["excludes"])
 
 
-def _credentials(loader: Any, node: Any) -> dict[str, Credentials]:
+def _credentials(loader: YamlLoader, node: Any) -> dict[str, Credentials]:
     key = "parameter_defaults.ContainerImageRegistryCredentials"
     found = {}
     for registry, (k, v) in loader.mapping(node, key, None).items():
