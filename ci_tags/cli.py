@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
     "publish": ("publish", True, "final job: move latest (and other publish tags) to this pipeline's images"),
     "janitor": ("janitor", True, "early job: remove expired pipeline and content tags, never one it should keep"),
     "prune": ("prune", True, "remove one tag from every repository of a namespace (Docker Hub, GitLab, OCI)"),
+    "promote": ("promote", True, "copy builds to the release tags a reviewed file names; conflicts stop everything"),
+    "sync": ("sync", True, "copy images to revisioned tags (<track>-<N>) when their label changed, and static tags"),
+    "prepare": ("prepare", True, "TripleO ContainerImagePrepare: tags from labels, copies to the push destination"),
 }
 
 

@@ -20,7 +20,7 @@ from ci_tags.reference import PATH_RE, parse_reference, validate_tag
 ARCHES = ("amd64", "arm64", "arm", "arm-v7", "arm-v6", "386", "ppc64le", "s390x", "riscv64")
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
             "max_age")
-IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target")
+IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "manifesto")
 TAG_KEYS = ("content", "pipeline")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -47,6 +47,7 @@ class ImageSpec:
     arches: tuple[str, ...] = ("amd64",)
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    manifesto: str | None = None  # a command run in the built image; its output's sha256 becomes a label
 
     @property
     def multi_arch(self) -> bool:
@@ -140,6 +141,11 @@ class _Loader:
         return path
 
 
+# The release files (promote, sync, prepare) read their YAML through the same loader, so that their errors name the
+# file, the line and the key in the same way.
+YamlLoader = _Loader
+
+
 def _template(loader: _Loader, node: Any, key: str, required: str, example: dict[str, str]) -> str:
     text = loader.scalar(node, key)
     fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
@@ -219,7 +225,10 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
             for arg, (_, v) in loader.mapping(fields["build_args"][1], f"{key}.build_args", None).items():
                 build_args[arg] = loader.scalar(v, f"{key}.build_args.{arg}")
         target = loader.scalar(fields["target"][1], f"{key}.target") if "target" in fields else None
-        images[name] = ImageSpec(name, dockerfile, context, arches, build_args, target)
+        manifesto = loader.scalar(fields["manifesto"][1], f"{key}.manifesto") if "manifesto" in fields else None
+        if manifesto is not None and not manifesto.strip():
+            raise loader.fail(fields["manifesto"][1], f"{key}.manifesto", "empty: give a command, e.g. pip freeze")
+        images[name] = ImageSpec(name, dockerfile, context, arches, build_args, target, manifesto)
 
     tags = TagTemplates()
     if "tags" in top:

@@ -18,7 +18,7 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.dockerfile import rewrite_bases
-from ci_tags.errors import NotFound, OperationFailed
+from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.imageset import resolve
 from ci_tags.reference import parse_reference
 from ci_tags.registry.auth import scope
@@ -109,6 +109,8 @@ def run(ctx: Context) -> int:
             labels["org.opencontainers.image.source"] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        if image.spec.manifesto and not builder.runs_manifesto:
+            raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         hosts = _hosts_of_build(ref.registry, image.spec.dockerfile, image.spec.build_args, set(image.bases))
         credentials = {h: c for h in hosts if (c := ctx.registries.credentials(h)) is not None}
         plain_http = registry.speaks_plain_http() or any(
@@ -140,6 +142,7 @@ def run(ctx: Context) -> int:
                     labels=labels,
                     plain_http=plain_http,
                     cert_dir=access.cert_dir,
+                    manifesto=image.spec.manifesto,
                 )
             )
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.

@@ -352,3 +352,12 @@ class Registries:
                 self._by_host[host] = Registry(host, self.http, auth, scheme,
                                                may_fall_back=is_loopback_host(host))
             return self._by_host[host]
+
+    def use_credentials(self, host: str, credentials: Credentials) -> None:
+        """Credentials an input file gives for ``host`` (TripleO's ContainerImageRegistryCredentials): they win
+        over the usual chain for that host."""
+        with self._lock:
+            auth = Authenticator(host, credentials, self.http, self.plain_http)
+            log.debug("credentials for %s: %s", host, credentials)
+            self._by_host[host] = Registry(host, self.http, auth, "http" if host in self.insecure else "https",
+                                           may_fall_back=is_loopback_host(host))
