@@ -211,8 +211,8 @@ def find_credentials(
         if not (username and password):
             raise BadInput("--username and --password go together")
         return Credentials(username, password, "command line")
-    if target and (found := _pair(env, "CI_TAGS_REGISTRY_USER", "CI_TAGS_REGISTRY_PASSWORD")):
-        return found
+    if target and env.get("CI_TAGS_REGISTRY_USER") and env.get("CI_TAGS_REGISTRY_PASSWORD"):
+        return Credentials(env["CI_TAGS_REGISTRY_USER"], env["CI_TAGS_REGISTRY_PASSWORD"], "CI_TAGS_REGISTRY_USER")
     if same_host(env.get("CI_REGISTRY", ""), registry) and (
         found := _pair(env, "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD")
     ):
