@@ -166,10 +166,8 @@ def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entrie
     """Add every entry a COPY/ADD source takes from the context."""
     resolver = _Resolver(context, where)
     for named, real in resolver.resolve(source):
-        if named and ignore.ignored(named) and ignore.ignored(real or "."):
-            continue
         full = context / real if real else context
-        if full.is_dir():
+        if full.is_dir():  # an ignored folder may hold re-included ("!") files: each path decides
             if named:
                 entries.items.setdefault(named, ("dir", ""))
             for path in _walk(context, real):
