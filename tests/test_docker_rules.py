@@ -290,3 +290,32 @@ def test_mtimes_and_checkout_path_stay_out(tmp_path):
     b = context(tmp_path / "elsewhere" / "b", "FROM scratch\nCOPY lib /lib\n")
     os.utime(b / "lib" / "one.txt", (1, 1))
     assert h(a) == h(b)
+
+
+# one parse: build rewrites FROM lines of set parents where the parser found them
+
+
+def test_rewrite_follows_the_parser_not_lines():
+    from ci_tags.dockerfile import rewrite_bases
+
+    pinned = "reg/base@sha256:" + "a" * 64
+    text = ("FROM \\\n  base AS b\n"
+            "RUN <<EOF\nFROM base\nEOF\n"
+            "FROM base\n"
+            "RUN cat <<'X'\n  FROM base\nX\n"
+            "FROM debian:12\n")
+    out = rewrite_bases(text, {"base": pinned})
+    assert out == ("FROM \\\n  " + pinned + " AS b\n"
+                   "RUN <<EOF\nFROM base\nEOF\n"
+                   "FROM " + pinned + "\n"
+                   "RUN cat <<'X'\n  FROM base\nX\n"
+                   "FROM debian:12\n")
+
+
+def test_rewrite_of_a_from_that_names_a_variable_per_arch():
+    from ci_tags.dockerfile import rewrite_bases
+
+    text = "\ufeffARG TARGETARCH\nFROM base-${TARGETARCH}\n"
+    assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="arm64") == \
+        "\ufeffARG TARGETARCH\nFROM reg/x@sha256:1\n"
+    assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="amd64") == text
