@@ -384,7 +384,7 @@ def _copy(r: _Reader, node: Node, state: _StageState, index: int, stages: list[S
                                "using ARG from global scope as a workaround")
         if from_.isdigit() and int(from_) >= len(stages):
             raise r.fail(line, f"invalid stage index {from_}")
-    broad = bool(lex.unresolved)
+    broad = bool(lex.unresolved) and from_ is None  # a --from source is not the context's
     if broad:
         r.warnings.append(
             f"{r.where}:{line}: {kind} source names {', '.join(sorted(lex.unresolved))}, which ci-tags cannot "
