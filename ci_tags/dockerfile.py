@@ -333,6 +333,27 @@ def _instruction(r: _Reader, node: Node, state: _StageState, index: int, global_
         _run_mounts(r, node, state, index)
     elif kind in ("copy", "add"):
         _copy(r, node, state, index, stages, names)
+    else:
+        _check_arguments(r, node)
+
+
+def _check_arguments(r: _Reader, node: Node) -> None:
+    """The argument checks of buildkit's instruction parsers: a malformed line is bad input, as in Docker."""
+    kind, name, count = node.command, node.value.upper(), len(node.args)
+    if kind in ("expose", "label", "volume", "healthcheck") and count == 0:
+        raise r.fail(node.start_line, f"{name} requires at least one argument")
+    if kind in ("maintainer", "stopsignal", "user", "workdir") and count != 1:
+        raise r.fail(node.start_line, f"{name} requires exactly one argument")
+    if kind == "shell" and (count == 0 or not node.json):
+        raise r.fail(node.start_line, "SHELL requires the arguments to be in JSON form")
+    if kind == "volume" and any(not v.strip() for v in node.args):
+        raise r.fail(node.start_line, "VOLUME specified can not be an empty string")
+    if kind == "healthcheck":
+        typ = node.args[0].upper()
+        if typ == "NONE" and count > 1:
+            raise r.fail(node.start_line, "HEALTHCHECK NONE takes no arguments")
+        if typ not in ("NONE", "CMD"):
+            raise r.fail(node.start_line, f"Unknown type {typ!r} in HEALTHCHECK (try CMD)")
 
 
 def _onbuild(r: _Reader, node: Node, state: _StageState) -> None:
