@@ -107,7 +107,7 @@ class _Resolver:
             real = "" if joined == "." else joined
         raise BadInput(f"{self.where}: {named!r}: too many levels of symbolic links")
 
-    def resolve(self, source: str) -> list[tuple[str, str]]:
+    def resolve(self, source: str, missing_ok: bool = False) -> list[tuple[str, str]]:
         """(named path, real context path) pairs a source names; [] when a wildcard matches nothing."""
         if posixpath.normpath(source).startswith("..") or source.startswith("../"):
             raise BadInput(f"{self.where}: {source!r} is outside the build context")
@@ -136,7 +136,7 @@ class _Resolver:
                     if child_real is not None:
                         nxt.append((child_named, child_real))
             found = nxt
-        if not found and not wildcard:
+        if not found and not wildcard and not missing_ok:
             raise BadInput(f"{self.where}: {source!r} does not exist in the build context {self.context}")
         return found
 
@@ -162,10 +162,15 @@ def _walk(root: Path, rel: str) -> Iterator[str]:
                 yield prefix + d
 
 
-def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entries, where: str) -> None:
-    """Add every entry a COPY/ADD source takes from the context."""
+def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entries, where: str,
+               missing_ok: bool = False) -> None:
+    """Add every entry a COPY/ADD source takes from the context. ``missing_ok``: a stage the target skips may
+    name a file that does not exist (Docker does not run it); its absence is hashed, so creating it counts."""
     resolver = _Resolver(context, where)
-    for named, real in resolver.resolve(source):
+    found = resolver.resolve(source, missing_ok)
+    if not found and missing_ok and not has_wildcards(source):
+        entries.items.setdefault(posixpath.normpath("/" + source).lstrip("/"), ("missing", ""))
+    for named, real in found:
         full = context / real if real else context
         if full.is_dir():  # an ignored folder may hold re-included ("!") files: each path decides
             if named:

@@ -85,6 +85,7 @@ class Dockerfile:
     env: Mapping[str, str] | None = None  # the built image's ENV (None: not fully known)
     onbuild: tuple[str, ...] = ()  # the built image's ONBUILD triggers
     mounts: tuple[str, ...] = ()  # images a RUN --mount=from= pulls
+    reachable: frozenset[int] = frozenset()  # the stages a build of the target runs (the others are skipped)
 
     def stage_names(self) -> set[str]:
         return {s.name for s in self.stages if s.name} | {str(i) for i in range(len(self.stages))}
@@ -122,6 +123,12 @@ class _Reader:
         self.copies: list[Copy] = []
         self.runs: list[int] = []
         self.mounts: list[str] = []
+        self.deps: dict[int, set[int]] = {}  # stage -> stages it copies or mounts from
+
+    def depend(self, stage: int, ref: str, names: Mapping[str, int], count: int) -> None:
+        other = int(ref) if ref.isdigit() else names.get(ref.lower())
+        if other is not None and other < count:
+            self.deps.setdefault(stage, set()).add(other)
 
     def fail(self, line: int, reason: str) -> BadInput:
         return BadInput(f"{self.where}:{line}: {reason}")
@@ -223,10 +230,22 @@ def _evaluate(r: _Reader, nodes: list[Node], target: str | None) -> Dockerfile:
             raise r.fail(line, f"{node.value.upper()} before the first FROM (no build stage in current context)")
         _instruction(r, node, state, len(stages) - 1, global_args, stages, names)
     assert state is not None
-    final = states[names[target.lower()]] if target else states[-1]
+    final_index = names[target.lower()] if target else len(states) - 1
+    final = states[final_index]
+    reachable: set[int] = set()
+    todo = [final_index]
+    while todo:
+        i = todo.pop()
+        if i not in reachable:
+            reachable.add(i)
+            todo += list(r.deps.get(i, ()))
+            base = stages[i].base_stage
+            if base is not None:
+                todo.append(base)
     return Dockerfile(
         tuple(stages), tuple(r.copies), tuple(r.runs), tuple(dict.fromkeys(r.warnings)),
         dict(final.config_env) if final.known else None, tuple(final.onbuild), tuple(r.mounts),
+        frozenset(reachable),
     )
 
 
@@ -330,7 +349,7 @@ def _instruction(r: _Reader, node: Node, state: _StageState, index: int, global_
         _onbuild(r, node, state)
     elif kind == "run":
         r.runs.append(line)
-        _run_mounts(r, node, state, index)
+        _run_mounts(r, node, state, index, names)
     elif kind in ("copy", "add"):
         _copy(r, node, state, index, stages, names)
     else:
@@ -405,6 +424,7 @@ def _copy(r: _Reader, node: Node, state: _StageState, index: int, stages: list[S
                                "using ARG from global scope as a workaround")
         if from_.isdigit() and int(from_) >= len(stages):
             raise r.fail(line, f"invalid stage index {from_}")
+        r.depend(index, from_, names, len(stages))
     broad = bool(lex.unresolved) and from_ is None  # a --from source is not the context's
     if broad:
         r.warnings.append(
@@ -414,7 +434,7 @@ def _copy(r: _Reader, node: Node, state: _StageState, index: int, stages: list[S
         r.copies.append(Copy(kind, expanded, from_, index, line, broad))
 
 
-def _run_mounts(r: _Reader, node: Node, state: _StageState, index: int) -> None:
+def _run_mounts(r: _Reader, node: Node, state: _StageState, index: int, names: Mapping[str, int]) -> None:
     """``RUN --mount=type=bind`` (the default type) reads the context, or a stage or image with ``from``."""
     for flag in node.flags:
         if not flag.startswith("--mount="):
@@ -430,6 +450,7 @@ def _run_mounts(r: _Reader, node: Node, state: _StageState, index: int) -> None:
         if kind not in ("bind", "cache") or (kind == "cache" and not frm):
             continue
         if frm:
+            r.depend(index, frm, names, index)
             if frm not in r.mounts:
                 r.mounts.append(frm)  # a stage or an image: external_images() tells them apart
             continue

@@ -57,10 +57,11 @@ def context_entries(context: Path, dockerfile: Dockerfile, ignore: DockerIgnore,
         if copy.from_ is not None:
             continue
         sources = ("",) if copy.broad else copy.sources
+        skipped = copy.stage not in dockerfile.reachable  # Docker does not run it: a missing file is no error
         for source in sources:
             if is_remote(copy.instruction, source):
                 continue  # hashed by its text by the caller
-            add_source(context, source, ignore, entries, f"{where}:{copy.line}")
+            add_source(context, source, ignore, entries, f"{where}:{copy.line}", missing_ok=skipped)
     return entries
 
 

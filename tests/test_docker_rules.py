@@ -319,3 +319,21 @@ def test_rewrite_of_a_from_that_names_a_variable_per_arch():
     assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="arm64") == \
         "\ufeffARG TARGETARCH\nFROM reg/x@sha256:1\n"
     assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="amd64") == text
+
+
+def test_a_stage_the_target_skips_may_name_a_missing_file(tmp_path):
+    text = ("FROM scratch AS dev\nCOPY dev-only.txt /\n"
+            "FROM scratch AS build\nCOPY a.txt /\n"
+            "FROM scratch AS runtime\nCOPY --from=build /a.txt /\n")
+    root = context(tmp_path / "ctx", text)
+    before = h(root, target="runtime")  # Docker builds runtime and build only: dev-only.txt need not exist
+    assert moves(root, "a.txt", target="runtime")
+    before = h(root, target="runtime")
+    (root / "dev-only.txt").write_text("now here\n")
+    assert h(root, target="runtime") != before  # still hashed: a stage that is skipped today counts
+    (root / "dev-only.txt").unlink()
+    with pytest.raises(BadInput, match=r"dev-only\.txt' does not exist"):
+        h(root, target="dev")
+    (root / "a.txt").unlink()
+    with pytest.raises(BadInput, match=r"a\.txt' does not exist"):
+        h(root, target="runtime")  # runtime copies from build, which copies a.txt
