@@ -109,7 +109,8 @@ class _Resolver:
 
     def resolve(self, source: str, missing_ok: bool = False) -> list[tuple[str, str]]:
         """(named path, real context path) pairs a source names; [] when a wildcard matches nothing."""
-        if posixpath.normpath(source).startswith("..") or source.startswith("../"):
+        normalized = posixpath.normpath(source)
+        if normalized == ".." or normalized.startswith("../"):
             raise BadInput(f"{self.where}: {source!r} is outside the build context")
         cleaned = posixpath.normpath("/" + source).lstrip("/")
         if cleaned in ("", "."):

@@ -337,3 +337,12 @@ def test_a_stage_the_target_skips_may_name_a_missing_file(tmp_path):
     (root / "a.txt").unlink()
     with pytest.raises(BadInput, match=r"a\.txt' does not exist"):
         h(root, target="runtime")  # runtime copies from build, which copies a.txt
+
+
+def test_a_name_starting_with_two_dots_is_inside_the_context(tmp_path):
+    root = context(tmp_path / "ctx", "FROM scratch\nCOPY ..data /\n")
+    (root / "..data").write_text("x\n")
+    assert moves(root, "..data")
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY ../ctx/a.txt /\n")
+    with pytest.raises(BadInput, match="outside the build context"):
+        h(root)
