@@ -58,6 +58,7 @@ class Copy:
     line: int
     broad: bool = False  # a source names a variable ci-tags cannot know: the whole context counts
     onbuild: bool = False  # an ONBUILD trigger of the base image, run in this stage
+    from_span: tuple[int, int] | None = None  # where the --from value is in the file's text (for build)
 
 
 @dataclass(frozen=True)
@@ -119,17 +120,22 @@ def parse_dockerfile(
 
 def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mapping[str, str] | None = None,
                   *, arch: str = "amd64") -> str:
-    """The Dockerfile with each FROM image that ``replacements`` names (as Docker reads it, ARGs expanded)
-    replaced, at the positions the parser found, so a build runs on exactly the parent image it was hashed
-    with. Nothing else changes: not a heredoc body, not a line that only looks like a FROM."""
-    stages = parse_dockerfile(text, build_args, arch=arch).stages
+    """The Dockerfile with each FROM image (and ``COPY --from`` image) that ``replacements`` names (as Docker
+    reads it, ARGs expanded) replaced, at the positions the parser found, so a build runs on exactly the parent
+    image it was hashed with. Nothing else changes: not a heredoc body, not a line that only looks like a FROM."""
+    parsed = parse_dockerfile(text, build_args, arch=arch)
+    stage_names = {n.lower() for n in parsed.stage_names()}
+    spans = [(stage.image_span, stage.image) for stage in parsed.stages
+             if stage.base_stage is None and stage.image in replacements and stage.image_span]
+    spans += [(copy.from_span, copy.from_) for copy in parsed.copies
+              if copy.from_ and copy.from_.lower() not in stage_names and copy.from_ in replacements
+              and copy.from_span]
     body = text[1:] if text.startswith("\ufeff") else text
     out: list[str] = []
     at = 0
-    for stage in stages:
-        if stage.base_stage is None and stage.image in replacements and stage.image_span:
-            start, end = stage.image_span
-            out += [body[at:start], replacements[stage.image]]
-            at = end
+    for span, image in sorted((s, i) for s, i in spans if s is not None and i is not None):
+        start, end = span
+        out += [body[at:start], replacements[image]]
+        at = end
     out.append(body[at:])
     return ("\ufeff" if text.startswith("\ufeff") else "") + "".join(out)

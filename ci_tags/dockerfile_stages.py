@@ -336,7 +336,17 @@ def _copy(r: Reader, node: Node, state: _StageState, index: int, stages: list[St
             f"{r.where}:{line}: {kind} source names {', '.join(sorted(lex.unresolved))}, which ci-tags cannot "
             "know here (the base image's environment or the build machine); the whole context is hashed")
     if expanded:
-        r.copies.append(Copy(kind, expanded, from_, index, line, broad))
+        r.copies.append(Copy(kind, expanded, from_, index, line, broad, from_span=_from_span(node, from_)))
+
+
+def _from_span(node: Node, from_: str | None) -> tuple[int, int] | None:
+    """Where a plainly written ``--from=<value>`` is in the file, for build to pin a parent image there."""
+    if from_ is None or not node.offsets:
+        return None
+    m = re.search(r"--from=(\S+)", node.original[: node.args_offset])
+    if not m or m.group(1) != from_ or m.end(1) > len(node.offsets):
+        return None  # quoted or escaped: left as written
+    return node.offsets[m.start(1)], node.offsets[m.end(1) - 1] + 1
 
 
 def _run_mounts(r: Reader, node: Node, state: _StageState, index: int, names: Mapping[str, int]) -> None:

@@ -346,3 +346,12 @@ def test_a_name_starting_with_two_dots_is_inside_the_context(tmp_path):
     (root / "Dockerfile").write_text("FROM scratch\nCOPY ../ctx/a.txt /\n")
     with pytest.raises(BadInput, match="outside the build context"):
         h(root)
+
+
+def test_rewrite_pins_copy_from_a_set_image_but_not_a_stage():
+    from ci_tags.dockerfile import rewrite_bases
+
+    text = "FROM base AS base\nCOPY --from=base /a /a\nFROM debian:12\nCOPY --chown=1 --from=tools:1 /t /t\n"
+    out = rewrite_bases(text, {"base": "R@sha256:1", "tools:1": "T@sha256:2"})
+    assert out == ("FROM R@sha256:1 AS base\nCOPY --from=base /a /a\n"
+                   "FROM debian:12\nCOPY --chown=1 --from=T@sha256:2 /t /t\n")
