@@ -13,7 +13,7 @@ from ci_tags.errors import BadInput
 from ci_tags.hashing import content_hash
 
 FILES = ("app.py", "other.py", "a.txt", "b.txt", "dist/app-amd64", "dist/app-arm64", "dist/app-", "x/y.txt",
-         "script.sh", "lib/one.txt", "lib/two.txt", "3.txt", "$F")
+         "script.sh", "lib/one.txt", "lib/two.txt", "3.txt", "$F", "package.json", "lib/]x.txt")
 
 
 def context(root: Path, dockerfile: str | bytes) -> Path:
@@ -66,7 +66,7 @@ CASES = {
     "[ that is not JSON is a word": ("FROM x\nCOPY [a].txt /\n", "a.txt", "other.py"),
     "escaped dollar": ("FROM x\nARG F=other.py\nCOPY \\$F /\n", "$F", "other.py"),
     "wildcard": ("FROM x\nCOPY lib/*.txt /\n", "lib/two.txt", "other.py"),
-    "wildcard that matches nothing": ("FROM x\nCOPY a.txt yarn.lock* /\n", "a.txt", "other.py"),
+    "wildcard that matches nothing": ("FROM x\nCOPY package.json yarn.lock* ./\n", "package.json", "other.py"),
     "bracket wildcard": ("FROM x\nCOPY [0-9].txt /\n", "3.txt", "a.txt"),
     "flags": ("FROM x\nCOPY --chown=1:1 --chmod=644 --link a.txt /\n", "a.txt", "other.py"),
     "RUN --mount of the context": ("FROM x\nRUN --mount=type=bind,source=lib,target=/l make\n", "lib/one.txt",
@@ -230,6 +230,7 @@ def test_symlink_out_of_the_context_is_bad_input(tmp_path):
         ("lib\n!lib/one.txt\n", "lib/one.txt", "lib/two.txt"),
         ("lib/[!o]*\n", "lib/two.txt", "lib/one.txt"),  # [!o] is "!" or "o", not a negation
         ("lib/[\\-t]*\n", "lib/one.txt", "lib/two.txt"),
+        ("lib/[\\]a]*\n", "lib/one.txt", "lib/]x.txt"),
         ("**/two.txt\n", "lib/one.txt", "lib/two.txt"),
     ],
 )

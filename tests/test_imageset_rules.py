@@ -74,3 +74,28 @@ def test_onbuild_and_env_of_a_set_parent_reach_the_child(tmp_path):
         assert after["qemu/app"] != before["qemu/app"], name
         assert after["qemu/debian10"] == before["qemu/debian10"]
         before = after
+
+
+def test_cli_refuses_what_docker_refuses_with_exit_2(tmp_path, cli, monkeypatch):
+    cases = {
+        "target: nosuchstage": ("FROM scratch AS build\nCOPY a.txt /\n", "    target: nosuchstage\n",
+                                "target stage 'nosuchstage' could not be found"),
+        "not UTF-8": (b"FROM scratch\nCOPY a.txt /\n# caf\xe9\n", "",
+                      "debian10/Dockerfile:3: the Dockerfile is not UTF-8"),
+        "unknown instruction": ("FROM scratch\nCOPPY a.txt /\n", "",
+                                "debian10/Dockerfile:2: unknown instruction: COPPY"),
+        "bad ignore pattern": ("FROM scratch\nCOPY a.txt /\n", "", "debian10/.dockerignore:1: Docker refuses"),
+    }
+    for i, (name, (dockerfile, extra, message)) in enumerate(cases.items()):
+        root = tmp_path / str(i)
+        project(root, {"debian10/a.txt": "a\n"}, "images:\n  qemu/debian10:\n    dockerfile: debian10/Dockerfile\n"
+                + extra)
+        data = dockerfile if isinstance(dockerfile, bytes) else dockerfile.encode()
+        (root / "debian10" / "Dockerfile").write_bytes(data)
+        if name == "bad ignore pattern":
+            (root / "debian10" / ".dockerignore").write_text("[\\]a\n")
+        monkeypatch.chdir(root)
+        result = cli("hash", env=ENV)
+        assert result.code == 2, name
+        assert message in result.err, (name, result.err)
+        assert "internal error" not in result.err
