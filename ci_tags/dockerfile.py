@@ -67,6 +67,7 @@ class BaseInfo:
 
     env: Mapping[str, str] | None = None  # None: unknown (an external image)
     onbuild: tuple[str, ...] = ()
+    uncertain: frozenset[str] = frozenset()  # ENV names whose value ci-tags cannot know
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Dockerfile:
     onbuild: tuple[str, ...] = ()  # the built image's ONBUILD triggers
     mounts: tuple[str, ...] = ()  # images a RUN --mount=from= pulls
     reachable: frozenset[int] = frozenset()  # the stages a build of the target runs (the others are skipped)
+    env_uncertain: frozenset[str] = frozenset()  # names of ``env`` whose value ci-tags cannot know
 
     def stage_names(self) -> set[str]:
         return {s.name for s in self.stages if s.name} | {str(i) for i in range(len(self.stages))}

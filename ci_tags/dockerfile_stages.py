@@ -34,6 +34,7 @@ class _StageState:
     config_env: dict[str, str]
     known: bool  # whether env holds every variable the stage has
     onbuild: list[str] = field(default_factory=list)
+    uncertain: set[str] = field(default_factory=set)  # names whose value depends on what ci-tags cannot know
 
 
 class Reader:
@@ -150,7 +151,7 @@ def evaluate(r: Reader, nodes: list[Node], target: str | None) -> Dockerfile:
     return Dockerfile(
         tuple(stages), tuple(r.copies), tuple(r.runs), tuple(dict.fromkeys(r.warnings)),
         dict(final.config_env) if final.known else None, tuple(final.onbuild), tuple(r.mounts),
-        frozenset(reachable),
+        frozenset(reachable), frozenset(k for k in final.uncertain if k in final.config_env),
     )
 
 
@@ -191,7 +192,8 @@ def _from(r: Reader, node: Node, global_args: dict[str, str], stages: list[Stage
     base = names.get(image)
     if base is not None:
         parent = states[base]
-        state = _StageState(dict(parent.env), dict(parent.config_env), parent.known)
+        state = _StageState(dict(parent.env), dict(parent.config_env), parent.known,
+                            uncertain=set(parent.uncertain))
         triggers = parent.onbuild
     elif image == "scratch":
         state = _StageState({"PATH": DEFAULT_PATH}, {"PATH": DEFAULT_PATH}, True)
@@ -200,7 +202,7 @@ def _from(r: Reader, node: Node, global_args: dict[str, str], stages: list[Stage
         info = r.base_info(image)
         env = dict(info.env) if info.env is not None else {}
         env.setdefault("PATH", DEFAULT_PATH)
-        state = _StageState(dict(env), dict(env), info.env is not None)
+        state = _StageState(dict(env), dict(env), info.env is not None, uncertain=set(info.uncertain))
         triggers = list(info.onbuild)
     stages.append(Stage(image, name, line, span, base))
     states.append(state)
@@ -233,23 +235,27 @@ def _instruction(r: Reader, node: Node, state: _StageState, index: int, global_a
     line = node.start_line
     if kind == "arg":
         for key, value in _arg_pairs(r, node):
+            lex = r.lex(_unknown_names(state))
             if key in r.build_args:
                 resolved: str | None = r.build_args[key]
             elif value is not None:
-                resolved = r.word(value, state.env, line)
+                resolved = r.word(value, state.env, line, lex)
             else:
                 resolved = global_args.get(key)
             if resolved is not None:
                 state.env[key] = resolved
+                _note_certainty(state, key, lex)
     elif kind == "env":
         if not node.args:
             raise r.fail(line, "ENV requires at least one argument")
         for key, value in _kvps(node):
             if not key:
                 raise r.fail(line, "ENV names can not be blank")
-            k, v = r.word(key, state.env, line), r.word(value, state.env, line)
+            lex = r.lex(_unknown_names(state))
+            k, v = r.word(key, state.env, line, lex), r.word(value, state.env, line, lex)
             state.env[k] = v
             state.config_env[k] = v
+            _note_certainty(state, k, lex)
     elif kind == "onbuild":
         _onbuild(r, node, state)
     elif kind == "run":
@@ -297,8 +303,18 @@ def _onbuild(r: Reader, node: Node, state: _StageState) -> None:
     state.onbuild.append(expression)
 
 
+def _note_certainty(state: _StageState, key: str, lex: ShellLex) -> None:
+    """A value made from a name ci-tags cannot know is not known either (``ARG D=$BASE_ENV_DIR``)."""
+    if lex.unresolved:
+        state.uncertain.add(key)
+    else:
+        state.uncertain.discard(key)
+
+
 def _unknown_names(state: _StageState) -> Callable[[str], bool]:
     def unknown(name: str) -> bool:
+        if name in state.uncertain:
+            return True
         if name in UNKNOWN_BUILD_ARGS and name in state.env:
             return True
         return name not in state.env and not state.known

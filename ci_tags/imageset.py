@@ -112,7 +112,8 @@ def resolve(
                 bases=bases, where=where, base_info=base_info,
             )
             parsed = result.dockerfile
-            infos[(name, arch)] = BaseInfo(parsed.env if parsed else None, parsed.onbuild if parsed else ())
+            if parsed is not None:
+                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain)
             warnings += [w for w in result.warnings if w not in warnings]
             tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
             arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))

@@ -356,3 +356,12 @@ def test_rewrite_pins_copy_from_a_set_image_but_not_a_stage():
     out = rewrite_bases(text, {"base": "R@sha256:1", "tools:1": "T@sha256:2"})
     assert out == ("FROM R@sha256:1 AS base\nCOPY --from=base /a /a\n"
                    "FROM debian:12\nCOPY --chown=1 --from=T@sha256:2 /t /t\n")
+
+
+def test_a_value_made_from_an_unknown_name_is_unknown_too(tmp_path):
+    # D depends on $BASE_DIR, which the external base image may set: COPY $D takes the whole context
+    root = context(tmp_path / "ctx", "FROM python:3\nARG D=${BASE_DIR}/a.txt\nENV E=$D\nCOPY $E /\n")
+    assert moves(root, "other.py")
+    root = context(tmp_path / "ctx2", "FROM python:3\nARG D=a.txt\nCOPY $D /\n")
+    assert not moves(root, "other.py")  # declared with a known value: only a.txt
+    assert moves(root, "a.txt")
