@@ -1,11 +1,14 @@
 """Content hashes: a sha256 over everything that decides a build, and nothing else.
 
-What goes in (scheme ``ci-tags-hash-v2``): the Dockerfile's bytes; every context file that a COPY/ADD takes
-(relative path, content, executable bit, symlink target), sorted, honouring .dockerignore; build args, target
-and architecture; each parent image of the set by its content hash, and each external image by its reference as
-written (or its digest, when pinned). What stays out: modification times, owners, the checkout's absolute path,
-and files no COPY/ADD reads. COPY/ADD sources of every stage count, also of stages a ``target`` skips: a hash
-that changes too often costs a build; one that changes too rarely ships a stale image.
+What goes in (scheme ``ci-tags-hash-v2``): the Dockerfile's bytes; every context entry the build takes (COPY/ADD
+sources and RUN bind mounts of the context, as Docker reads them for that architecture: see
+:mod:`ci_tags.dockerfile` and :mod:`ci_tags.build_context`), by the path the build names it, with its content,
+executable bit or symlink text, sorted, honouring .dockerignore; build args, target and architecture; each parent
+image of the set by its content hash, and each external image by its reference as written (or its digest, when
+pinned); remote ADD sources by their text. What stays out: modification times, owners, the checkout's absolute
+path, and files no instruction reads. Sources of every stage count, also of stages a ``target`` skips, and a source
+ci-tags cannot resolve takes the whole context: a hash that changes too often costs a build; one that changes too
+rarely ships a stale image.
 """
 
 from __future__ import annotations
