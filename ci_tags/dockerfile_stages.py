@@ -24,6 +24,10 @@ from ci_tags.shellwords import ShellLex, ShellSyntaxError
 
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9-_.]*\Z")
 _COPY_FLAGS = {"chown": "s", "from": "s", "chmod": "s", "link": "b", "exclude": "m", "parents": "b"}
+# instructions whose parser refuses every flag (buildkit's ARG and STOPSIGNAL parsers ignore flags)
+_NO_FLAGS = ("cmd", "entrypoint", "env", "expose", "label", "maintainer", "onbuild", "shell", "user", "volume",
+             "workdir")
+_HEALTHCHECK_FLAGS = {"interval": "s", "timeout": "s", "start-period": "s", "start-interval": "s", "retries": "s"}
 _ADD_FLAGS = {"chown": "s", "chmod": "s", "link": "b", "keep-git-dir": "b", "checksum": "s", "unpack": "b",
               "exclude": "m"}
 
@@ -233,6 +237,10 @@ def _instruction(r: Reader, node: Node, state: _StageState, index: int, global_a
                  stages: list[Stage], names: dict[str, int]) -> None:
     kind = node.command
     line = node.start_line
+    if kind in _NO_FLAGS:
+        r.flags(node, {})
+    elif kind == "healthcheck" and [a.upper() for a in node.args[:1]] != ["NONE"]:
+        r.flags(node, _HEALTHCHECK_FLAGS)
     if kind == "arg":
         for key, value in _arg_pairs(r, node):
             lex = r.lex(_unknown_names(state))
