@@ -122,6 +122,12 @@ class _Resolver:
             nxt: list[tuple[str, str]] = []
             for named, real in found:
                 base = self.context / real if real else self.context
+                if part == "**":  # COPY --parents: any depth (more than filepath.Match's one level: hash more)
+                    wildcard = True
+                    nxt += [(named, real)] + [
+                        (f"{named}/{sub}" if named else sub, f"{real}/{sub}" if real else sub)
+                        for sub in _subdirs(base)]
+                    continue
                 if has_wildcards(part):
                     wildcard = True
                     try:
@@ -140,6 +146,16 @@ class _Resolver:
         if not found and not wildcard and not missing_ok:
             raise BadInput(f"{self.where}: {source!r} does not exist in the build context {self.context}")
         return found
+
+
+def _subdirs(base: Path) -> list[str]:
+    """Every folder under ``base`` (not through symlinks), relative to it."""
+    out = []
+    for dirpath, dirnames, _ in os.walk(base):
+        dirnames.sort()
+        rel = Path(dirpath).relative_to(base).as_posix()
+        out += [d if rel == "." else f"{rel}/{d}" for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+    return out
 
 
 def _listdir(path: Path) -> list[str]:

@@ -368,3 +368,12 @@ def test_a_value_made_from_an_unknown_name_is_unknown_too(tmp_path):
     root = context(tmp_path / "ctx2", "FROM python:3\nARG D=a.txt\nCOPY $D /\n")
     assert not moves(root, "other.py")  # declared with a known value: only a.txt
     assert moves(root, "a.txt")
+
+
+def test_double_star_component_takes_any_depth(tmp_path):
+    root = context(tmp_path / "ctx", "FROM scratch\nCOPY --parents **/*.txt /out/\n")
+    (root / "deep" / "er").mkdir(parents=True)
+    (root / "deep" / "er" / "z.txt").write_text("z\n")
+    assert moves(root, "deep/er/z.txt")
+    assert moves(root, "a.txt")
+    assert not moves(root, "other.py")
