@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ci_tags.dockerfile import BaseInfo, parse_dockerfile
 from ci_tags.errors import BadInput
@@ -377,3 +379,23 @@ def test_double_star_component_takes_any_depth(tmp_path):
     assert moves(root, "deep/er/z.txt")
     assert moves(root, "a.txt")
     assert not moves(root, "other.py")
+
+
+FRAGMENTS = ["FROM base\n", "FROM \\\n  base AS b\n", "FROM\tbase:1\n", "from base as c\n",
+             "RUN <<EOF\nFROM base\nEOF\n", "RUN echo 'FROM base'\n", "# FROM base\n", "COPY --from=base /a /a\n", "COPY a.txt /\n",
+             "ARG V=1\n", "FROM debian:$V\n", "RUN x \\\n# FROM base\n  y\n", "\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8))
+def test_rewrite_changes_only_what_the_parser_calls_a_parent(parts):
+    from ci_tags.dockerfile import rewrite_bases
+
+    text = "FROM base\n" + "".join(parts)
+    pinned = "reg/base@sha256:" + "a" * 64
+    before = parse_dockerfile(text)
+    after = parse_dockerfile(rewrite_bases(text, {"base": pinned, "base:1": pinned}))
+    assert [s.image for s in after.stages] == [
+        pinned if s.base_stage is None and s.image in ("base", "base:1") else s.image for s in before.stages]
+    assert [(c.sources, c.line) for c in after.copies] == [(c.sources, c.line) for c in before.copies]
+    assert after.runs == before.runs
