@@ -383,7 +383,8 @@ def test_double_star_component_takes_any_depth(tmp_path):
 
 FRAGMENTS = ["FROM base\n", "FROM \\\n  base AS b\n", "FROM\tbase:1\n", "from base as c\n",
              "RUN <<EOF\nFROM base\nEOF\n", "RUN echo 'FROM base'\n", "# FROM base\n",
-             "COPY --from=base /a /a\n", "COPY a.txt /\n", "ARG V=1\n", "FROM debian:$V\n", "RUN x \\\n# FROM base\n  y\n", "\n"]
+             "COPY --from=base /a /a\n", "COPY a.txt /\n", "ARG V=1\n", "FROM debian:$V\n",
+             "RUN x \\\n# FROM base\n  y\n", "\n"]
 
 
 @settings(max_examples=200, deadline=None)
