@@ -31,6 +31,7 @@ class Entries:
 
     items: dict[str, tuple[str, str]] = field(default_factory=dict)
     bytes: int = 0
+    walked: set[tuple[str, str]] = field(default_factory=set)  # (named, real) folders already walked whole
 
 
 def file_digest(path: Path) -> str:
@@ -189,7 +190,10 @@ def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entrie
         entries.items.setdefault(posixpath.normpath("/" + source).lstrip("/"), ("missing", ""))
     for named, real in found:
         full = context / real if real else context
+        if (named, real) in entries.walked:
+            continue  # `COPY . .` twice, or several sources that take the whole context
         if full.is_dir():  # an ignored folder may hold re-included ("!") files: each path decides
+            entries.walked.add((named, real))
             if named:
                 entries.items.setdefault(named, ("dir", ""))
             for path in _walk(context, real):
