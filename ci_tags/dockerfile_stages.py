@@ -207,6 +207,8 @@ def _from(r: Reader, node: Node, global_args: dict[str, str], stages: list[Stage
         env = dict(info.env) if info.env is not None else {}
         env.setdefault("PATH", DEFAULT_PATH)
         state = _StageState(dict(env), dict(env), info.env is not None, uncertain=set(info.uncertain))
+        if info.env is None:
+            state.uncertain.add("PATH")  # the image's own PATH, most likely
         triggers = list(info.onbuild)
     stages.append(Stage(image, name, line, span, base))
     states.append(state)
