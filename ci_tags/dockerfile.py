@@ -68,6 +68,7 @@ class BaseInfo:
     env: Mapping[str, str] | None = None  # None: unknown (an external image)
     onbuild: tuple[str, ...] = ()
     uncertain: frozenset[str] = frozenset()  # ENV names whose value ci-tags cannot know
+    complete: bool = True  # False: the image may have more ENV than ``env`` (its own base is external)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,12 @@ class Dockerfile:
     copies: tuple[Copy, ...]
     runs: tuple[int, ...] = ()  # line numbers of RUN instructions: steps that execute inside the image
     warnings: tuple[str, ...] = ()
-    env: Mapping[str, str] | None = None  # the built image's ENV (None: not fully known)
+    env: Mapping[str, str] | None = None  # the built image's ENV as far as ci-tags knows it
     onbuild: tuple[str, ...] = ()  # the built image's ONBUILD triggers
     mounts: tuple[str, ...] = ()  # images a RUN --mount=from= pulls
     reachable: frozenset[int] = frozenset()  # the stages a build of the target runs (the others are skipped)
     env_uncertain: frozenset[str] = frozenset()  # names of ``env`` whose value ci-tags cannot know
+    env_complete: bool = True  # False: the image also has ENV ci-tags does not know (an external base's)
 
     def stage_names(self) -> set[str]:
         return {s.name for s in self.stages if s.name} | {str(i) for i in range(len(self.stages))}

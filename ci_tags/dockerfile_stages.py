@@ -154,8 +154,8 @@ def evaluate(r: Reader, nodes: list[Node], target: str | None) -> Dockerfile:
                 todo.append(base)
     return Dockerfile(
         tuple(stages), tuple(r.copies), tuple(r.runs), tuple(dict.fromkeys(r.warnings)),
-        dict(final.config_env) if final.known else None, tuple(final.onbuild), tuple(r.mounts),
-        frozenset(reachable), frozenset(k for k in final.uncertain if k in final.config_env),
+        dict(final.config_env), tuple(final.onbuild), tuple(r.mounts),
+        frozenset(reachable), frozenset(k for k in final.uncertain if k in final.config_env), final.known,
     )
 
 
@@ -206,7 +206,8 @@ def _from(r: Reader, node: Node, global_args: dict[str, str], stages: list[Stage
         info = r.base_info(image)
         env = dict(info.env) if info.env is not None else {}
         env.setdefault("PATH", DEFAULT_PATH)
-        state = _StageState(dict(env), dict(env), info.env is not None, uncertain=set(info.uncertain))
+        state = _StageState(dict(env), dict(env), info.env is not None and info.complete,
+                            uncertain=set(info.uncertain))
         if info.env is None:
             state.uncertain.add("PATH")  # the image's own PATH, most likely
         triggers = list(info.onbuild)

@@ -113,7 +113,8 @@ def resolve(
             )
             parsed = result.dockerfile
             if parsed is not None:
-                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain)
+                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain,
+                                               parsed.env_complete)
             warnings += [w for w in result.warnings if w not in warnings]
             tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
             arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))

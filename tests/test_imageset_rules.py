@@ -99,3 +99,21 @@ def test_cli_refuses_what_docker_refuses_with_exit_2(tmp_path, cli, monkeypatch)
         assert result.code == 2, name
         assert message in result.err, (name, result.err)
         assert "internal error" not in result.err
+
+
+def test_env_a_parent_sets_is_known_even_when_its_own_base_is_external(tmp_path):
+    root = project(tmp_path, {
+        "debian10/Dockerfile": "FROM debian:10\nENV APP_FILE=app.txt\n",
+        "app/Dockerfile": "FROM qemu/debian10\nCOPY $APP_FILE /\nCOPY ${FROM_DEBIAN:-app.txt} /\n",
+        "app/app.txt": "a\n", "app/other.txt": "o\n",
+    }, CONFIG)
+    before = hashes(root)
+    (root / "app" / "app.txt").write_text("changed\n")
+    assert hashes(root)["qemu/app"] != before["qemu/app"]
+    before = hashes(root)
+    (root / "app" / "other.txt").write_text("changed\n")  # FROM_DEBIAN may be debian's ENV: whole context
+    assert hashes(root)["qemu/app"] != before["qemu/app"]
+    (root / "app" / "Dockerfile").write_text("FROM qemu/debian10\nCOPY $APP_FILE /\n")
+    before = hashes(root)
+    (root / "app" / "other.txt").write_text("changed again\n")
+    assert hashes(root)["qemu/app"] == before["qemu/app"]
