@@ -349,7 +349,7 @@ def _copy(r: Reader, node: Node, state: _StageState, index: int, stages: list[St
         raise r.fail(line, exc.reason) from None
     lex = r.lex(_unknown_names(state))
     expanded = tuple(r.word(s, state.env, line, lex) for s in sources)
-    from_ = flags.get("from", [None])[0]
+    from_ = flags.get("from", [""])[0] or None  # an empty --from= is the context, as in buildkit
     if from_ is not None:
         if r.word(from_, {}, line) != from_:
             raise r.fail(line, "variable expansion is not supported for --from, define a new stage with FROM "
