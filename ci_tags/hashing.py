@@ -48,8 +48,12 @@ def read_dockerfile(path: Path, where: str) -> str:
         raise BadInput(f"{where}: cannot read the Dockerfile: {exc.strerror}") from None
 
 
+_SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:")  # user@host:path, a git remote
+
+
 def is_remote(instruction: str, source: str) -> bool:
-    return instruction == "ADD" and source.startswith(_REMOTE)
+    """An ADD source buildkit fetches from the network (an http(s) URL or a git remote), not the context."""
+    return instruction == "ADD" and (source.startswith(_REMOTE) or bool(_SCP_LIKE.match(source)))
 
 
 def context_entries(context: Path, dockerfile: Dockerfile, ignore: DockerIgnore, where: str) -> Entries:
