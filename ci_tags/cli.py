@@ -101,6 +101,10 @@ def main(
         return 0
     env = dict(os.environ if env is None else env)
     selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected == "slug":
+        from ci_tags.commands.slug import branch_argv
+
+        argv = branch_argv(argv)
     parser = build_parser(selected)
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)

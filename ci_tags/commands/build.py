@@ -43,7 +43,7 @@ def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str)
     from ci_tags.builders.emulation import can_run, host_arch
     from ci_tags.dockerfile import parse_dockerfile
 
-    runs = parse_dockerfile(dockerfile.read_text(), build_args, str(dockerfile)).runs
+    runs = parse_dockerfile(dockerfile.read_bytes().decode("utf-8"), build_args, str(dockerfile), arch=arch).runs
     if runs and not can_run(arch):
         raise OperationFailed(
             f"{dockerfile}:{runs[0]}: RUN steps for {arch} cannot execute on this {host_arch()} machine",
@@ -124,9 +124,10 @@ def run(ctx: Context) -> int:
                                                                 for h in hosts))
             dockerfile = image.spec.dockerfile
             if replacements:
-                text = dockerfile.read_text()
+                text = dockerfile.read_bytes().decode("utf-8")  # hashing has refused a non-UTF-8 one already
                 dockerfile = Path(tmp) / dockerfile.name
-                dockerfile.write_text(rewrite_bases(text, replacements, image.spec.build_args))
+                rewritten = rewrite_bases(text, replacements, image.spec.build_args, arch=arch.arch)
+                dockerfile.write_bytes(rewritten.encode("utf-8"))
                 ignore = image.spec.dockerfile.with_name(image.spec.dockerfile.name + ".dockerignore")
                 if ignore.is_file():
                     shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))
