@@ -121,7 +121,7 @@ class Registry:
         for attempt in (1, 2):
             hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
             resp = self._send(method, url, hdrs, params=params, data=data, stream=stream)
-            if self.plain_http and url.startswith("https://" + self.host):
+            if self.plain_http and url.startswith(f"https://{self.host}/"):
                 url = "http://" + url[len("https://"):]  # switched to plain HTTP during this request
             if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
                 resp.headers.get("WWW-Authenticate"), scopes, hdrs.get("Authorization")
