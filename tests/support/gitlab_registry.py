@@ -88,7 +88,7 @@ class GitLabLikeRegistry:
 def install_ca(ca: PrivateCA, host: str) -> Path:
     """Trust ``ca`` for ``host`` machine-wide, as a runner host's administrator does."""
     folder = CERTS_D / host
-    folder.mkdir(parents=True, exist_ok=False)  # a free port: nobody else's folder
+    folder.mkdir(parents=True, exist_ok=True)  # a free port: only a crashed earlier run could have left it
     shutil.copyfile(ca.cert, folder / "ca.crt")
     return folder
 
