@@ -5,8 +5,12 @@ was built); a content tag by the image config's ``created``; any other tag has n
 Removal: a pipeline tag (ci-tags' stamped index, a digest of its own) that no other tag uses and no kept index
 refers to is removed by deleting that manifest (one request); any other tag, content tags included, through the
 placeholder untag, so every sibling keeps its image, also one a concurrent pipeline tagged after the inventory.
-Afterwards one tag listing checks that every removed tag is gone and every kept tag is still there; a kept tag
-that vanished is put back from the bytes read before, and siblings are checked to resolve to their digests.
+Each removal checks at once that the tags on the same image still resolve, and puts back only what that removal
+took (a registry whose tag DELETE takes the image along). Afterwards one tag listing checks that every removed
+tag is gone; a kept tag no longer listed was removed by someone else during the run (another janitor, an untag)
+and is reported, never put back: bytes read at the start would undo a publish or retag made meanwhile.
+A tag left on an untag placeholder (an interrupted removal, ci-tags' own annotation) is no image: the janitor
+finishes that removal by deleting the placeholder by its digest.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError
-from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of, must_still_resolve
+from ci_tags.errors import CiTagsError, RegistryError
+from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory, image_created, take_inventory
+from ci_tags.registry.manifest import Manifest, is_placeholder
 from ci_tags.registry.untag import Untagger
 
 LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
@@ -72,9 +77,18 @@ def clean_repository(
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
 ) -> Outcome:
     inv = take_inventory(registry, repository, concurrency)
+    leftovers = {t: m for t, m in inv.manifests.items() if is_placeholder(m)}
+    for tag in leftovers:
+        del inv.manifests[tag]
     decisions = decide(tag_infos(registry, inv, policy, concurrency))
     outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
-    doomed = [d for d in decisions if d.delete]
+    if leftovers:
+        outcome.decisions = decisions = sorted(
+            [*decisions, *(Decision(t, True, LEFTOVER, PLACEHOLDER_DETAIL, None) for t in leftovers)],
+            key=lambda d: d.tag)
+        if not dry_run:
+            _finish_placeholders(registry, repository, leftovers, outcome)
+    doomed = [d for d in decisions if d.delete and d.tag not in leftovers]
     if dry_run or not doomed:
         return outcome
     kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
@@ -97,18 +111,33 @@ def clean_repository(
                 # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
                 # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
                 siblings[digest] = digest
-            untagger.remove(decision.tag, digest, siblings)
+            outcome.restored.extend(untagger.remove(decision.tag, digest, siblings).restored)
         on_removed(repository, decision)
 
     carry_out(outcome, doomed, remove, concurrency)
-    _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions), untagger)
+    _verify(registry, inv, outcome, untagger)
     return outcome
 
 
-def _verify(
-    registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str], untagger: Untagger
-) -> None:
-    """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests.
+LEFTOVER = "placeholder"  # the reason of a leftover placeholder's removal
+PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
+
+
+def _finish_placeholders(registry: Registry, repository: str, leftovers: dict[str, Manifest], outcome: Outcome) -> None:
+    """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
+    for tag, manifest in leftovers.items():
+        try:
+            resp = registry.delete_manifest(repository, manifest.digest)
+            if resp.status_code not in (200, 202, 404):
+                raise RegistryError(f"{registry.host} refused to delete the placeholder ({resp.status_code})")
+        except CiTagsError as exc:
+            outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
+        else:
+            outcome.removed.append(tag)
+
+
+def _verify(registry: Registry, inv: Inventory, outcome: Outcome, untagger: Untagger) -> None:
+    """One listing: removed tags gone; kept tags gone meanwhile are reported as vanished.
     A check that cannot be made is a failure of the run, never an exception that hides what was removed."""
     try:
         present = set(registry.tags(inv.repository))
@@ -128,20 +157,6 @@ def _verify(
         outcome.removed.remove(tag)
         outcome.failed[tag] = "still present after removal"
     gone = {d.tag for d in outcome.decisions if d.delete}
-    for tag, manifest in inv.manifests.items():
-        if tag in gone or tag in present:
-            continue
-        try:  # a kept tag vanished: put its image back
-            registry.put_manifest(inv.repository, tag, manifest)
-            outcome.restored.append(tag)
-        except CiTagsError as exc:
-            outcome.failed[tag] = f"kept tag vanished and could not be restored: {exc}"
-    for tag, digest, err in run_all(
-        lambda t: registry.head_manifest(inv.repository, t), sorted(siblings), 8
-    ):
-        if err is not None or digest != siblings[tag]:
-            try:
-                registry.put_manifest(inv.repository, tag, inv.manifests[tag])
-                outcome.restored.append(tag)
-            except CiTagsError as exc:
-                outcome.failed[tag] = f"no longer resolves to {siblings[tag]} and could not be restored: {exc}"
+    for tag in inv.manifests:
+        if tag not in gone and tag not in present:
+            outcome.vanished.append(tag)  # someone else removed it during the run: reported, never put back

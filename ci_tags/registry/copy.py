@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import RegistryError
+from ci_tags.errors import NotFound, RegistryError
 from ci_tags.reference import Reference
 from ci_tags.registry.auth import scope
 from ci_tags.registry.client import CHUNK, Registries, SizedStream
-from ci_tags.registry.manifest import Descriptor, Manifest
+from ci_tags.registry.manifest import Descriptor, Manifest, is_placeholder
 
 
 @dataclass
@@ -64,6 +64,9 @@ class _Copier:
         manifest = self.src_reg.get_manifest(self.src.repository, self.src.identifier, self.src_scopes)
         if self.src.digest and manifest.digest != self.src.digest:
             raise RegistryError(f"{self.src} resolved to {manifest.digest}")
+        if is_placeholder(manifest):
+            raise NotFound(f"{self.src} holds no image: it is on an untag placeholder (a removal in progress or "
+                           "interrupted)", hint="run the janitor to finish it, or push the image again")
         result = CopyResult(self.src, self.dst, manifest.digest, manifest.media_type, self.mode)
         self.result = result
         if self.mode != "same-repository":

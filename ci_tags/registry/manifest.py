@@ -119,9 +119,25 @@ def throwaway_manifest(nonce: str) -> bytes:
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(EMPTY_JSON), "size": len(EMPTY_JSON)},
         "layers": [],
-        "annotations": {"org.opencontainers.image.description": "ci-tags untag placeholder", "ci-tags.nonce": nonce},
+        "annotations": {
+            "org.opencontainers.image.description": "ci-tags untag placeholder",
+            ANNOTATION_PLACEHOLDER: nonce,
+        },
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+# The placeholder's own annotation; "ci-tags.nonce" is what ci-tags 0.1 wrote on its placeholders.
+ANNOTATION_PLACEHOLDER = "dev.ci-tags.placeholder"
+_PLACEHOLDER_KEYS = (ANNOTATION_PLACEHOLDER, "ci-tags.nonce")
+
+
+def is_placeholder(manifest: Manifest) -> bool:
+    """Whether this is an untag placeholder (a removal in flight or interrupted): never an image to use."""
+    if manifest.media_type != OCI_MANIFEST or len(manifest.data) > 4096:
+        return False
+    annotations = manifest.json.get("annotations")
+    return isinstance(annotations, dict) and any(k in annotations for k in _PLACEHOLDER_KEYS)
 
 
 # Annotations ci-tags writes on the small indexes it makes for pipeline and publish tags.
