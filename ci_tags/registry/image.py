@@ -32,7 +32,7 @@ def read_config(registry: Registry, repository: str, manifest: Manifest) -> Imag
     resp = registry.open_blob(repository, cfg.digest)
     try:
         data: Any = json.loads(resp.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return ImageConfig()  # an artifact whose config is not an image config
     finally:
         resp.close()

@@ -89,6 +89,8 @@ def _parse(data: bytes) -> dict[str, Any]:
         parsed = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RegistryError("the registry served a manifest that is not JSON") from None
+    except RecursionError:
+        raise RegistryError("the registry served a manifest nested too deeply to be one") from None
     if not isinstance(parsed, dict):
         raise RegistryError("the registry served a manifest that is not a JSON object")
     return parsed
