@@ -149,6 +149,7 @@ ANNOTATION_KIND = "dev.ci-tags.kind"  # "pipeline" or "publish"
 ANNOTATION_PIPELINE = "dev.ci-tags.pipeline"
 ANNOTATION_CONTENT_TAG = "dev.ci-tags.content-tag"
 ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag stands for
+ANNOTATION_PUBLISH_TAGS = "dev.ci-tags.publish-tags"  # on a publish intent: the publish tags it wants to move
 
 
 def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations: dict[str, str]) -> Manifest:
