@@ -60,11 +60,14 @@ class Untagger:
         if siblings and not self.tag_delete_refused:
             original = reg.get_manifest(repo, tag, self.scopes)  # to restore siblings a registry might take along
         method = self._remove(tag, digest, original)
-        # Right after this removal, before anyone else could have removed them: what went with it is ours to
-        # put back, and only that.
-        restored = self._check_siblings(siblings, original) if siblings else ()
-        if reg.head_manifest(repo, tag, self.scopes) is not None:
-            raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
+        restored: tuple[str, ...] = ()
+        if method == TAG_DELETE:
+            # Right after this removal: what went with it is ours to put back, and only that. (The placeholder
+            # route deletes nothing but its own placeholder, so it can take no sibling along: a sibling gone
+            # then was removed by someone else, and stays removed.)
+            restored = self._check_siblings(siblings, original) if siblings else ()
+            if reg.head_manifest(repo, tag, self.scopes) is not None:
+                raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
         return Removal(repo, tag, digest, method, restored)
 
     def remove_exclusive(self, tag: str, digest: str) -> Removal:
@@ -121,7 +124,15 @@ class Untagger:
             raise RegistryError(f"removing {reg.host}/{repo}:{tag} failed, the tag was left as it was: {exc}") from None
         # 404: a retried DELETE whose first attempt removed the placeholder before the registry failed
         if resp.status_code in (200, 202, 404):
-            return
+            try:
+                left = reg.head_manifest(repo, tag, self.scopes)
+            except CiTagsError as exc:
+                raise RegistryError(f"could not check that {reg.host}/{repo}:{tag} is gone: {exc}") from None
+            if left is None:
+                return
+            if left == placeholder.digest:  # a "success" that was not (a proxy's answer): undo
+                self._undo_placeholder(tag, digest, placeholder)
+            raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
         self._undo_placeholder(tag, digest, placeholder)
         raise RegistryError(
             f"{reg.host} refuses to delete manifests ({resp.status_code}); {repo}:{tag} was left as it was",
