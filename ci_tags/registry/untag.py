@@ -120,7 +120,8 @@ class Untagger:
             reg.put_manifest(repo, tag, placeholder, self.scopes)
             resp = reg.delete_manifest(repo, placeholder.digest, self.scopes)
         except CiTagsError as exc:
-            self._undo_placeholder(tag, digest, placeholder)
+            if self._undo_placeholder(tag, digest, placeholder):
+                return  # the answer was lost, but the registry did it: the tag is gone
             raise RegistryError(f"removing {reg.host}/{repo}:{tag} failed, the tag was left as it was: {exc}") from None
         # 404: a retried DELETE whose first attempt removed the placeholder before the registry failed
         if resp.status_code in (200, 202, 404):
@@ -139,19 +140,22 @@ class Untagger:
             hint="enable deletion on the registry (storage.delete.enabled), or use the registry's own API",
         )
 
-    def _undo_placeholder(self, tag: str, digest: str, placeholder: Manifest) -> None:
-        """Put the image back under ``tag`` if the tag still shows our placeholder. The image itself was never
-        deleted (only the placeholder's digest is), so it is read back by its digest."""
+    def _undo_placeholder(self, tag: str, digest: str, placeholder: Manifest) -> bool:
+        """Put the image back under ``tag`` if the tag still shows our placeholder; True when the tag is gone
+        (the removal went through after all). The image itself was never deleted (only the placeholder's
+        digest is), so it is read back by its digest."""
         reg, repo = self.registry, self.repository
         try:
-            if reg.head_manifest(repo, tag, self.scopes) != placeholder.digest:
-                return  # the removal went through after all, or someone else moved the tag: not ours to touch
+            now = reg.head_manifest(repo, tag, self.scopes)
+            if now != placeholder.digest:
+                return now is None  # gone: done; moved by someone else since: not ours to touch
             reg.put_manifest(repo, tag, reg.get_manifest(repo, digest, self.scopes), self.scopes)
         except CiTagsError as exc:
             raise RegistryError(
                 f"{reg.host}/{repo}:{tag} was left on an empty placeholder and could not be put back: {exc}",
                 hint="run the janitor again: it finishes removing leftover placeholders",
             ) from None
+        return False
 
     def _ensure_empty_blob(self) -> None:
         with self._lock:

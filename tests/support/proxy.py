@@ -35,6 +35,7 @@ class Faults:
     kinds: tuple[str, ...] = FAULT_KINDS
     seed: int = 0
     slow_seconds: float = 0.2
+    after_share: float = 0.5  # share of faults that hit after the registry saw the request
     injected: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -46,7 +47,7 @@ class Faults:
         with self._lock:
             if self._random.random() >= self.rate:
                 return None
-            kind, after = self._random.choice(self.kinds), self._random.random() < 0.5
+            kind, after = self._random.choice(self.kinds), self._random.random() < self.after_share
             if kind in ("503", "429", "slow"):
                 after = False
             self.injected[kind + ("-after" if after else "")] += 1
