@@ -237,12 +237,15 @@ class Registry:
         )
         return resp.status_code == 200
 
-    def open_blob(self, repository: str, digest: str, scopes: Sequence[str] | None = None) -> requests.Response:
+    def open_blob(
+        self, repository: str, digest: str, scopes: Sequence[str] | None = None, *, stream: bool = True
+    ) -> requests.Response:
+        """GET a blob; ``stream=False`` for small ones read whole (a truncated body is then retried)."""
         return self.request(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
             scopes or [scope(repository, "pull")],
-            stream=True,
+            stream=stream,
             what=f"blob {digest} in {repository}",
         )
 

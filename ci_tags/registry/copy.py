@@ -122,6 +122,8 @@ class _Copier:
                     raise
 
     def _stream_once(self, desc: Descriptor, location: str | None) -> None:
+        import requests
+
         source = self.src_reg.open_blob(self.src.repository, desc.digest, self.src_scopes)
         try:
             size = int(source.headers.get("Content-Length") or desc.size)
@@ -129,6 +131,8 @@ class _Copier:
                 location = self.dst_reg.start_upload(self.dst.repository, self.dst_scopes)
             body = SizedStream(source.iter_content(CHUNK), size)
             self.dst_reg.finish_upload(location, desc.digest, body, size, self.dst_scopes)
+        except requests.RequestException:  # the source's body was cut short while it streamed
+            raise RegistryError(f"{self.src_reg.host} cut blob {desc.digest} short while it was copied") from None
         finally:
             source.close()
 
