@@ -24,7 +24,7 @@ Intercept = Callable[[str, str, dict[str, list[str]]], "tuple[int, dict[str, str
 # hook(method, path): runs in the request's thread before it is forwarded (another client's action, exactly then)
 Hook = Callable[[str, str], None]
 
-FAULT_KINDS = ("503", "429", "drop", "truncate", "slow", "html")
+FAULT_KINDS = ("503", "429", "drop", "truncate", "slow", "html")  # and "stall", chosen explicitly
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Faults:
     kinds: tuple[str, ...] = FAULT_KINDS
     seed: int = 0
     slow_seconds: float = 0.2
+    stall_seconds: float = 1.0  # "stall": longer than the client's read timeout, so it times out
     after_share: float = 0.5  # share of faults that hit after the registry saw the request
     injected: Counter[str] = field(default_factory=Counter)
 
@@ -131,6 +132,10 @@ class RegistryFront:
                 if kind == "slow":
                     time.sleep(front.faults.slow_seconds if front.faults else 0.2)
                     return False
+                if kind == "stall":
+                    time.sleep(front.faults.stall_seconds if front.faults else 1.0)
+                    self.close_connection = True
+                    return True
                 if kind == "drop":
                     self.close_connection = True
                     return True
@@ -144,6 +149,9 @@ class RegistryFront:
                 """The registry did the request; the client gets a broken answer instead of its own."""
                 if kind == "drop":
                     self.close_connection = True
+                elif kind == "stall":
+                    time.sleep(front.faults.stall_seconds if front.faults else 1.0)
+                    self._send(status, headers, payload)
                 elif kind == "truncate":
                     self._send(status, headers, payload[: len(payload) // 2], length=len(payload) + 100, cut=True)
                 else:  # html
@@ -153,6 +161,7 @@ class RegistryFront:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]  # a client gone
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
