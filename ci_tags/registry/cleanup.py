@@ -24,7 +24,7 @@ from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory, image_created, take_inventory
 from ci_tags.registry.manifest import Manifest, is_placeholder
-from ci_tags.registry.untag import Untagger
+from ci_tags.registry.untag import MOVED, Untagger
 
 LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
 
@@ -38,13 +38,19 @@ class Outcome:
     restored: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
+    moved: list[str] = field(default_factory=list)  # doomed tags someone re-tagged since the inventory: left
 
 
-def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], None], concurrency: int) -> None:
-    """Run ``remove`` over the doomed tags concurrently; record each as removed, or failed with the reason."""
-    for decision, _, err in run_all(remove, doomed, concurrency):
+def carry_out(
+    outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], bool | None], concurrency: int
+) -> None:
+    """Run ``remove`` over the doomed tags concurrently; record each as removed, failed with the reason, or
+    moved (``remove`` returned False: the tag changed since it was read, so the decision no longer holds)."""
+    for decision, result, err in run_all(remove, doomed, concurrency):
         if err is not None:
             outcome.failed[decision.tag] = str(err)
+        elif result is False:
+            outcome.moved.append(decision.tag)
         else:
             outcome.removed.append(decision.tag)
 
@@ -96,7 +102,7 @@ def clean_repository(
     referenced = inv.referenced_by_index(kept)
     untagger = Untagger(registry, repository)
 
-    def remove(decision: Decision) -> None:
+    def remove(decision: Decision) -> bool:
         digest = digests[decision.tag]
         shared = [t for t, d in digests.items() if d == digest and t != decision.tag]
         # Delete by digest only a tag that is ci-tags' own stamped index: its digest is unique to it, so no tag
@@ -111,8 +117,14 @@ def clean_repository(
                 # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
                 # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
                 siblings[digest] = digest
-            outcome.restored.extend(untagger.remove(decision.tag, digest, siblings).restored)
+            # An image's tag can be made again meanwhile (a build of that content): the removal was decided on
+            # what was read, so it is for that image only (recheck: one HEAD right before each write).
+            removal = untagger.remove(decision.tag, digest, siblings, recheck=True)
+            if removal.method == MOVED:
+                return False
+            outcome.restored.extend(removal.restored)
         on_removed(repository, decision)
+        return True
 
     carry_out(outcome, doomed, remove, concurrency)
     _verify(registry, inv, outcome, untagger)
@@ -148,10 +160,14 @@ def _verify(registry: Registry, inv: Inventory, outcome: Outcome, untagger: Unta
         if tag not in present:
             continue
         try:  # a dangling tag left by racing deletes in the registry: remove it the slow, sure way
-            if registry.head_manifest(inv.repository, tag) is None:
+            now = registry.head_manifest(inv.repository, tag)
+            if now is None:
                 untagger.remove_dangling(tag)
                 if tag not in registry.tags(inv.repository):
                     continue
+            elif tag in inv.manifests and now != inv.manifests[tag].digest and not is_placeholder(
+                    registry.get_manifest(inv.repository, tag)):
+                continue  # our removal happened; someone tagged it again since (a build of that content): theirs
         except CiTagsError:
             pass
         outcome.removed.remove(tag)

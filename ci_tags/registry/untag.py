@@ -23,6 +23,7 @@ from ci_tags.registry.manifest import EMPTY_JSON, OCI_MANIFEST, Manifest, sha256
 TAG_DELETE = "tag-delete"
 PLACEHOLDER = "placeholder"
 EXCLUSIVE = "exclusive-digest"
+MOVED = "moved"  # the tag no longer showed ``digest`` (someone tagged it again): left as it is
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,13 @@ class Untagger:
     def tag_delete_refused(self) -> bool:
         return self.registry.tag_delete_refused
 
-    def remove(self, tag: str, digest: str | None = None, siblings: Mapping[str, str] | None = None) -> Removal:
+    def remove(self, tag: str, digest: str | None = None, siblings: Mapping[str, str] | None = None,
+               *, recheck: bool = False) -> Removal:
         """Remove ``tag``. ``digest`` is what it is expected to point at (looked up when not given);
-        ``siblings`` maps other tags to the digests they must still resolve to afterwards."""
+        ``siblings`` maps other tags to the digests they must still resolve to afterwards. ``recheck``: the
+        digest was read a while ago, so check the tag still shows it right before each write (a build may
+        have made that tag again meanwhile: then it is left alone, method MOVED). No compare-and-swap exists:
+        what remains is the gap between that HEAD and the next request."""
         reg, repo = self.registry, self.repository
         if digest is None:
             digest = reg.head_manifest(repo, tag, self.scopes)
@@ -59,7 +64,7 @@ class Untagger:
         original: Manifest | None = None
         if siblings and not self.tag_delete_refused:
             original = reg.get_manifest(repo, tag, self.scopes)  # to restore siblings a registry might take along
-        method = self._remove(tag, digest, original)
+        method = self._remove(tag, digest, original, recheck)
         restored: tuple[str, ...] = ()
         if method == TAG_DELETE:
             # Right after this removal: what went with it is ours to put back, and only that. (The placeholder
@@ -96,8 +101,13 @@ class Untagger:
             raise RegistryError(f"{self.registry.host} refused to delete the placeholder on {self.repository}:{tag}")
         return Removal(self.repository, tag, None, PLACEHOLDER)
 
-    def _remove(self, tag: str, digest: str, original: Manifest | None) -> str:
+    def _moved(self, tag: str, digest: str) -> bool:
+        return self.registry.head_manifest(self.repository, tag, self.scopes) != digest
+
+    def _remove(self, tag: str, digest: str, original: Manifest | None, recheck: bool) -> str:
         if not self.tag_delete_refused:
+            if recheck and self._moved(tag, digest):
+                return MOVED
             resp = self.registry.delete_manifest(self.repository, tag, self.scopes)
             if resp.status_code in (200, 202):
                 return TAG_DELETE
@@ -105,10 +115,9 @@ class Untagger:
                 return TAG_DELETE  # gone already (a concurrent run)
             # refused (400, 405...), or a 404 for a tag that is there: a registry without tag DELETE
             self.registry.tag_delete_refused = True
-        self._remove_with_placeholder(tag, digest)
-        return PLACEHOLDER
+        return self._remove_with_placeholder(tag, digest, recheck)
 
-    def _remove_with_placeholder(self, tag: str, digest: str) -> None:
+    def _remove_with_placeholder(self, tag: str, digest: str, recheck: bool) -> str:
         """Placeholder over the tag, then the placeholder deleted by its digest. Any failure once the placeholder
         may be up (a refused DELETE, retries exhausted, a truncated answer, a timeout) puts the original back,
         if the tag still holds our placeholder: never over a tag someone else moved meanwhile."""
@@ -116,12 +125,14 @@ class Untagger:
         self._ensure_empty_blob()
         data = throwaway_manifest(uuid.uuid4().hex)
         placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
+        if recheck and self._moved(tag, digest):
+            return MOVED
         try:
             reg.put_manifest(repo, tag, placeholder, self.scopes)
             resp = reg.delete_manifest(repo, placeholder.digest, self.scopes)
         except CiTagsError as exc:
             if self._undo_placeholder(tag, digest, placeholder):
-                return  # the answer was lost, but the registry did it: the tag is gone
+                return PLACEHOLDER  # the answer was lost, but the registry did it: the tag is gone
             raise RegistryError(f"removing {reg.host}/{repo}:{tag} failed, the tag was left as it was: {exc}") from None
         # 404: a retried DELETE whose first attempt removed the placeholder before the registry failed
         if resp.status_code in (200, 202, 404):
@@ -130,9 +141,10 @@ class Untagger:
             except CiTagsError as exc:
                 raise RegistryError(f"could not check that {reg.host}/{repo}:{tag} is gone: {exc}") from None
             if left is None:
-                return
-            if left == placeholder.digest:  # a "success" that was not (a proxy's answer): undo
-                self._undo_placeholder(tag, digest, placeholder)
+                return PLACEHOLDER
+            if left != placeholder.digest:
+                return MOVED  # tagged again by someone else after our placeholder went up: theirs now
+            self._undo_placeholder(tag, digest, placeholder)  # a "success" that was not (a proxy's answer)
             raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
         self._undo_placeholder(tag, digest, placeholder)
         raise RegistryError(

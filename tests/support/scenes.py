@@ -77,9 +77,10 @@ def janitor_scene(reg: Registry, repo: str) -> JanitorScene:
     stamp_at(reg, repo, other, "pipeline-1", 20, "1")
     young = stamp_at(reg, repo, other, "pipeline-9", 0.1, "9")
     fresh = push_image(reg, repo, None).manifest
+    rebuilt = push_image(reg, repo, None, created=ago(0)).manifest  # for a build re-making the content tag
     return JanitorScene(repo, {"hash-" + "a" * 64, "pipeline-1"},
                         {"latest": old.digest, "v1.0.0": other.digest, "pipeline-9": young.digest},
-                        {"old": old, "other": other, "fresh": fresh})
+                        {"old": old, "other": other, "fresh": fresh, "rebuilt": rebuilt})
 
 
 def one_image_config(root: Path, registry: str, name: str) -> Path:
@@ -99,6 +100,7 @@ class AtRequest:
         self.k, self.action, self.only = k, action, only
         self.count = 0
         self.fired = False
+        self.fired_on: tuple[str, str] | None = None  # the request it ran before
         self._lock = threading.Lock()
 
     def __call__(self, method: str, path: str) -> None:
@@ -109,5 +111,6 @@ class AtRequest:
             self.count += 1
             if fire:
                 self.fired = True
+                self.fired_on = (method, path)
         if fire:
             self.action()
