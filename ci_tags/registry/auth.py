@@ -206,13 +206,13 @@ class Authenticator:
             raise RegistryError(f"the token service of {self.registry} answered {resp.status_code}")
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"the token service of {self.registry} did not answer JSON") from None
         if not isinstance(body, dict):
             raise RegistryError(f"the token service of {self.registry} did not answer a JSON object")
         token = body.get("token") or body.get("access_token") or ""
-        if not token:
-            raise RegistryError(f"the token service of {self.registry} sent no token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"the token service of {self.registry} sent no token (or one that is not a string)")
         try:
             lifetime = float(body.get("expires_in") or 60)
         except (TypeError, ValueError):

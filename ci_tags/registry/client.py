@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
-from ci_tags.reference import is_loopback_host
+from ci_tags.reference import PATH_RE, is_loopback_host, validate_digest, validate_tag
 from ci_tags.registry.auth import Authenticator, scope
 from ci_tags.registry.credentials import Credentials, find_credentials
+from ci_tags.registry.http import Http, scrub
 from ci_tags.registry.manifest import ACCEPT, Manifest
 
 if TYPE_CHECKING:
     import requests
 
-    from ci_tags.registry.http import Http
 
 log = logging.getLogger("ci_tags.registry")
 _LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -44,19 +44,33 @@ class SizedStream:
 
 
 def _error_text(resp: requests.Response) -> str:
+    """The registry's error codes and messages, cut short and scrubbed of credentials a server may echo."""
     try:
         errors = resp.json().get("errors") or []
-    except (ValueError, AttributeError):
+        if not isinstance(errors, list):
+            errors = []
+    except (ValueError, AttributeError, RecursionError):
         errors = []
     parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
-    return "; ".join(parts) or (resp.reason or "")
+    return scrub("; ".join(parts)[:300] or (resp.reason or ""))
 
 
 def error_codes(resp: requests.Response) -> set[str]:
     try:
-        return {e.get("code", "") for e in resp.json().get("errors") or [] if isinstance(e, dict)}
-    except (ValueError, AttributeError):
+        return {str(e.get("code", "")) for e in resp.json().get("errors") or [] if isinstance(e, dict)}
+    except (ValueError, AttributeError, TypeError, RecursionError):
         return set()
+
+
+def _checked_ref(repository: str, ref: str) -> None:
+    """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
+    would otherwise be normalised into another repository's path, or half a batch written before a failure."""
+    if not PATH_RE.fullmatch(repository):
+        raise BadInput(f"invalid repository path {repository!r}")
+    if ":" in ref:
+        validate_digest(ref)
+    else:
+        validate_tag(ref)
 
 
 class Registry:
@@ -146,6 +160,7 @@ class Registry:
     # -- manifests -------------------------------------------------------------------------------------------
 
     def get_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Manifest:
+        _checked_ref(repository, ref)
         resp = self.request(
             "GET",
             f"/v2/{repository}/manifests/{ref}",
@@ -163,6 +178,7 @@ class Registry:
 
     def head_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> str | None:
         """The digest a tag or digest resolves to, or None when it does not exist."""
+        _checked_ref(repository, ref)
         resp = self.request(
             "HEAD",
             f"/v2/{repository}/manifests/{ref}",
@@ -178,7 +194,10 @@ class Registry:
     def put_manifest(
         self, repository: str, ref: str, manifest: Manifest, scopes: Sequence[str] | None = None
     ) -> str:
-        """Put the manifest's exact bytes under ``ref``; return the digest, checked against the bytes."""
+        """Put the manifest's exact bytes under ``ref``; return the digest. A success only when the registry
+        confirms that digest: by its ``Docker-Content-Digest`` header, else by a HEAD of ``ref`` afterwards (a
+        proxy answering 200 with an HTML page has stored nothing)."""
+        _checked_ref(repository, ref)
         resp = self.request(
             "PUT",
             f"/v2/{repository}/manifests/{ref}",
@@ -194,10 +213,17 @@ class Registry:
                 f"{self.host} stored {repository}:{ref} as {served}, expected {manifest.digest}",
                 hint="the registry rewrote the manifest; the copy is not byte-identical",
             )
+        if not served and self.head_manifest(repository, ref, scopes) != manifest.digest:
+            raise RegistryError(
+                f"{self.host} answered {resp.status_code} to the PUT of {repository}:{ref} but does not serve "
+                f"{manifest.digest} there",
+                hint="a proxy in front of the registry may have answered instead of it",
+            )
         return manifest.digest
 
     def delete_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> requests.Response:
         """DELETE a manifest by tag or digest; the caller reads the status (202, or 400/405 when refused)."""
+        _checked_ref(repository, ref)
         return self.request(
             "DELETE",
             f"/v2/{repository}/manifests/{ref}",
@@ -216,7 +242,7 @@ class Registry:
             resp = self.request("GET", url, scopes, params=params, what=what)
             try:
                 body = resp.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise RegistryError(f"{self.host} answered the {what} listing with a body that is not JSON") from None
             if not isinstance(body, dict):
                 raise RegistryError(f"{self.host} answered the {what} listing with a malformed body")
@@ -250,12 +276,15 @@ class Registry:
         )
         return resp.status_code == 200
 
-    def open_blob(self, repository: str, digest: str, scopes: Sequence[str] | None = None) -> requests.Response:
+    def open_blob(
+        self, repository: str, digest: str, scopes: Sequence[str] | None = None, *, stream: bool = True
+    ) -> requests.Response:
+        """GET a blob; ``stream=False`` for small ones read whole (a truncated body is then retried)."""
         return self.request(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
             scopes or [scope(repository, "pull")],
-            stream=True,
+            stream=stream,
             what=f"blob {digest} in {repository}",
         )
 

@@ -74,10 +74,14 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
     except OSError as exc:
         raise BadInput(f"cannot read credentials file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"credentials file {path} is not UTF-8 text") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"credentials file {path} is not valid JSON (line {exc.lineno})") from None
+    except RecursionError:
+        raise BadInput(f"credentials file {path} is nested too deeply") from None
     return data if isinstance(data, dict) else None
 
 
@@ -119,7 +123,7 @@ def _from_helper(helper: str, registry: str, env: Mapping[str, str]) -> Credenti
             continue  # "credentials not found": try the next spelling of the host
         try:
             data = json.loads(done.stdout)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data = None
         if not isinstance(data, dict):
             raise BadInput(f"credential helper {program} printed something that is not a JSON object")
