@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from ci_tags.backends.base import Backend, TagRecord
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.policy import Decision, Policy, TagInfo, age_matters
 from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
-from ci_tags.registry.inventory import take_inventory
+from ci_tags.registry.dating import name_references
+from ci_tags.registry.inventory import Inventory, take_inventory
 
 
 def service_time(record: TagRecord) -> TagInfo:
@@ -67,12 +69,19 @@ def clean_with_backend(
     concurrency: int,
     registry: Callable[[], tuple[Registry, str]],
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+    missing_ok: bool = True,
+    now: datetime | None = None,
 ) -> Outcome:
     """Date, decide, remove and check one repository (``host/path``, as the backend names it). ``registry``
-    opens the registry API and names the repository's path there, for tags the service gives no time for."""
+    opens the registry API and names the repository's path there, for tags the service gives no time for and
+    for the stamps of kept tags when a content tag would go (ci_tags/registry/dating.py, name_references). A
+    repository that does not exist has nothing to clean when ``missing_ok`` (a project's first pipeline), else
+    NotFound."""
     try:
         records = backend.tags(repository)
-    except NotFound:  # no repository yet (a project's first pipeline): nothing to clean
+    except NotFound:
+        if not missing_ok:
+            raise NotFound(f"{repository}: no such repository") from None
         records = []
     infos = {r.tag: service_time(r) for r in records}
     undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
@@ -82,7 +91,12 @@ def clean_with_backend(
         dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
         for tag, info in dated.items():
             infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
-    decisions = decide(sorted(infos.values(), key=lambda i: i.tag))
+    listed = sorted(infos.values(), key=lambda i: i.tag)
+    # Rule in-use from what the service lists: a publish tag keeps the image its digest names. Its stamp (the
+    # content tag it was published from) is not read here: a manifest GET is a pull on Docker Hub.
+    listed = name_references(Inventory(repository), listed, policy, now or datetime.now(timezone.utc),
+                             lambda tags: None)
+    decisions = decide(listed)
     outcome = Outcome(repository, decisions, unreadable=unreadable)
     doomed = [d for d in decisions if d.delete]
     if dry_run or not doomed:

@@ -105,6 +105,7 @@ def run(ctx: Context) -> int:
     if args.keep_last < 0:
         raise BadInput("--keep-last must be 0 or more")
     current: set[str] = set()
+    keep_all_content = ""
     protected = {"latest"}
     content_template, pipeline_template = "hash-{hash}", "pipeline-{pipeline_id}"
     if config is not None:
@@ -114,7 +115,11 @@ def run(ctx: Context) -> int:
         protected |= set(config.publish)
         content_template, pipeline_template = config.tags.content, config.tags.pipeline
         for ref in args.keep_current_of:
-            current |= _current_tags_of(ctx, ref, Path(args.config))
+            try:
+                current |= _current_tags_of(ctx, ref, Path(args.config))
+            except BadInput as exc:  # a shallow or merge-request fetch often lacks the ref: keep, do not stop
+                ctx.out.warn(f"{exc}; every content tag is kept")
+                keep_all_content = f"--keep-current-of {ref} could not be read: every content tag is kept"
         pipe = pipeline(ctx, config)
         for branch in (pipe.branch, pipe.default_branch):
             if branch:
@@ -128,6 +133,7 @@ def run(ctx: Context) -> int:
         keep_patterns=tuple(keep),
         current=frozenset(current),
         keep_last=args.keep_last,
+        keep_all_content=keep_all_content,
     )
     repositories = list(args.repositories)
     if not repositories and config is not None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError
+from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of, must_still_resolve
 from ci_tags.registry.client import Registry
-from ci_tags.registry.inventory import Inventory, image_created, take_inventory
+from ci_tags.registry.dating import complete, date_repository
+from ci_tags.registry.inventory import Inventory, image_created
 from ci_tags.registry.untag import Untagger
 
 LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
@@ -70,13 +72,25 @@ def clean_repository(
     dry_run: bool,
     concurrency: int,
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+    missing_ok: bool = True,
+    now: datetime | None = None,
 ) -> Outcome:
-    inv = take_inventory(registry, repository, concurrency)
-    decisions = decide(tag_infos(registry, inv, policy, concurrency))
+    """Date (ci_tags/registry/dating.py), decide, remove and check one repository. A repository that does not
+    exist has nothing to clean when ``missing_ok`` (an image of the set not pushed yet), else NotFound."""
+    try:
+        tags = registry.tags(repository)
+    except NotFound:
+        if not missing_ok:
+            raise NotFound(f"{registry.host}/{repository}: no such repository") from None
+        tags = []
+    inv, infos = date_repository(registry, repository, tags, policy, now or datetime.now(timezone.utc),
+                                 concurrency)
+    decisions = decide(infos)
     outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
     doomed = [d for d in decisions if d.delete]
     if dry_run or not doomed:
         return outcome
+    complete(registry, inv, tags, concurrency)  # the safety checks below need every tag's manifest
     kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
     digests = {t: m.digest for t, m in inv.manifests.items()}
     referenced = inv.referenced_by_index(kept)
