@@ -29,6 +29,7 @@ during the run (say another branch's janitor, for which it was an expired tag); 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -71,6 +72,7 @@ def clean_with_backend(
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
     missing_ok: bool = True,
     now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Date, decide, remove and check one repository (``host/path``, as the backend names it). ``registry``
     opens the registry API and names the repository's path there, for tags the service gives no time for and
@@ -107,7 +109,7 @@ def clean_with_backend(
             backend.delete_tag(repository, decision.tag)
         on_removed(repository, decision)
 
-    carry_out(outcome, doomed, remove, concurrency)
+    carry_out(outcome, doomed, remove, concurrency, stop)
     _check(backend, outcome)
     return outcome
 

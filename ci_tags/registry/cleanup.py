@@ -11,6 +11,7 @@ that vanished is put back from the bytes read before, and siblings are checked t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,12 +36,26 @@ class Outcome:
     restored: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
+    not_started: list[str] = field(default_factory=list)  # doomed tags left alone after a stop (SIGTERM/SIGINT)
 
 
-def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], None], concurrency: int) -> None:
-    """Run ``remove`` over the doomed tags concurrently; record each as removed, or failed with the reason."""
-    for decision, _, err in run_all(remove, doomed, concurrency):
-        if err is not None:
+class _NotStarted(CiTagsError):
+    """A removal not started because the run was asked to stop."""
+
+
+def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], None], concurrency: int,
+              stop: threading.Event | None = None) -> None:
+    """Run ``remove`` over the doomed tags concurrently; record each as removed, or failed with the reason. Once
+    ``stop`` is set no removal starts; those in flight finish."""
+    def guarded(decision: Decision) -> None:
+        if stop is not None and stop.is_set():
+            raise _NotStarted("not started: the run was asked to stop")
+        remove(decision)
+
+    for decision, _, err in run_all(guarded, doomed, concurrency):
+        if isinstance(err, _NotStarted):
+            outcome.not_started.append(decision.tag)
+        elif err is not None:
             outcome.failed[decision.tag] = str(err)
         else:
             outcome.removed.append(decision.tag)
@@ -74,6 +89,7 @@ def clean_repository(
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
     missing_ok: bool = True,
     now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Date (ci_tags/registry/dating.py), decide, remove and check one repository. A repository that does not
     exist has nothing to clean when ``missing_ok`` (an image of the set not pushed yet), else NotFound."""
@@ -114,7 +130,7 @@ def clean_repository(
             untagger.remove(decision.tag, digest, siblings)
         on_removed(repository, decision)
 
-    carry_out(outcome, doomed, remove, concurrency)
+    carry_out(outcome, doomed, remove, concurrency, stop)
     _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions), untagger)
     return outcome
 
