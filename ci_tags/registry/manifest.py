@@ -133,15 +133,18 @@ ANNOTATION_CONTENT_TAG = "dev.ci-tags.content-tag"
 ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag stands for
 
 
-def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations: dict[str, str]) -> Manifest:
+def stamped_index(target: Manifest | Descriptor, platform: dict[str, Any] | None,
+                  annotations: dict[str, str]) -> Manifest:
     """A tiny OCI index that points at ``target`` and carries ``annotations`` (when and by whom it was tagged).
 
     Metadata only: no blob is written. For an image, the index has one entry with its platform; for an index,
     the same entries as the original. The index has its own digest, so removing the tag it sits on can never
     touch the content tag whose image it points at, and its creation annotation dates the tag itself, which
-    registries do not record.
+    registries do not record. An image needs only its descriptor (from a HEAD); an index needs its body.
     """
-    if target.is_index:
+    if isinstance(target, Descriptor) and target.media_type in INDEX_TYPES:
+        raise ValueError("stamping an index needs its manifest, not only its descriptor")
+    if isinstance(target, Manifest) and target.is_index:
         entries = target.json.get("manifests") or []
     else:
         entry: dict[str, Any] = {"mediaType": target.media_type, "digest": target.digest, "size": target.size}
@@ -149,7 +152,8 @@ def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations
             entry["platform"] = platform
         entries = [entry]
     # A stamp of a stamp (publish from a pipeline tag) still names the image itself as its target.
-    target_digest = (stamp_of(target) or {}).get(ANNOTATION_TARGET, target.digest)
+    stamp = stamp_of(target) if isinstance(target, Manifest) else None
+    target_digest = (stamp or {}).get(ANNOTATION_TARGET, target.digest)
     body = {
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,

@@ -16,6 +16,7 @@ from ci_tags.registry.client import Registry
 from ci_tags.registry.manifest import (
     ANNOTATION_CREATED,
     OCI_INDEX,
+    Descriptor,
     Manifest,
     sha256_digest,
     stamped_index,
@@ -43,7 +44,7 @@ def fetch(registry: Registry, repository: str, tag: str) -> Manifest | None:
 def stamp(
     registry: Registry,
     repository: str,
-    target: Manifest,
+    target: Manifest | Descriptor,
     tag: str,
     annotations: Mapping[str, str],
     arch: str | None = None,
