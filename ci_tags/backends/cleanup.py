@@ -94,10 +94,21 @@ def clean_with_backend(
         for tag, info in dated.items():
             infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
     listed = sorted(infos.values(), key=lambda i: i.tag)
-    # Rule in-use from what the service lists: a publish tag keeps the image its digest names. Its stamp (the
-    # content tag it was published from) is not read here: a manifest GET is a pull on Docker Hub.
-    listed = name_references(Inventory(repository), listed, policy, now or datetime.now(timezone.utc),
-                             lambda tags: None)
+    # Rule in-use: a publish tag keeps the image its listed digest names; where a content tag would still go,
+    # the stamps of the publish tags (then of the kept pipeline tags) say which content tag they stand for. They
+    # are read through the registry API, except on Docker Hub, where a manifest GET is a pull against the rate
+    # limit: there only the listed digests count.
+    stamps = Inventory(repository)
+
+    def read(tags: list[str]) -> None:
+        if backend.name == "dockerhub" or not tags:
+            return
+        reg, path = registry()
+        found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
+        stamps.manifests.update(found.manifests)
+        unreadable.update({t: str(e) for t, e in found.errors.items()})
+
+    listed = name_references(stamps, listed, policy, now or datetime.now(timezone.utc), read)
     decisions = decide(listed)
     outcome = Outcome(repository, decisions, unreadable=unreadable)
     doomed = [d for d in decisions if d.delete]
