@@ -7,11 +7,15 @@ rewrites image creation times and stamps), never by sleeping:
    tags (latest's stamp names them) while removing main's month-old pipeline tags;
 3. main runs again, unchanged: no build, no blob written, no layer read, latest where it was;
 4. the janitor's registry refuses deletes: the pipeline still builds, tests and publishes; the janitor job fails
-   alone (allowed to), with one line per repository, not one per tag.
+   alone (allowed to), with one line per repository, not one per tag;
+5. the janitor job is killed mid-run (SIGTERM, as a job timeout sends; gitlab-ci-local has no job timeout, so
+   the job's script runs the janitor under timeout(1)): its log names exactly the tags that are gone.
 """
 
 # ruff: noqa: F811  (the gitlab_project fixture is imported, so the tests share how test_templates runs pipelines)
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -95,6 +99,35 @@ def refusing(gitlab_project, store, main_again, registry):  # type: ignore[no-un
         gitlab_project.git("commit", "-q", "-am", "back")
 
 
+@pytest.fixture(scope="module")
+def killed(gitlab_project, store, refusing, registry):  # type: ignore[no-untyped-def]
+    for name in IMAGES:
+        move_back(store, repository(gitlab_project, name), 30)
+    before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
+
+    def slow(method, path, query):  # type: ignore[no-untyped-def]
+        if method == "DELETE":
+            time.sleep(1)
+        return None
+
+    front = RegistryFront(registry.url, slow)
+    ci = gitlab_project.root / ".gitlab-ci.yml"
+    original = ci.read_text()
+    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
+    ci.write_text(original + f"""
+ci-tags-janitor:
+  script:
+    - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
+""")
+    gitlab_project.git("commit", "-q", "-am", "a janitor killed by its job's timeout")
+    try:
+        return gitlab_project(), before
+    finally:
+        front.close()
+        ci.write_text(original)
+        gitlab_project.git("commit", "-q", "-am", "back")
+
+
 def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
     assert main_publishes.code == 0, main_publishes.output[-3000:]
     assert main_publishes.ran("ci-tags-janitor") == "PASS"
@@ -142,3 +175,20 @@ def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitla
     assert refusing.ran("ci-tags-publish") == "PASS"
     not_removed = [line for line in refusing.output.splitlines() if "not removed" in line]
     assert 1 <= len(not_removed) <= len(IMAGES), "\n".join(not_removed)
+
+
+def test_a_janitor_killed_mid_run_leaves_a_log_of_what_it_removed(killed, gitlab_project, store):  # type: ignore[no-untyped-def]
+    run, before = killed
+    janitor = [result for name, result in run.jobs.items() if name.split()[0] == "ci-tags-janitor"]
+    assert janitor == ["WARN"], run.output[-4000:]
+    assert run.ran("use-app") == "PASS"
+    assert "SIGTERM: stopped starting removals" in run.output
+    logged = set()
+    for line in run.output.splitlines():
+        _, _, text = line.partition("ci-tags-janitor > ")
+        if text.startswith("removed "):
+            logged.add(text.split(" ")[1].split("/", 1)[1])  # host/<repository:tag>
+    gone = {f"{repository(gitlab_project, n)}:{t}" for n in IMAGES
+            for t in before[n] - set(store.tags(repository(gitlab_project, n)))}
+    assert logged == gone, (logged, gone)
+    assert logged, run.output[-3000:]
