@@ -71,6 +71,10 @@ def gl_janitor(cli, fake: FakeGitLabRegistry, config: str, *more: str):
     return cli("janitor", "--config", config, *more, env=gitlab_env(fake))
 
 
+def current_of(report: dict) -> str:  # type: ignore[type-arg]
+    return next(tag for tag, why in report["kept"].items() if why == "current")
+
+
 def left(fake: FakeGitLabRegistry, name: str = "ci") -> set[str]:
     return set(next(r for r in fake.repositories if r.name == name).tags)
 
@@ -99,8 +103,12 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         assert report["kept"]["feature-x"] == report["kept"]["main"] == report["kept"]["latest"] == "protected"
         assert fake.count("DELETE", r"/tags(\?.*)?$") == 0  # never the asynchronous bulk delete
         assert fake.count("DELETE", r"/tags/[^/?]+$") == len(expected)
-        # each tag's detail (its dates) is read once; the check after removal needs the listing alone
-        assert sorted(details) == sorted(set(details)) and len(details) == len(tags)
+        # a tag's detail (its dates) is read at most once, and only where its age can decide it: never for a
+        # publish, foreign or current tag; the check after removal needs the listing alone
+        assert sorted(details) == sorted(set(details)) and len(details) < len(tags)
+        read = {p.rsplit("/", 1)[1] for p in details}
+        assert not read & {"latest", "main", "feature-x", "5.0.0", "release-2", current_of(report)}
+        assert expected <= read  # a tag is removed only on its own date
 
         again = gl_janitor(cli, fake, config, "--json")
         assert again.code == 0, again.err
@@ -192,5 +200,26 @@ def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, regist
         assert report["removed"] == [content(8)]
         assert report["kept"][content(7)] == "in-use"
         assert left(fake) == {content(7), "latest"}
+    finally:
+        fake.close()
+
+
+def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(project, gl_host, cli):
+    """GitLab's tag listing carries no dates: a detail request per tag would cost every pipeline as many
+    requests as tags. Pipeline numbers order the tags: with nothing to remove, one detail is read."""
+    config, current = project(f"{gl_host}/team/app")
+    tags = {f"pipeline-{n}": FakeTag(digest_of(str(n)), ago(6 - n * 0.1)) for n in range(50)}
+    tags[current] = FakeTag(digest_of(current), ago(40))
+    tags["latest"] = FakeTag(digest_of(current), ago(40))
+    fake = gitlab(tags, gl_host)
+    try:
+        before = len(fake.requests)
+        result = gl_janitor(cli, fake, config, "--json")
+        assert result.code == 0, result.err
+        report = json.loads(result.out)["repositories"][0]
+        assert report["removed"] == [] and report["kept"]["pipeline-49"] == "young"
+        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+        details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+        assert [p.rsplit("/", 1)[1] for p in details] == ["pipeline-0"]
     finally:
         fake.close()

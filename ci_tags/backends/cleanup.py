@@ -33,12 +33,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ci_tags.backends.base import Backend, TagRecord
+from ci_tags.backends.base import Backend, TagDetail, TagRecord
+from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
-from ci_tags.policy import Decision, Policy, TagInfo, age_matters
+from ci_tags.policy import CONTENT, ORDER_SOURCE, Decision, Policy, TagInfo, age_matters, kind_of, pipeline_series
 from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
-from ci_tags.registry.dating import name_references
+from ci_tags.registry.dating import first_young, name_references
 from ci_tags.registry.inventory import Inventory, take_inventory
 
 
@@ -49,6 +50,44 @@ def service_time(record: TagRecord) -> TagInfo:
     if record.created_at is not None:
         return TagInfo(record.tag, record.digest, record.created_at, "manifest-created")
     return TagInfo(record.tag, record.digest, None, "unknown")
+
+
+def _detail_as_needed(backend: TagDetail, repository: str, policy: Policy, now: datetime,
+                      concurrency: int) -> dict[str, TagInfo]:
+    """The listing, and a detail request only for the tags whose age can decide them: each content tag, and the
+    pipeline tags that pipeline numbers do not date (ci_tags/registry/dating.py, first_young): in the steady
+    state the oldest of each series alone. A tag without a date even in its detail is left undated here (the
+    caller reads its stamp through the registry API)."""
+    infos = {r.tag: service_time(r) for r in backend.tag_listing(repository)}
+
+    def detail(tag: str) -> TagInfo | None:
+        if infos[tag].time is None:
+            record = backend.tag_record(repository, tag)
+            if record is None:  # gone since the listing
+                del infos[tag]
+                return None
+            infos[tag] = service_time(record)
+        return infos[tag]
+
+    def young(tag: str) -> bool | None:
+        info = detail(tag)
+        return None if info is None or info.time is None else now - info.time <= policy.max_age
+
+    def detail_all(tags: list[str]) -> None:
+        for _, _, error in run_all(detail, [t for t in tags if t in infos], concurrency):
+            if error is not None:
+                raise error
+
+    detail_all([t for t in infos if kind_of(t, policy) == CONTENT and age_matters(t, policy)])
+    for series in pipeline_series([t for t in infos if age_matters(t, policy)], policy):
+        boundary = first_young(series, young)
+        detail_all(series if boundary is None else series[:boundary])
+        if boundary is not None and boundary < len(series) and series[boundary] in infos:
+            first = infos[series[boundary]]
+            for tag in series[boundary + 1 :]:
+                if tag in infos and infos[tag].time is None:
+                    infos[tag] = TagInfo(tag, infos[tag].digest, first.time, ORDER_SOURCE + first.tag)
+    return infos
 
 
 def _registry_times(
@@ -79,13 +118,16 @@ def clean_with_backend(
     for the stamps of kept tags when a content tag would go (ci_tags/registry/dating.py, name_references). A
     repository that does not exist has nothing to clean when ``missing_ok`` (a project's first pipeline), else
     NotFound."""
+    now = now or datetime.now(timezone.utc)
     try:
-        records = backend.tags(repository)
+        if isinstance(backend, TagDetail):
+            infos = _detail_as_needed(backend, repository, policy, now, concurrency)
+        else:
+            infos = {r.tag: service_time(r) for r in backend.tags(repository)}
     except NotFound:
         if not missing_ok:
             raise NotFound(f"{repository}: no such repository") from None
-        records = []
-    infos = {r.tag: service_time(r) for r in records}
+        infos = {}
     undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
     unreadable: dict[str, str] = {}
     if undated:
@@ -108,7 +150,7 @@ def clean_with_backend(
         stamps.manifests.update(found.manifests)
         unreadable.update({t: str(e) for t, e in found.errors.items()})
 
-    listed = name_references(stamps, listed, policy, now or datetime.now(timezone.utc), read)
+    listed = name_references(stamps, listed, policy, now, read)
     decisions = decide(listed)
     outcome = Outcome(repository, decisions, unreadable=unreadable)
     doomed = [d for d in decisions if d.delete]

@@ -39,6 +39,28 @@ from ci_tags.registry.inventory import Inventory, image_created, take_inventory
 from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_TARGET, stamp_of
 
 
+def first_young(series: list[str], young: Callable[[str], bool | None]) -> int | None:
+    """The index of the first young tag of a series ordered oldest first (``len(series)`` when none is), found
+    with as few calls of ``young`` as the order allows: the oldest first (young: 0), then a binary search. None
+    when a probe has no date (the caller then dates the whole series)."""
+    first = young(series[0])
+    if first is None:
+        return None
+    if first:
+        return 0
+    lo, hi = 1, len(series)  # series[:lo] expired; the first young one is in series[lo:hi], or there is none
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = young(series[mid])
+        if found is None:
+            return None
+        if found:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def references(inv: Inventory, tag: str) -> frozenset[str]:
     """What the ci-tags stamp on ``tag`` names: the content tag and the target image's digest."""
     manifest = inv.manifests.get(tag)
@@ -78,30 +100,14 @@ class Dating:
 
     def _date_series(self, series: list[str]) -> None:
         """Read the candidates of one series (see the module docstring); estimate the rest."""
-        first = self._young(series[0])
-        if first is None:
+        boundary = first_young(series, self._young)
+        if boundary is None:
             self.read(series)
             return
-        if first:
-            boundary = 0
-        else:
-            lo, hi = 1, len(series)  # series[:lo] expired; the first young one is in series[lo:hi], or none
-            while lo < hi:
-                mid = (lo + hi) // 2
-                young = self._young(series[mid])
-                if young is None:
-                    self.read(series)
-                    return
-                if young:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            boundary = lo
         self.read(series[:boundary])
-        if boundary < len(series):
-            for tag in series[boundary + 1 :]:
-                if tag not in self.inv.manifests:
-                    self.estimated[tag] = series[boundary]
+        for tag in series[boundary + 1 :]:
+            if tag not in self.inv.manifests:
+                self.estimated[tag] = series[boundary]
 
     def date(self) -> None:
         content = [t for t in self.tags if kind_of(t, self.policy) == CONTENT and age_matters(t, self.policy)]
