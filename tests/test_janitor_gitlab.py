@@ -223,3 +223,30 @@ def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(p
         assert [p.rsplit("/", 1)[1] for p in details] == ["pipeline-0"]
     finally:
         fake.close()
+
+
+def test_gitlab_without_dates_steady_state_reads_one_detail_and_one_stamp(reg, registry, project, cli):
+    """Without the metadata database GitLab dates no index, so a pipeline tag's age is its stamp, read through
+    the registry API: in the steady state that of the oldest pipeline tag alone."""
+    config, current = project(f"{registry.host}/team/steady")
+    repo = "team/steady/ci"
+    image = push_image(reg, repo, current, created=ago(2))
+    tags = {current: FakeTag(image.manifest.digest, None)}
+    for n in range(30):
+        made = stamp(reg, repo, image.manifest, f"pipeline-{n}",
+                     {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(6 - n * 0.1)}, "amd64")
+        tags[f"pipeline-{n}"] = FakeTag(made.digest, None)
+    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/steady")
+    fake.add_repository("team/steady", "ci", tags)
+    try:
+        before, mark = len(fake.requests), registry.mark()
+        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["repositories"][0]["removed"] == []
+        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+        details = [p.rsplit("/", 1)[1] for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+        assert details == ["pipeline-0"]
+        manifests = [r.uri for r in registry.since(mark) if "/manifests/" in r.uri]
+        assert manifests == [f"/v2/{repo}/manifests/pipeline-0"]
+    finally:
+        fake.close()

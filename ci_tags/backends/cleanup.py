@@ -36,7 +36,17 @@ from datetime import datetime, timezone
 from ci_tags.backends.base import Backend, TagDetail, TagRecord
 from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
-from ci_tags.policy import CONTENT, ORDER_SOURCE, Decision, Policy, TagInfo, age_matters, kind_of, pipeline_series
+from ci_tags.policy import (
+    CONTENT,
+    ORDER_SOURCE,
+    PIPELINE,
+    Decision,
+    Policy,
+    TagInfo,
+    age_matters,
+    kind_of,
+    pipeline_series,
+)
 from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
 from ci_tags.registry.dating import first_young, name_references
@@ -52,12 +62,13 @@ def service_time(record: TagRecord) -> TagInfo:
     return TagInfo(record.tag, record.digest, None, "unknown")
 
 
-def _detail_as_needed(backend: TagDetail, repository: str, policy: Policy, now: datetime,
-                      concurrency: int) -> dict[str, TagInfo]:
+def _detail_as_needed(backend: TagDetail, repository: str, policy: Policy, now: datetime, concurrency: int,
+                      stamp: Callable[[str], TagInfo | None]) -> dict[str, TagInfo]:
     """The listing, and a detail request only for the tags whose age can decide them: each content tag, and the
     pipeline tags that pipeline numbers do not date (ci_tags/registry/dating.py, first_young): in the steady
-    state the oldest of each series alone. A tag without a date even in its detail is left undated here (the
-    caller reads its stamp through the registry API)."""
+    state the oldest of each series alone. A pipeline tag without a date even in its detail (GitLab without its
+    metadata database dates no index) is dated by ``stamp`` (its stamp, read through the registry API); any
+    other tag is left undated here (the caller reads the image's creation time)."""
     infos = {r.tag: service_time(r) for r in backend.tag_listing(repository)}
 
     def detail(tag: str) -> TagInfo | None:
@@ -67,6 +78,10 @@ def _detail_as_needed(backend: TagDetail, repository: str, policy: Policy, now: 
                 del infos[tag]
                 return None
             infos[tag] = service_time(record)
+            if infos[tag].time is None and kind_of(tag, policy) == PIPELINE:
+                stamped = stamp(tag)
+                if stamped is not None and stamped.time is not None:
+                    infos[tag] = TagInfo(tag, record.digest or stamped.digest, stamped.time, stamped.time_source)
         return infos[tag]
 
     def young(tag: str) -> bool | None:
@@ -121,7 +136,11 @@ def clean_with_backend(
     now = now or datetime.now(timezone.utc)
     try:
         if isinstance(backend, TagDetail):
-            infos = _detail_as_needed(backend, repository, policy, now, concurrency)
+            def stamp(tag: str) -> TagInfo | None:
+                reg, path = registry()
+                return _registry_times(reg, path, [tag], policy, 1)[0].get(tag)
+
+            infos = _detail_as_needed(backend, repository, policy, now, concurrency, stamp)
         else:
             infos = {r.tag: service_time(r) for r in backend.tags(repository)}
     except NotFound:
