@@ -145,8 +145,11 @@ def test_server_error_texts_are_scrubbed_of_credentials(reg, registry, cli):
 
 def _placeholder(nonce: str, old_style: bool) -> Manifest:
     data = throwaway_manifest(nonce)
-    if old_style:  # what ci-tags 0.1 left behind
-        data = data.replace(b"dev.ci-tags.placeholder", b"ci-tags.nonce")
+    if old_style:  # exactly what ci-tags 0.1 left behind: a 32-hex nonce, no padding
+        body = json.loads(data)
+        body["annotations"] = {"org.opencontainers.image.description": "ci-tags untag placeholder",
+                               "ci-tags.nonce": (nonce * 32)[:32]}
+        data = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     return Manifest(data, OCI_MANIFEST, sha256_digest(data))
 
 
@@ -177,8 +180,12 @@ def test_a_tag_left_on_a_placeholder_is_no_image(old_style, reg, registry, cli, 
     assert f"would remove {registry.host}/{repo}:pipeline-4 (placeholder" in dry.out
     janitor = cli("janitor", f"{registry.host}/{repo}", "--json")
     assert janitor.code == 0, janitor.err
-    assert sorted(json.loads(janitor.out)["repositories"][0]["removed"]) == sorted([content_tag, "pipeline-4"])
-    assert reg.tags(repo) == []
+    # The checkout's current content tag is never read by the janitor (a steady-state run reads no current tag):
+    # it stays, and the next plan, which sees the placeholder, builds and pushes over it.
+    assert json.loads(janitor.out)["repositories"][0]["removed"] == ["pipeline-4"]
+    assert reg.tags(repo) == [content_tag]
+    build = cli("plan", "--config", str(config), "--json", env={"CI_TAGS_PIPELINE_ID": "6"})
+    assert json.loads(build.out)["images"][0]["action"] == "build"
 
 
 def test_the_janitor_removes_old_publish_intents_but_the_newest_and_never_counts_them_foreign():

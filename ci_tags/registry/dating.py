@@ -5,7 +5,7 @@ config's ``created``, each a manifest read (and a config read). Reading every ta
 every pipeline, although in the steady state nothing is old enough to go. So:
 
 - tags that rules 1-5 of ci_tags/policy.py keep at any age (current, protected, foreign...) are not read;
-- content tags are few: each one whose age matters is read (manifest and config);
+- content tags are few: each one whose age matters is read (manifest and config); so are publish intents;
 - pipeline tags are ordered by their number within their series (:func:`ci_tags.policy.pipeline_series`): the
   oldest is read first and, when young, the whole series is young (one read). Otherwise a binary search finds
   the first young tag; the tags before it are the candidates, and each is read, so a removal is never decided on
@@ -25,6 +25,7 @@ from datetime import datetime
 
 from ci_tags.policy import (
     CONTENT,
+    INTENT,
     ORDER_SOURCE,
     PIPELINE,
     Policy,
@@ -114,6 +115,8 @@ class Dating:
         self.read(content)
         image_created(self.registry, self.inv, [t for t in content if self.inv.stamp_time(t) is None],
                       self.concurrency)
+        # publish intents (ci_tags/publishing.py) are few, one per default-branch publish within max-age: read
+        self.read([t for t in self.tags if kind_of(t, self.policy) == INTENT and age_matters(t, self.policy)])
         pipelines = [t for t in self.tags if age_matters(t, self.policy)]
         for series in pipeline_series(pipelines, self.policy):
             self._date_series(series)

@@ -136,11 +136,12 @@ def throwaway_manifest(nonce: str) -> bytes:
 
 
 PLACEHOLDER_SIZE = 640  # every placeholder ci-tags writes has exactly this size
+LEGACY_PLACEHOLDER_SIZE = 373  # ci-tags 0.1's placeholders (a 32-hex nonce under "ci-tags.nonce")
 
 
 def may_be_placeholder(descriptor: Descriptor) -> bool:
     """Whether a HEAD's descriptor could be an untag placeholder (then read the body: ``is_placeholder``)."""
-    return descriptor.media_type == OCI_MANIFEST and descriptor.size == PLACEHOLDER_SIZE
+    return descriptor.media_type == OCI_MANIFEST and descriptor.size in (PLACEHOLDER_SIZE, LEGACY_PLACEHOLDER_SIZE)
 
 
 # The placeholder's own annotation; "ci-tags.nonce" is what ci-tags 0.1 wrote on its placeholders.
