@@ -15,25 +15,59 @@ rewrites image creation times and stamps), never by sleeping:
 # ruff: noqa: F811  (the gitlab_project fixture is imported, so the tests share how test_templates runs pipelines)
 from __future__ import annotations
 
+import base64
+import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import yaml
 
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
 from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, stamp_of
 from tests.support.clock import move_back
-from tests.support.proxy import RegistryFront
-from tests.test_templates import _target, gitlab_project  # noqa: F401  (the shared gitlab-ci-local project)
+from tests.support.gitlab_registry import GitLabLikeRegistry
+from tests.support.proxy import Intercept, RegistryFront
+from tests.test_templates import _target, gitlab_project, gitlab_registry  # noqa: F401  (the shared project)
 
 IMAGES = ("base", "app", "tools")
 
 
 @pytest.fixture(scope="module")
-def store(gitlab_project):  # type: ignore[no-untyped-def]
-    regs = Registries(Http(), {})
-    yield regs.get(gitlab_project.registry_host)
-    regs.http.close()
+def store(gitlab_registry):  # type: ignore[no-untyped-def]
+    """The tests' own client (an admin; the pipelines get only the job token)."""
+    return gitlab_registry.admin()
+
+
+@contextmanager
+def front_of(gitlab_registry: GitLabLikeRegistry, root: Path, intercept: Intercept) -> Iterator[RegistryFront]:
+    """A proxy in front of the job's registry, trusting the test CA upstream. The janitor reaches the registry
+    through the proxy's host, so the project's DOCKER_AUTH_CONFIG gets the job's credentials for that host (as a
+    project would for a mirror); the variables file is restored afterwards."""
+    front = RegistryFront(gitlab_registry.registry.url, intercept, verify=str(gitlab_registry.ca.cert),
+                           own_locations=True)
+    variables_file = root / ".gitlab-ci-local-variables.yml"
+    original = variables_file.read_text()
+    variables = yaml.safe_load(original)
+    auth_config = json.loads(variables["DOCKER_AUTH_CONFIG"])
+    job = gitlab_registry.variables()
+    user_password = f"{job['CI_REGISTRY_USER']}:{job['CI_REGISTRY_PASSWORD']}"
+    auth_config["auths"][front.host] = {"auth": base64.b64encode(user_password.encode()).decode()}
+    variables["DOCKER_AUTH_CONFIG"] = json.dumps(auth_config)
+    variables_file.write_text(yaml.safe_dump(variables))
+    try:
+        yield front
+    finally:
+        variables_file.write_text(original)
+        front.close()
+
+
+def janitor_targets(gitlab_registry, gitlab_project, front: RegistryFront) -> str:  # type: ignore[no-untyped-def]
+    """The janitor's arguments for the repositories behind the proxy. Its token realm is on the issuer's host,
+    trusted as its registry (the plain-HTTP proxy) is: with the test CA, given as the job's --ca-cert."""
+    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
+    return f"--ca-cert {gitlab_registry.ca.cert} {repos}"
 
 
 def repository(gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def]
@@ -76,7 +110,7 @@ def main_again(gitlab_project, store, month_later_branch):  # type: ignore[no-un
 
 
 @pytest.fixture(scope="module")
-def refusing(gitlab_project, store, main_again, registry):  # type: ignore[no-untyped-def]
+def refusing(gitlab_project, gitlab_registry, store, main_again):  # type: ignore[no-untyped-def]
     for name in IMAGES:
         move_back(store, repository(gitlab_project, name), 30)
 
@@ -85,22 +119,21 @@ def refusing(gitlab_project, store, main_again, registry):  # type: ignore[no-un
             return 405, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
         return None
 
-    front = RegistryFront(registry.url, refuse)
     ci = gitlab_project.root / ".gitlab-ci.yml"
     original = ci.read_text()
-    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
-    ci.write_text(original.replace("janitor-args: --keep-last 0", f"janitor-args: --keep-last 0 {repos}"))
-    gitlab_project.git("commit", "-q", "-am", "the janitor's registry refuses deletes")
-    try:
-        return gitlab_project()
-    finally:
-        front.close()
-        ci.write_text(original)
-        gitlab_project.git("commit", "-q", "-am", "back")
+    with front_of(gitlab_registry, gitlab_project.root, refuse) as front:
+        repos = janitor_targets(gitlab_registry, gitlab_project, front)
+        ci.write_text(original.replace("janitor-args: --keep-last 0", f"janitor-args: --keep-last 0 {repos}"))
+        gitlab_project.git("commit", "-q", "-am", "the janitor's registry refuses deletes")
+        try:
+            return gitlab_project()
+        finally:
+            ci.write_text(original)
+            gitlab_project.git("commit", "-q", "-am", "back")
 
 
 @pytest.fixture(scope="module")
-def killed(gitlab_project, store, refusing, registry):  # type: ignore[no-untyped-def]
+def killed(gitlab_project, gitlab_registry, store, refusing):  # type: ignore[no-untyped-def]
     for name in IMAGES:
         move_back(store, repository(gitlab_project, name), 30)
     before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
@@ -110,22 +143,21 @@ def killed(gitlab_project, store, refusing, registry):  # type: ignore[no-untype
             time.sleep(1)
         return None
 
-    front = RegistryFront(registry.url, slow)
     ci = gitlab_project.root / ".gitlab-ci.yml"
     original = ci.read_text()
-    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
-    ci.write_text(original + f"""
+    with front_of(gitlab_registry, gitlab_project.root, slow) as front:
+        repos = janitor_targets(gitlab_registry, gitlab_project, front)
+        ci.write_text(original + f"""
 ci-tags-janitor:
   script:
     - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
 """)
-    gitlab_project.git("commit", "-q", "-am", "a janitor killed by its job's timeout")
-    try:
-        return gitlab_project(), before
-    finally:
-        front.close()
-        ci.write_text(original)
-        gitlab_project.git("commit", "-q", "-am", "back")
+        gitlab_project.git("commit", "-q", "-am", "a janitor killed by its job's timeout")
+        try:
+            return gitlab_project(), before
+        finally:
+            ci.write_text(original)
+            gitlab_project.git("commit", "-q", "-am", "back")
 
 
 def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]

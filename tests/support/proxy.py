@@ -65,12 +65,18 @@ def _no_intercept(method: str, path: str, query: dict[str, list[str]]) -> None:
 
 class RegistryFront:
     def __init__(self, upstream: str, intercept: Intercept = _no_intercept, *, faults: Faults | None = None,
-                 latency: float = 0.0, hook: Hook | None = None) -> None:
+                 latency: float = 0.0, hook: Hook | None = None, verify: str | bool = True,
+                 own_locations: bool = False) -> None:
+        """``verify``: as requests takes it; the CA file of an https ``upstream`` with a private CA.
+        ``own_locations``: Location headers naming the upstream name the front instead (a reverse proxy's
+        proxy_redirect), so uploads come back through it; a client holding credentials for the front's host only
+        would otherwise be refused where the registry's own address sends it."""
         self.upstream = upstream
         self.intercept = intercept
         self.faults = faults
         self.latency = latency
         self.hook = hook
+        self.own_locations = own_locations
         self.seen: list[tuple[str, str]] = []
         front = self
 
@@ -83,9 +89,14 @@ class RegistryFront:
             def _forward(self, body: bytes | None) -> tuple[int, dict[str, str], bytes]:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
                 resp = requests.request(
-                    self.command, upstream + self.path, headers=headers, data=body, allow_redirects=False
+                    self.command, upstream + self.path, headers=headers, data=body, allow_redirects=False,
+                    verify=verify,
                 )
-                return resp.status_code, dict(resp.headers), resp.content
+                answer = dict(resp.headers)
+                location = answer.get("Location", "")
+                if front.own_locations and location.startswith(upstream):
+                    answer["Location"] = f"http://{front.host}{location[len(upstream):]}"
+                return resp.status_code, answer, resp.content
 
             def _send(self, status: int, headers: dict[str, str], payload: bytes, *, length: int | None = None,
                       cut: bool = False) -> None:
