@@ -216,7 +216,7 @@ def test_second_build_with_nothing_changed_builds_nothing_and_reads_no_blob(
     assert len(second.commands("publish")) == 1
     for name in ("base", "app", "tools"):
         repository = project.repository(name)
-        assert stamp_of(reg.get_manifest(repository, "pipeline-main-2"))[ANNOTATION_PIPELINE] == "main-2"
+        assert (stamp_of(reg.get_manifest(repository, "pipeline-main-2")) or {}).get(ANNOTATION_PIPELINE) == "main-2"
         assert target(reg, repository, "pipeline-main-2") == target(reg, repository, "pipeline-main-1")
         assert target(reg, repository, LATEST) == target(reg, repository, "pipeline-main-1")
 
@@ -266,12 +266,16 @@ def test_a_failing_janitor_leaves_the_build_unstable_and_still_publishes(
         assert target(reg, repository, LATEST) == target(reg, repository, f"pipeline-main-{number}")
 
 
-def test_a_misspelt_parameter_is_an_error_before_any_work(project: Project) -> None:
-    done = project.build("@Library('ci-tags') _\nciTagsPipeline(confg: 'ci-tags.yml', install: 'path')\n",
-                         branch="main")
+@pytest.mark.parametrize(("arguments", "message"), [
+    ("confg: 'ci-tags.yml'", "ci-tags: unknown parameter(s) confg; known: config, agentLabel,"),
+    ("janitor: 'false'", "ci-tags: parameter janitor: String given, Boolean expected"),
+    ("install: 'docker'", "ci-tags: parameter install: 'docker' is neither 'pip' nor 'path'"),
+])
+def test_a_bad_parameter_is_an_error_before_any_work(arguments: str, message: str, project: Project) -> None:
+    done = project.build(f"@Library('ci-tags') _\nciTagsPipeline({arguments})\n", branch="main")
     assert_ran_cleanly(done)
     assert done.result == "FAILURE"
-    assert "ERROR: ci-tags: unknown parameter(s) confg; known: config," in done.text
+    assert f"ERROR: {message}" in done.text
     assert done.shells == [] and done.nodes == []
 
 

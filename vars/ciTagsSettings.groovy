@@ -41,9 +41,7 @@ Map call(Map args = [:], List extra = []) {
     if (!(settings.install in ['pip', 'path'])) {
         error("ci-tags: parameter install: '${settings.install}' is neither 'pip' nor 'path'")
     }
-    if (!settings.pipSpec) {
-        settings.pipSpec = "ci-tags==${settings.version}".toString()
-    }
+    settings.pipSpec = settings.pipSpec ?: "ci-tags==${settings.version}".toString()
     return settings
 }
 
@@ -56,12 +54,12 @@ List unknownKeys(Map args, List extra) {
 /** The first parameter whose value has not the type of its default, described; null when all fit. */
 @NonCPS
 String wrongType(Map settings) {
-    for (Map.Entry entry in DEFAULTS) {
-        Object value = settings[entry.key]
-        Class wanted = entry.value instanceof Boolean ? Boolean : entry.value instanceof Map ? Map : CharSequence
-        if (value == null || !wanted.isInstance(value)) {
-            return "${entry.key}: ${value == null ? 'null' : value.getClass().simpleName} given, " +
-                   "${wanted.simpleName} expected"
+    for (String key in DEFAULTS.keySet()) {
+        Object value = settings[key]
+        Class wanted = [Boolean, Map].find { Class type -> type.isInstance(DEFAULTS[key]) } ?: CharSequence
+        if (!wanted.isInstance(value)) {
+            String given = value == null ? 'null' : value.getClass().simpleName
+            return "${key}: ${given} given, ${wanted.simpleName} expected"
         }
     }
     return null
