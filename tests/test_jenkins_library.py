@@ -279,11 +279,20 @@ def test_a_bad_parameter_is_an_error_before_any_work(arguments: str, message: st
     assert done.shells == [] and done.nodes == []
 
 
-def test_the_harness_fails_a_run_that_calls_a_step_it_does_not_provide(project: Project) -> None:
+@pytest.mark.parametrize(("script", "error"), [
+    ("catchError(buildResult: 'UNSTABLE') {\n    archiveArtifacts 'ci-tags.env'\n}\n",
+     "the harness does not provide archiveArtifacts"),
+    ("@NonCPS\nvoid each(List names) {\n    names.each { String n -> echo n }\n}\n"
+     "catchError(buildResult: 'UNSTABLE') {\n    each(['a'])\n}\n",
+     "the harness does not provide the step echo inside the @NonCPS method Jenkinsfile.each: Jenkins cannot run a "
+     "step there"),
+])
+def test_the_harness_fails_a_run_that_calls_a_step_it_cannot_stand_for(script: str, error: str,
+                                                                        project: Project) -> None:
     """Even where the script catches the error: a step that silently did nothing would hide lost work."""
-    done = project.build("catchError(buildResult: 'UNSTABLE') {\n    archiveArtifacts 'ci-tags.env'\n}\n")
+    done = project.build(script)
     assert done.code == 3
-    assert done.harness_errors == ["the harness does not provide archiveArtifacts"]
+    assert done.harness_errors == [error]
 
 
 def test_registry_credentials_from_a_credentials_id_reach_ci_tags(

@@ -22,20 +22,18 @@ Map call(Map args = [:]) {
         plan = readJSON(file: 'matrix.json', returnPojo: true)
         dotenv = readFile('ci-tags.env')
     }
-    Map references = dotenvValues(dotenv)
-    for (String name in references.keySet()) {
-        env[name] = references[name]
-    }
+    exportReferences(dotenv)
     return plan
 }
 
-/** NAME=VALUE lines as a map; ci-tags writes references only, which need no quoting. */
+/**
+ * env.CI_TAGS_IMAGE_<NAME> from ci-tags.env's NAME=VALUE lines (references only, which need no quoting). No step
+ * runs here, so the map iteration needs no CPS serialisation.
+ */
 @NonCPS
-Map dotenvValues(String text) {
-    Map values = [:]
-    text.readLines().findAll { String line -> line.contains('=') }.each { String line ->
+void exportReferences(String dotenv) {
+    dotenv.readLines().findAll { String line -> line.contains('=') }.each { String line ->
         int cut = line.indexOf('=')
-        values[line.substring(0, cut)] = line.substring(cut + 1)
+        env[line.substring(0, cut)] = line.substring(cut + 1)
     }
-    return values
 }

@@ -157,11 +157,18 @@ abstract class PipelineScript extends Script {
     Object getCurrentBuild() { return harness.currentBuild }
     Object getScm() { return harness.job.scm }
 
-    void echo(Object message) { harness.log(message.toString()) }
+    void echo(Object message) {
+        harness.step('echo')
+        harness.log(message.toString())
+    }
 
-    void error(String message) { throw new AbortException(message) }
+    void error(String message) {
+        harness.step('error')
+        throw new AbortException(message)
+    }
 
     void unstable(Object message) {
+        harness.step('unstable')
         String text = message instanceof Map ? message.message : message
         harness.log("WARNING: ${text}")
         harness.worsen('UNSTABLE')
@@ -169,27 +176,60 @@ abstract class PipelineScript extends Script {
     }
 
     Object sh(String script) { return sh(script: script) }
-    Object sh(Map args) { return harness.sh(args) }
 
-    Object stage(String name, Closure body) { return harness.stage(name, body) }
+    Object sh(Map args) {
+        harness.step('sh')
+        return harness.sh(args)
+    }
 
-    Object parallel(Map branches) { return harness.parallel(branches) }
+    Object stage(String name, Closure body) {
+        harness.step('stage')
+        return harness.stage(name, body)
+    }
 
-    Object node(Closure body) { return harness.node('', body) }
-    Object node(String label, Closure body) { return harness.node(label, body) }
+    Object parallel(Map branches) {
+        harness.step('parallel')
+        return harness.parallel(branches)
+    }
 
-    Map checkout(Object scm) { return harness.checkout(scm) }
+    Object node(Closure body) { return node('', body) }
 
-    Object dir(String path, Closure body) { return harness.dir(path, body) }
+    Object node(String label, Closure body) {
+        harness.step('node')
+        return harness.node(label, body)
+    }
+
+    Map checkout(Object scm) {
+        harness.step('checkout')
+        return harness.checkout(scm)
+    }
+
+    Object dir(String path, Closure body) {
+        harness.step('dir')
+        return harness.dir(path, body)
+    }
 
     String readFile(String file) { return readFile(file: file) }
-    String readFile(Map args) { return harness.file(args.file as String).getText((args.encoding ?: 'UTF-8') as String) }
 
-    Object readJSON(Map args) { return harness.readJSON(args) }
+    String readFile(Map args) {
+        harness.step('readFile')
+        return harness.file(args.file as String).getText((args.encoding ?: 'UTF-8') as String)
+    }
 
-    Object withEnv(List vars, Closure body) { return harness.withEnv(vars, body) }
+    Object readJSON(Map args) {
+        harness.step('readJSON')
+        return harness.readJSON(args)
+    }
 
-    Object withCredentials(List bindings, Closure body) { return harness.withCredentials(bindings, body) }
+    Object withEnv(List vars, Closure body) {
+        harness.step('withEnv')
+        return harness.withEnv(vars, body)
+    }
+
+    Object withCredentials(List bindings, Closure body) {
+        harness.step('withCredentials')
+        return harness.withCredentials(bindings, body)
+    }
 
     Map usernamePassword(Map args) {
         for (String key in ['credentialsId', 'usernameVariable', 'passwordVariable']) {
@@ -199,7 +239,11 @@ abstract class PipelineScript extends Script {
     }
 
     Object catchError(Closure body) { return catchError([:], body) }
-    Object catchError(Map args, Closure body) { return harness.catchError(args, body) }
+
+    Object catchError(Map args, Closure body) {
+        harness.step('catchError')
+        return harness.catchError(args, body)
+    }
 }
 
 class Harness {
@@ -223,6 +267,7 @@ class Harness {
     final Map<String, Object> globals = new ConcurrentHashMap<String, Object>()
     final AtomicInteger scripts = new AtomicInteger()
     GroovyClassLoader loader
+    Class pipelineClass = null
 
     Harness(Map job) {
         this.job = job
@@ -237,7 +282,8 @@ class Harness {
         config.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
         loader = new GroovyClassLoader(getClass().classLoader, config)
         // Jenkins' @NonCPS marks a method to run without the CPS transformation; here every method runs so.
-        loader.parseClass('package com.cloudbees.groovy.cps\n@interface NonCPS {}\n', 'NonCPS.groovy')
+        loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
+                          '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}\n', 'NonCPS.groovy')
         File src = new File(libraryRoot, 'src')
         if (src.isDirectory()) { loader.addClasspath(src.path) }
     }
@@ -252,6 +298,37 @@ class Harness {
         } finally {
             contexts.set(before)
         }
+    }
+
+    /**
+     * A step is about to run: refuse it when a @NonCPS method (or a closure inside one) of the pipeline script or
+     * the library is on the stack. Jenkins runs such methods outside CPS, where a step cannot run properly.
+     */
+    void step(String name) {
+        for (StackTraceElement frame in Thread.currentThread().stackTrace) {
+            String method = nonCpsMethod(frame)
+            if (method != null) {
+                throw missing("the step ${name} inside the @NonCPS method ${method}: Jenkins cannot run a step there")
+            }
+        }
+    }
+
+    /** "script.method" when this frame runs a @NonCPS method of a pipeline or library script, else null. */
+    String nonCpsMethod(StackTraceElement frame) {
+        String[] parts = frame.className.split('\\$', 2)
+        Class script = parts[0] == 'Jenkinsfile' ? pipelineClass : globals.get(parts[0])?.getClass()
+        if (script == null) { return null }
+        String method = frame.methodName
+        if (parts.length > 1) {
+            java.util.regex.Matcher inClosure = parts[1] =~ /^_(.+?)_closure\d+/
+            if (!inClosure.find()) { return null }
+            method = inClosure.group(1)
+        }
+        Class nonCps = loader.loadClass('com.cloudbees.groovy.cps.NonCPS')
+        boolean marked = script.declaredMethods.any { java.lang.reflect.Method m ->
+            m.name == method && m.isAnnotationPresent(nonCps)
+        }
+        return marked ? "${parts[0]}.${method}".toString() : null
     }
 
     HarnessError missing(String what) {
@@ -597,7 +674,8 @@ class Harness {
         String text = job.script
         try {
             text = loadLibraries(text)
-            Script script = (Script) loader.parseClass(text, 'Jenkinsfile').newInstance()
+            pipelineClass = loader.parseClass(text, 'Jenkinsfile')
+            Script script = (Script) pipelineClass.newInstance()
             script.binding = new Binding()
             script.run()
         } catch (HarnessError e) {
