@@ -479,6 +479,7 @@ class Harness {
         pb.environment().clear()
         pb.environment().putAll(vars)
         pb.redirectErrorStream(!returnStdout)
+        long started = System.nanoTime()
         Process process = pb.start()
         process.outputStream.close()
         StringBuilder stdout = new StringBuilder()
@@ -493,7 +494,7 @@ class Harness {
         int code = process.waitFor()
         errors?.join()
         shells << [script: script, agent: c.agent.name, workspace: c.workspace.path, cwd: c.cwd.path,
-                   branch: c.branch, stages: c.stages, exit: code,
+                   branch: c.branch, stages: c.stages, exit: code, seconds: (System.nanoTime() - started) / 1e9,
                    env: vars.findAll { String k, String v -> k.startsWith('CI_TAGS_') || k.startsWith('GIT_') ||
                                                              k == 'CI_REGISTRY_IMAGE' }
                             .collectEntries { String k, String v -> [(k): mask(v)] }]
