@@ -7,7 +7,8 @@ picks an agent by its label expression (recorded and checked here), ``checkout``
 with git, and ``withEnv``, ``withCredentials``/``usernamePassword`` (masked in the log), ``dir``, ``readFile``,
 ``readJSON`` (``returnPojo: true``), ``stage``, ``catchError``, ``unstable``, ``error``, ``echo``, ``env`` and
 ``currentBuild`` (results only get worse) behave as their documentation says. A step or property it does not
-provide fails the run even where the library catches the error, so the library cannot silently skip work.
+provide fails the run even where the library catches the error, so the library cannot silently skip work; so does
+a step called from a ``@NonCPS`` method, which cannot work under Jenkins' CPS.
 
 With it, the four scenarios of the GitLab pipelines (tests/test_templates.py) run through ``ciTagsPipeline``
 against the real registry with real buildah builds: a first default-branch build (builds everything, each
@@ -18,8 +19,8 @@ images published; registry credentials from a Jenkins credentials id reach ci-ta
 auth); pip installs ci-tags itself (``ci-tags==<version>``), never the project's checkout.
 
 What the harness does NOT reproduce (so these tests cannot catch it): the CPS transformation and the serialisation
-of the program's state at every step (a non-serialisable local kept across a step, a step called from a
-``@NonCPS`` method, a closure passed to a GDK method outside ``@NonCPS``), resumption after a controller restart,
+of the program's state at every step (a non-serialisable local kept across a step, a CPS method called from a
+``@NonCPS`` one), resumption after a controller restart,
 the script security sandbox and its approvals (a global library runs outside the sandbox; a folder library inside
 it), agents of other architectures (every agent is a folder on this machine), and declarative ``pipeline {}``.
 npm-groovy-lint (tests/test_jenkinsfile.py) checks the library's text against the Jenkins rule set.

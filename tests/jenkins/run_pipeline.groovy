@@ -12,13 +12,14 @@
 // `readJSON` (returnPojo: true), `stage`, `catchError` (buildResult, stageResult, message), `unstable`, `error`,
 // `echo`, `env` (per block, `env.X =` for the whole build) and `currentBuild` (result, currentResult; results only
 // get worse). A step or a property it does not provide FAILS the run (exit code 3), even when the library catches
-// the error, so a missing step cannot silently skip work.
+// the error, so a missing step cannot silently skip work; so does a step called from a @NonCPS method (or a closure
+// in one), which cannot work under Jenkins' CPS.
 //
-// What it does not reproduce: CPS (no continuation-passing transformation, no serialisation of the program's
-// state at each step, no resumption after a restart: code that only works unserialised, or @NonCPS methods that
-// call steps, are not caught here); the script security sandbox and its approvals; agents on other machines
-// (every agent is a folder on this machine, with this machine's architecture); queueing and timeouts; the
-// declarative `pipeline {}` syntax.
+// What it does not reproduce: the rest of CPS (no continuation-passing transformation, no serialisation of the
+// program's state at each step, no resumption after a restart: a non-serialisable local kept across a step, or a
+// CPS method called from a @NonCPS one, is not caught here); the script security sandbox and its approvals; agents
+// on other machines (every agent is a folder on this machine, with this machine's architecture); queueing,
+// timeouts and failFast interruption; the declarative `pipeline {}` syntax.
 
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
