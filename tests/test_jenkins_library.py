@@ -38,9 +38,10 @@ from typing import Any
 
 import pytest
 
+import ci_tags
 from ci_tags.registry.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
 from tests.support.auth import BASIC_USERS
-from tests.support.jenkins_harness import ROOT, Agent, Build, Harness
+from tests.support.jenkins_harness import Agent, Build, Harness
 from tests.support.project import buildah_env, push_busybox_base, write_project
 
 # The first agent matches builds of either arch by its arch labels alone: a library that forgot agentLabel would
@@ -336,10 +337,9 @@ ciTagsNode('linux') {{
 
 def test_pip_installs_the_pinned_ci_tags_release_and_not_the_projects_checkout(tmp_path: Path) -> None:
     """install: 'pip' (the default) makes a venv beside the workspace and asks pip for ci-tags==<the library's
-    version>, the version pyproject.toml releases. pip here has no index and no wheel of it, so pip's refusal
+    version>, the version this package releases. pip here has no index and no wheel of it, so pip's refusal
     names exactly what was asked for, and the build fails there."""
-    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), flags=re.M)
-    assert version is not None
+    version = ci_tags.__version__
     root = tmp_path / "project"
     root.mkdir()
     (root / "ci-tags.yml").write_text("registry: 127.0.0.1:9/none\nimages: {}\n")
@@ -355,7 +355,7 @@ def test_pip_installs_the_pinned_ci_tags_release_and_not_the_projects_checkout(t
     assert_ran_cleanly(done)
     assert done.result == "FAILURE"
     [install] = [s for s in done.shells if "pip" in s["script"]]
-    assert install["env"]["CI_TAGS_PIP_SPEC"] == f"ci-tags=={version[1]}"
+    assert install["env"]["CI_TAGS_PIP_SPEC"] == f"ci-tags=={version}"
     assert install["env"]["CI_TAGS_VENV"].startswith(install["workspace"] + "@tmp/")
-    assert f"No matching distribution found for ci-tags=={version[1]}" in done.text
+    assert f"No matching distribution found for ci-tags=={version}" in done.text
     assert done.commands("plan") == []
