@@ -269,6 +269,8 @@ class Harness {
     final AtomicInteger scripts = new AtomicInteger()
     GroovyClassLoader loader
     Class pipelineClass = null
+    Class nonCps
+    final Map<Class, Set<String>> nonCpsByClass = new ConcurrentHashMap<Class, Set<String>>()
 
     Harness(Map job) {
         this.job = job
@@ -283,8 +285,8 @@ class Harness {
         config.addCompilationCustomizers(new ImportCustomizer().addImports('com.cloudbees.groovy.cps.NonCPS'))
         loader = new GroovyClassLoader(getClass().classLoader, config)
         // Jenkins' @NonCPS marks a method to run without the CPS transformation; here every method runs so.
-        loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
-                          '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}\n', 'NonCPS.groovy')
+        nonCps = loader.parseClass('package com.cloudbees.groovy.cps\nimport java.lang.annotation.*\n' +
+                                   '@Retention(RetentionPolicy.RUNTIME) @interface NonCPS {}\n', 'NonCPS.groovy')
         File src = new File(libraryRoot, 'src')
         if (src.isDirectory()) { loader.addClasspath(src.path) }
     }
@@ -325,11 +327,18 @@ class Harness {
             if (!inClosure.find()) { return null }
             method = inClosure.group(1)
         }
-        Class nonCps = loader.loadClass('com.cloudbees.groovy.cps.NonCPS')
-        boolean marked = script.declaredMethods.any { java.lang.reflect.Method m ->
-            m.name == method && m.isAnnotationPresent(nonCps)
+        return method in nonCpsMethods(script) ? "${parts[0]}.${method}".toString() : null
+    }
+
+    /** The names of a script's @NonCPS methods, looked up once per class (steps on many threads ask). */
+    Set<String> nonCpsMethods(Class script) {
+        Set<String> names = nonCpsByClass.get(script)
+        if (names == null) {
+            names = script.declaredMethods.findAll { java.lang.reflect.Method m -> m.isAnnotationPresent(nonCps) }
+                .collect { java.lang.reflect.Method m -> m.name } as Set<String>
+            nonCpsByClass.put(script, names)
         }
-        return marked ? "${parts[0]}.${method}".toString() : null
+        return names
     }
 
     HarnessError missing(String what) {
