@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
     "publish": ("publish", True, "final job: move latest (and other publish tags) to this pipeline's images"),
     "janitor": ("janitor", True, "early job: remove expired pipeline and content tags, never one it should keep"),
     "prune": ("prune", True, "remove one tag from every repository of a namespace (Docker Hub, GitLab, OCI)"),
+    "promote": ("promote", True, "copy builds to the release tags a reviewed file names; conflicts stop everything"),
+    "sync": ("sync", True, "copy images to revisioned tags (<track>-<N>) when their label changed, and static tags"),
+    "prepare": ("prepare", True, "TripleO ContainerImagePrepare: tags from labels, copies to the push destination"),
 }
 
 
@@ -82,6 +85,10 @@ def main(
         return 0
     env = dict(os.environ if env is None else env)
     selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected == "slug":
+        from ci_tags.commands.slug import branch_argv
+
+        argv = branch_argv(argv)
     parser = build_parser(selected)
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)

@@ -20,7 +20,7 @@ from ci_tags.reference import PATH_RE, parse_reference, validate_tag
 ARCHES = ("amd64", "arm64", "arm", "arm-v7", "arm-v6", "386", "ppc64le", "s390x", "riscv64")
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
             "max_age")
-IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target")
+IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto")
 TAG_KEYS = ("content", "pipeline")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -47,6 +47,8 @@ class ImageSpec:
     arches: tuple[str, ...] = ("amd64",)
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
+    aliases: tuple[str, ...] = ()  # other names FROM lines use for this image (``qemu:debian10``)
+    manifesto: str | None = None  # a command run in the built image; its output's sha256 becomes a label
 
     @property
     def multi_arch(self) -> bool:
@@ -140,6 +142,11 @@ class _Loader:
         return path
 
 
+# The release files (promote, sync, prepare) read their YAML through the same loader, so that their errors name the
+# file, the line and the key in the same way.
+YamlLoader = _Loader
+
+
 def _template(loader: _Loader, node: Any, key: str, required: str, example: dict[str, str]) -> str:
     text = loader.scalar(node, key)
     fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
@@ -187,7 +194,10 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     if "images" not in top:
         raise loader.fail(root_node, "images", "missing: list the images to build")
     images: dict[str, ImageSpec] = {}
-    for name, (name_node, body) in loader.mapping(top["images"][1], "images", None).items():
+    alias_owner: dict[str, str] = {}
+    image_nodes = loader.mapping(top["images"][1], "images", None)
+    top_images = set(image_nodes)
+    for name, (name_node, body) in image_nodes.items():
         key = f"images.{name}"
         if not PATH_RE.fullmatch(name):
             raise loader.fail(name_node, key, "image names are lowercase repository paths (a-z, 0-9, . _ - /)")
@@ -219,7 +229,24 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
             for arg, (_, v) in loader.mapping(fields["build_args"][1], f"{key}.build_args", None).items():
                 build_args[arg] = loader.scalar(v, f"{key}.build_args.{arg}")
         target = loader.scalar(fields["target"][1], f"{key}.target") if "target" in fields else None
-        images[name] = ImageSpec(name, dockerfile, context, arches, build_args, target)
+        aliases: list[str] = []
+        if "aliases" in fields:
+            for i, (alias, node) in enumerate(loader.strings(fields["aliases"][1], f"{key}.aliases")):
+                try:
+                    parse_reference(alias)
+                except BadInput as exc:
+                    raise loader.fail(node, f"{key}.aliases[{i}]", f"{alias!r} is not an image name: {exc.message}") \
+                        from None
+                if alias in alias_owner or alias in top_images:
+                    other = alias_owner.get(alias, alias)
+                    raise loader.fail(node, f"{key}.aliases[{i}]", f"{alias!r} already names image {other}")
+                alias_owner[alias] = name
+                aliases.append(alias)
+        manifesto = loader.scalar(fields["manifesto"][1], f"{key}.manifesto") if "manifesto" in fields else None
+        if manifesto is not None and not manifesto.strip():
+            raise loader.fail(fields["manifesto"][1], f"{key}.manifesto", "empty: give a command, e.g. pip freeze")
+        images[name] = ImageSpec(name, dockerfile, context, arches, build_args, target,
+                                 aliases=tuple(aliases), manifesto=manifesto)
 
     tags = TagTemplates()
     if "tags" in top:

@@ -1,40 +1,74 @@
-"""A small Dockerfile reader: what the content hash needs to know, no more.
+"""What a Dockerfile's build reads, as buildkit evaluates it (``frontend/dockerfile/instructions`` and
+``dockerfile2llb``), for one target platform.
 
-It follows the Dockerfile reference for line continuations (with the ``escape`` parser directive), comments,
-``ARG`` before ``FROM`` (expanded in ``FROM`` lines), ``FROM [--platform=...] IMAGE [AS NAME]`` and
-``COPY``/``ADD`` in both the shell and the JSON-array form, with their ``--from``, ``--chown``, ``--chmod``,
-``--link`` and ``--parents`` flags. Heredoc bodies are part of the Dockerfile's bytes and read nothing from the
-context.
+The syntax comes from :mod:`ci_tags.dockerfile_syntax` and the words from :mod:`ci_tags.shellwords`. Scoping
+follows Docker: the platform ARGs (``TARGETARCH``...) and ARGs before the first ``FROM`` apply to ``FROM`` lines
+only and reach a stage only when redeclared there (a bare ``ARG X`` inherits the global value); build args apply
+only to declared ARGs; ARG and ENV values carry into later instructions and into stages built ``FROM`` that
+stage; ``ONBUILD`` triggers of the base run first in a stage. A source that names a variable ci-tags cannot know
+(the base image's environment, the build machine's platform) is marked ``broad``: the caller then hashes the
+whole context, with a warning.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ci_tags.dockerfile_syntax import (
+    DockerfileSyntaxError,
+    parse_syntax,
+)
 from ci_tags.errors import BadInput
 
-_DIRECTIVE_RE = re.compile(r"#\s*([a-zA-Z_]+)\s*=\s*(\S+)\s*$")
-_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+INSTRUCTIONS = ("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",
+                "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The build machine's platform: ci-tags does not know where a build runs (a native runner or qemu)
+UNKNOWN_BUILD_ARGS = ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "BUILDOSVERSION")
+
+
+def platform_args(arch: str) -> dict[str, str]:
+    """The platform ARGs Docker defines for a ci-tags architecture (containerd's normalised platform)."""
+    name, _, variant = arch.partition("-")
+    if name == "arm" and not variant:
+        variant = "v7"
+    platform = "linux/" + name + (f"/{variant}" if variant else "")
+    values = {"OS": "linux", "OSVERSION": "", "ARCH": name, "VARIANT": variant, "PLATFORM": platform}
+    out = {f"TARGET{k}": v for k, v in values.items()}
+    out.update({f"BUILD{k}": v for k, v in values.items()})
+    return out
 
 
 @dataclass(frozen=True)
 class Stage:
-    image: str  # as written, ARGs expanded
+    image: str  # the base as Docker reads it (ARGs expanded)
     name: str | None
     line: int
+    image_span: tuple[int, int] | None = None  # where the image word is in the file's text (for build)
+    base_stage: int | None = None  # the earlier stage this one builds on
 
 
 @dataclass(frozen=True)
 class Copy:
-    instruction: str  # COPY or ADD
+    instruction: str  # COPY, ADD, or RUN (a bind mount of the context)
     sources: tuple[str, ...]
     from_: str | None  # --from value: a stage name or index, or an image
     stage: int  # index of the stage it belongs to
     line: int
+    broad: bool = False  # a source names a variable ci-tags cannot know: the whole context counts
+    onbuild: bool = False  # an ONBUILD trigger of the base image, run in this stage
+    from_span: tuple[int, int] | None = None  # where the --from value is in the file's text (for build)
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    """What ci-tags knows of an image used as a base: its environment and ONBUILD triggers."""
+
+    env: Mapping[str, str] | None = None  # None: unknown (an external image)
+    onbuild: tuple[str, ...] = ()
+    uncertain: frozenset[str] = frozenset()  # ENV names whose value ci-tags cannot know
+    complete: bool = True  # False: the image may have more ENV than ``env`` (its own base is external)
 
 
 @dataclass(frozen=True)
@@ -42,161 +76,70 @@ class Dockerfile:
     stages: tuple[Stage, ...]
     copies: tuple[Copy, ...]
     runs: tuple[int, ...] = ()  # line numbers of RUN instructions: steps that execute inside the image
+    warnings: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None  # the built image's ENV as far as ci-tags knows it
+    onbuild: tuple[str, ...] = ()  # the built image's ONBUILD triggers
+    mounts: tuple[str, ...] = ()  # images a RUN --mount=from= pulls
+    reachable: frozenset[int] = frozenset()  # the stages a build of the target runs (the others are skipped)
+    env_uncertain: frozenset[str] = frozenset()  # names of ``env`` whose value ci-tags cannot know
+    env_complete: bool = True  # False: the image also has ENV ci-tags does not know (an external base's)
 
     def stage_names(self) -> set[str]:
         return {s.name for s in self.stages if s.name} | {str(i) for i in range(len(self.stages))}
 
     def external_images(self) -> list[str]:
-        """Images the build pulls: FROM lines that are not earlier stages, and COPY --from=<image>."""
+        """Images the build pulls: FROM lines that are not earlier stages, COPY --from=<image>, mounts."""
         seen: list[str] = []
-        names: set[str] = set()
-        for i, stage in enumerate(self.stages):
-            if stage.image.lower() not in names and stage.image not in seen:
+        for stage in self.stages:
+            if stage.base_stage is None and stage.image not in seen:
                 seen.append(stage.image)
-            if stage.name:
-                names.add(stage.name.lower())
-            names.add(str(i))
-        for c in self.copies:
-            if c.from_ and c.from_.lower() not in {n.lower() for n in self.stage_names()} and c.from_ not in seen:
-                seen.append(c.from_)
+        names = {n.lower() for n in self.stage_names()}
+        for ref in [c.from_ for c in self.copies if c.from_] + list(self.mounts):
+            if ref.lower() not in names and ref not in seen:
+                seen.append(ref)
         return [s for s in seen if s != "scratch"]
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join continuation lines; drop comments and blank lines; keep each instruction's first line number."""
-    escape = "\\"
-    lines = text.splitlines()
-    for raw in lines:  # parser directives come first
-        m = _DIRECTIVE_RE.match(raw.strip())
-        if not m:
-            break
-        if m.group(1).lower() == "escape" and m.group(2) in ("\\", "`"):
-            escape = m.group(2)
-    out: list[tuple[int, str]] = []
-    current: list[str] = []
-    start = 0
-    heredoc: str | None = None
-    for number, raw in enumerate(lines, 1):
-        if heredoc is not None:  # heredoc bodies are not instructions
-            if raw.strip() == heredoc:
-                heredoc = None
-            continue
-        stripped = raw.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if current and stripped.startswith("#"):
-            continue  # comment lines inside a continuation are removed
-        if not current:
-            start = number
-        if stripped.endswith(escape):
-            current.append(stripped[: -len(escape)])
-            continue
-        current.append(stripped)
-        line = " ".join(current)
-        current = []
-        out.append((start, line))
-        doc = re.search(r"<<-?\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?", line)
-        if doc and line.split(None, 1)[0].upper() in ("RUN", "COPY", "ADD"):
-            heredoc = doc.group(1)
-    if current:
-        out.append((start, " ".join(current)))
-    return out
+def parse_dockerfile(
+    text: str,
+    build_args: Mapping[str, str] | None = None,
+    where: str = "Dockerfile",
+    *,
+    arch: str = "amd64",
+    target: str | None = None,
+    base_info: Callable[[str], BaseInfo] | None = None,
+) -> Dockerfile:
+    """Read a Dockerfile for one architecture; ``build_args`` are ci-tags.yml's. Raises BadInput (naming the
+    file, the line and the reason) for what Docker refuses."""
+    try:
+        syntax = parse_syntax(text)
+    except DockerfileSyntaxError as exc:
+        raise BadInput(f"{where}:{exc.line}: {exc.reason}") from None
+    from ci_tags.dockerfile_stages import Reader, evaluate
+
+    reader = Reader(where, build_args or {}, arch, base_info or (lambda image: BaseInfo()))
+    reader.escape = syntax.escape
+    return evaluate(reader, syntax.nodes, target)
 
 
-def expand(text: str, values: Mapping[str, str]) -> str:
-    """``$VAR`` and ``${VAR}`` with the values known; unknown variables expand to empty, as in Docker."""
-    return _VAR_RE.sub(lambda m: values.get(m.group(1) or m.group(2), ""), text)
-
-
-def _split_flags(args: str) -> tuple[dict[str, str], str]:
-    flags: dict[str, str] = {}
-    rest = args.strip()
-    while rest.startswith("--"):
-        word, _, rest = rest.partition(" ")
-        key, _, value = word[2:].partition("=")
-        flags[key.lower()] = value
-        rest = rest.strip()
-    return flags, rest
-
-
-def parse_dockerfile(text: str, build_args: Mapping[str, str] | None = None, where: str = "Dockerfile") -> Dockerfile:
-    """Parse a Dockerfile; ``build_args`` override ARG defaults. Raises BadInput for what Docker would refuse."""
-    build_args = dict(build_args or {})
-    global_args: dict[str, str] = {}
-    stage_args: dict[str, str] = {}
-    stages: list[Stage] = []
-    copies: list[Copy] = []
-    runs: list[int] = []
-    for line_no, line in _logical_lines(text):
-        word, _, args = line.partition(" ")
-        instruction = word.upper()
-        if instruction == "RUN":
-            runs.append(line_no)
-            continue
-        if instruction == "ARG":
-            for item in shlex.split(args):
-                name, eq, default = item.partition("=")
-                value = build_args.get(name, default if eq else "")
-                (stage_args if stages else global_args)[name] = value
-            continue
-        if instruction == "FROM":
-            _, rest = _split_flags(args)  # --platform does not change what is pulled by name
-            parts = expand(rest, {**global_args, **build_args}).split()
-            if not parts:
-                raise BadInput(f"{where}:{line_no}: FROM names no image")
-            stage_name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
-            stages.append(Stage(parts[0], stage_name, line_no))
-            stage_args = {}
-            continue
-        if instruction in ("COPY", "ADD"):
-            if not stages:
-                raise BadInput(f"{where}:{line_no}: {instruction} before the first FROM")
-            flags, rest = _split_flags(args)
-            values = {**global_args, **stage_args, **build_args}
-            if rest.startswith("["):
-                try:
-                    items = [str(x) for x in json.loads(rest)]
-                except json.JSONDecodeError:
-                    raise BadInput(f"{where}:{line_no}: {instruction} has a malformed JSON array") from None
-            elif "<<" in rest:
-                continue  # a heredoc: the content is in the Dockerfile itself
-            else:
-                items = rest.split()
-            if len(items) < 2:
-                raise BadInput(f"{where}:{line_no}: {instruction} needs a source and a destination")
-            sources = tuple(expand(s, values) for s in items[:-1])
-            from_ = expand(flags["from"], values) if "from" in flags else None
-            copies.append(Copy(instruction, sources, from_, len(stages) - 1, line_no))
-    if not stages:
-        raise BadInput(f"{where}: no FROM instruction")
-    return Dockerfile(tuple(stages), tuple(copies), tuple(runs))
-
-
-def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mapping[str, str] | None = None) -> str:
-    """The Dockerfile with each FROM image that ``replacements`` names (as it reads after ARG expansion)
-    replaced, so a build runs on exactly the parent image it was hashed with. Other lines are untouched."""
-    build_args = dict(build_args or {})
-    global_args: dict[str, str] = {}
-    seen_from = False
-    out = []
-    for raw in text.splitlines(keepends=True):
-        stripped = raw.strip()
-        word = stripped.split(None, 1)[0].upper() if stripped else ""
-        if word == "ARG" and not seen_from:
-            for item in shlex.split(stripped[3:]):
-                name, eq, default = item.partition("=")
-                global_args[name] = build_args.get(name, default if eq else "")
-        if word == "FROM":
-            seen_from = True
-            tokens = stripped.split()
-            i = 1
-            while i < len(tokens) and tokens[i].startswith("--"):
-                i += 1
-            if i < len(tokens):
-                image = expand(tokens[i], {**global_args, **build_args})
-                if image in replacements:
-                    tokens[i] = replacements[image]
-                    indent = raw[: len(raw) - len(raw.lstrip())]
-                    raw = indent + " ".join(tokens) + ("\n" if raw.endswith("\n") else "")
-        out.append(raw)
-    return "".join(out)
+def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mapping[str, str] | None = None,
+                  *, arch: str = "amd64") -> str:
+    """The Dockerfile with each FROM image (and ``COPY --from`` image) that ``replacements`` names (as Docker
+    reads it, ARGs expanded) replaced, at the positions the parser found, so a build runs on exactly the parent
+    image it was hashed with. Nothing else changes: not a heredoc body, not a line that only looks like a FROM."""
+    parsed = parse_dockerfile(text, build_args, arch=arch)
+    stage_names = {n.lower() for n in parsed.stage_names()}
+    spans = [(stage.image_span, stage.image) for stage in parsed.stages
+             if stage.base_stage is None and stage.image in replacements and stage.image_span]
+    spans += [(copy.from_span, copy.from_) for copy in parsed.copies
+              if copy.from_ and copy.from_.lower() not in stage_names and copy.from_ in replacements
+              and copy.from_span]
+    body = text[1:] if text.startswith("\ufeff") else text
+    out: list[str] = []
+    at = 0
+    for span, image in sorted((s, i) for s, i in spans if s is not None and i is not None):
+        start, end = span
+        out += [body[at:start], replacements[image]]
+        at = end
+    out.append(body[at:])
+    return ("\ufeff" if text.startswith("\ufeff") else "") + "".join(out)

@@ -1,31 +1,31 @@
 """Content hashes: a sha256 over everything that decides a build, and nothing else.
 
-What goes in (scheme ``ci-tags-hash-v1``): the Dockerfile's bytes; every context file that a COPY/ADD takes
-(relative path, content, executable bit, symlink target), sorted, honouring .dockerignore; build args, target
-and architecture; each parent image of the set by its content hash, and each external image by its reference as
-written (or its digest, when pinned). What stays out: modification times, owners, the checkout's absolute path,
-and files no COPY/ADD reads. COPY/ADD sources of every stage count, also of stages a ``target`` skips: a hash
-that changes too often costs a build; one that changes too rarely ships a stale image.
+What goes in (scheme ``ci-tags-hash-v2``): the Dockerfile's bytes; every context entry the build takes (COPY/ADD
+sources and RUN bind mounts of the context, as Docker reads them for that architecture: see
+:mod:`ci_tags.dockerfile` and :mod:`ci_tags.build_context`), by the path the build names it, with its content,
+executable bit or symlink text, sorted, honouring .dockerignore; build args, target and architecture; each parent
+image of the set by its content hash, and each external image by its reference as written (or its digest, when
+pinned); remote ADD sources by their text. What stays out: modification times, owners, the checkout's absolute
+path, and files no instruction reads. Sources of every stage count, also of stages a ``target`` skips, and a source
+ci-tags cannot resolve takes the whole context: a hash that changes too often costs a build; one that changes too
+rarely ships a stale image.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import os
-import posixpath
-import stat
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.dockerfile import Dockerfile, parse_dockerfile
+from ci_tags.build_context import Entries, add_source
+from ci_tags.dockerfile import BaseInfo, Dockerfile, parse_dockerfile
 from ci_tags.dockerignore import DockerIgnore
 from ci_tags.errors import BadInput
 
-SCHEME = "ci-tags-hash-v1"
-CHUNK = 1 << 20
-_GLOB_CHARS = set("*?[")
+SCHEME = "ci-tags-hash-v2"
+_REMOTE = ("http://", "https://", "git://", "git@", "ssh://")
 
 
 @dataclass(frozen=True)
@@ -34,91 +34,46 @@ class HashResult:
     files: int
     bytes: int
     warnings: tuple[str, ...] = ()
+    dockerfile: Dockerfile | None = None
 
 
-@dataclass
-class _Entries:
-    items: dict[str, tuple[str, str]] = field(default_factory=dict)  # relpath -> (kind, value)
-    bytes: int = 0
+def read_dockerfile(path: Path, where: str) -> str:
+    """The Dockerfile's text; one that is not UTF-8 is bad input (Docker reads it as UTF-8 text)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{where}:{line}: the Dockerfile is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise BadInput(f"{where}: cannot read the Dockerfile: {exc.strerror}") from None
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb", buffering=0) as f:
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        while n := f.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
+_SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:")  # user@host:path, a git remote
 
 
-def _walk(root: Path, rel: str) -> Iterator[str]:
-    """``rel`` and everything under it (not following symlinks), as context-relative paths."""
-    yield rel
-    full = root / rel if rel else root
-    if full.is_dir() and not full.is_symlink():
-        for dirpath, dirnames, filenames in os.walk(full):
-            dirnames.sort()
-            base = Path(dirpath).relative_to(root).as_posix()
-            for name in sorted(filenames) + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
-                yield f"{base}/{name}" if base != "." else name
-            for d in dirnames:
-                if not (Path(dirpath) / d).is_symlink():
-                    yield f"{base}/{d}" if base != "." else d
+def is_remote(instruction: str, source: str) -> bool:
+    """An ADD source buildkit fetches from the network (an http(s) URL or a git remote), not the context."""
+    return instruction == "ADD" and (source.startswith(_REMOTE) or bool(_SCP_LIKE.match(source)))
 
 
-def _source_paths(context: Path, source: str, where: str) -> list[str]:
-    """The context paths a COPY/ADD source names; a path that leaves the context is bad input, as in Docker."""
-    cleaned = posixpath.normpath("/" + source).lstrip("/")
-    if posixpath.normpath(source).startswith("..") or source.startswith("../"):
-        raise BadInput(f"{where}: {source!r} is outside the build context")
-    if cleaned in ("", "."):
-        return [""]
-    if not _GLOB_CHARS & set(cleaned):
-        if not (context / cleaned).exists() and not (context / cleaned).is_symlink():
-            raise BadInput(f"{where}: {source!r} does not exist in the build context {context}")
-        return [cleaned]
-    matches = [
-        rel for rel in _walk(context, "")
-        if rel and rel.count("/") == cleaned.count("/") and fnmatch.fnmatchcase(rel, cleaned)
-    ]
-    if not matches:
-        raise BadInput(f"{where}: {source!r} matches no file in the build context {context}")
-    return matches
-
-
-def _add_path(context: Path, rel: str, ignore: DockerIgnore, entries: _Entries) -> None:
-    for path in _walk(context, rel):
-        if not path or path in entries.items or ignore.ignored(path):
-            continue
-        full = context / path
-        st = full.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            entries.items[path] = ("symlink", os.readlink(full))
-        elif stat.S_ISDIR(st.st_mode):
-            entries.items[path] = ("dir", "")
-        elif stat.S_ISREG(st.st_mode):
-            executable = "x" if st.st_mode & 0o111 else "-"
-            entries.items[path] = (f"file{executable}", _file_digest(full))
-            entries.bytes += st.st_size
-
-
-def context_entries(context: Path, dockerfile: Dockerfile, ignore: DockerIgnore, where: str) -> _Entries:
-    """Every context entry some COPY/ADD (without --from) reads."""
-    entries = _Entries()
+def context_entries(context: Path, dockerfile: Dockerfile, ignore: DockerIgnore, where: str) -> Entries:
+    """Every context entry some COPY/ADD (without --from) or RUN --mount of the context reads; a source
+    ci-tags cannot resolve (``broad``) takes the whole context."""
+    entries = Entries()
     for copy in dockerfile.copies:
         if copy.from_ is not None:
             continue
-        for source in copy.sources:
-            if copy.instruction == "ADD" and "://" in source:
-                continue  # a remote URL: hashed as its text by the caller
-            for rel in _source_paths(context, source, f"{where}:{copy.line}"):
-                _add_path(context, rel, ignore, entries)
+        sources = ("",) if copy.broad else copy.sources
+        skipped = copy.stage not in dockerfile.reachable  # Docker does not run it: a missing file is no error
+        for source in sources:
+            if is_remote(copy.instruction, source):
+                continue  # hashed by its text by the caller
+            add_source(context, source, ignore, entries, f"{where}:{copy.line}", missing_ok=skipped)
     return entries
 
 
 def remote_sources(dockerfile: Dockerfile) -> list[str]:
-    return [s for c in dockerfile.copies if c.instruction == "ADD" for s in c.sources if "://" in s]
+    return [s for c in dockerfile.copies for s in c.sources if is_remote(c.instruction, s)]
 
 
 def content_hash(
@@ -130,23 +85,26 @@ def content_hash(
     target: str | None,
     bases: Mapping[str, str],
     where: str | None = None,
+    base_info: Callable[[str], BaseInfo] | None = None,
 ) -> HashResult:
     """The content hash of one image for one architecture.
 
     ``bases`` maps every external image the Dockerfile pulls (FROM, COPY --from) to what stands for it in the
     hash: a parent of the set by ``"content:<hex>"``, an external image by its reference text or its pinned
-    digest. Use :func:`external_images` to learn which keys are needed.
+    digest. Use :func:`external_images` to learn which keys are needed. ``base_info`` tells what ci-tags knows
+    of a base image (a parent of the set: its ENV and ONBUILD triggers).
     """
     where = where or str(dockerfile_path)
     data = dockerfile_path.read_bytes()
-    parsed = parse_dockerfile(data.decode("utf-8", errors="replace"), build_args, where)
+    parsed = parse_dockerfile(read_dockerfile(dockerfile_path, where), build_args, where, arch=arch,
+                              target=target, base_info=base_info)
     entries = context_entries(context, parsed, DockerIgnore.for_build(context, dockerfile_path), where)
     remote = remote_sources(parsed)
     h = hashlib.sha256()
 
     def put(*fields: str) -> None:
         for value in fields:
-            raw = value.encode()
+            raw = value.encode("utf-8", "surrogateescape")
             h.update(len(raw).to_bytes(8, "big") + raw)
 
     put(SCHEME, "dockerfile", hashlib.sha256(data).hexdigest(), "arch", arch, "target", target or "")
@@ -159,15 +117,18 @@ def content_hash(
     for rel in sorted(entries.items):
         kind, value = entries.items[rel]
         put("entry", rel, kind, value)
-    warnings = tuple(f"{where}: ADD {url} is hashed by its URL; a change behind it is not seen" for url in remote)
+    warnings = parsed.warnings + tuple(
+        f"{where}: ADD {url} is hashed by its URL; a change behind it is not seen" for url in remote)
     return HashResult(h.hexdigest(), sum(1 for k, _ in entries.items.values() if k.startswith("file")),
-                      entries.bytes, warnings)
+                      entries.bytes, warnings, parsed)
 
 
-def external_images(dockerfile_path: Path, build_args: Mapping[str, str]) -> list[str]:
-    """The images a Dockerfile pulls (FROM lines that are not stages, and COPY --from=<image>), as written."""
-    text = dockerfile_path.read_text(errors="replace")
-    return parse_dockerfile(text, build_args, str(dockerfile_path)).external_images()
+def external_images(dockerfile_path: Path, build_args: Mapping[str, str], arch: str = "amd64",
+                    target: str | None = None) -> list[str]:
+    """The images a Dockerfile pulls (FROM lines that are not stages, COPY --from=<image>), ARGs expanded."""
+    where = str(dockerfile_path)
+    text = read_dockerfile(dockerfile_path, where)
+    return parse_dockerfile(text, build_args, where, arch=arch, target=target).external_images()
 
 
 def order_images(parents: Mapping[str, list[str]]) -> list[str]:
@@ -192,15 +153,33 @@ def order_images(parents: Mapping[str, list[str]]) -> list[str]:
     return order
 
 
-def parent_of(reference: str, names: set[str], registry: str) -> str | None:
-    """The image of the set a FROM reference names (by set name or full repository, any tag), if any."""
+def parent_of(reference: str, names: set[str], registry: str,
+              aliases: Mapping[str, str] | None = None) -> str | None:
+    """The image of the set a FROM reference names (by set name, full repository or an alias), if any."""
+    aliases = aliases or {}
+    if reference in aliases:
+        return aliases[reference]
     bare = reference.split("@", 1)[0]
     if ":" in bare.rsplit("/", 1)[-1]:
         bare = bare.rsplit(":", 1)[0]
     if bare in names:
         return bare
+    if bare in aliases:  # an alias without a tag stands for every tag
+        return aliases[bare]
     prefix = registry.rstrip("/") + "/"
     if bare.startswith(prefix) and bare[len(prefix):] in names:
         return bare[len(prefix):]
     return None
 
+
+def looks_like_old_name(reference: str, names: set[str]) -> str | None:
+    """The image of the set a registry-less FROM reference may be an older name of (``qemu:debian10`` for
+    ``qemu/debian10``), so the user can list it under ``aliases:``."""
+    first = reference.split("/", 1)[0]
+    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+        return None  # names a registry
+    flat = re.sub(r"[:/_.-]", "", reference.split("@", 1)[0]).lower()
+    for name in sorted(names):
+        if re.sub(r"[:/_.-]", "", name).lower() == flat:
+            return name
+    return None

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ci_tags.config import Config, ImageSpec
+from ci_tags.dockerfile import BaseInfo
 from ci_tags.errors import BadInput
-from ci_tags.hashing import content_hash, external_images, order_images, parent_of
+from ci_tags.hashing import content_hash, external_images, looks_like_old_name, order_images, parent_of
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,18 @@ def resolve(
 
     ``pin`` maps an external image reference to the digest to hash instead of its text (``--pin-base``)."""
     names = set(config.images)
+    aliases = {alias: name for name, spec in config.images.items() for alias in spec.aliases}
     parents: dict[str, list[str]] = {}
     externals: dict[str, list[str]] = {}
     for name, spec in config.images.items():
-        refs = external_images(spec.dockerfile, spec.build_args)
+        where = str(spec.dockerfile.relative_to(config.root))
+        refs: list[str] = []
+        for arch in spec.arches:  # a FROM may name ${TARGETARCH}
+            refs += [r for r in external_images(spec.dockerfile, spec.build_args, arch, spec.target)
+                     if r not in refs]
         externals[name] = refs
-        parents[name] = [p for p in (parent_of(r, names, config.registry) for r in refs) if p]
+        parents[name] = list(dict.fromkeys(
+            p for p in (parent_of(r, names, config.registry, aliases) for r in refs) if p))
     order = order_images(parents)
     if wanted is not None:
         for name in wanted:
@@ -69,9 +76,10 @@ def resolve(
                 stack += parents[n]
         order = [n for n in order if n in needed]
     resolved: dict[str, ResolvedImage] = {}
+    infos: dict[tuple[str, str], BaseInfo] = {}  # what a child of the set sees of its parent: ENV, ONBUILD
     for name in order:
         spec = config.images[name]
-        base_of = {r: parent_of(r, names, config.registry) for r in externals[name]}
+        base_of = {r: parent_of(r, names, config.registry, aliases) for r in externals[name]}
         for parent in base_of.values():
             if parent and not set(spec.arches) <= set(config.images[parent].arches):
                 raise BadInput(
@@ -81,15 +89,32 @@ def resolve(
                 )
         arch_images = []
         warnings: list[str] = []
+        where = str(spec.dockerfile.relative_to(config.root))
+        for ref, p in base_of.items():
+            old = None if p else looks_like_old_name(ref, names)
+            if old:
+                warnings.append(f"{where}: FROM {ref} looks like a local image, perhaps an older name of {old}; "
+                                f"if it is, list it under images.{old}.aliases in {config.path.name}")
         for arch in spec.arches:
             bases = {
                 ref: (f"content:{resolved[p].arch(arch).hash}" if p else (pin(ref) if pin else ref))
                 for ref, p in base_of.items()
             }
+
+            def base_info(ref: str, arch: str = arch, base_of: dict[str, str | None] = base_of) -> BaseInfo:
+                parent = base_of.get(ref)
+                if parent is None:
+                    return BaseInfo()
+                return infos[(parent, arch)]
+
             result = content_hash(
                 spec.dockerfile, spec.context, arch=arch, build_args=spec.build_args, target=spec.target,
-                bases=bases, where=str(spec.dockerfile.relative_to(config.root)),
+                bases=bases, where=where, base_info=base_info,
             )
+            parsed = result.dockerfile
+            if parsed is not None:
+                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain,
+                                               parsed.env_complete)
             warnings += [w for w in result.warnings if w not in warnings]
             tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
             arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))

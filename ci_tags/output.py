@@ -77,6 +77,11 @@ class Output:
         self.stderr.write(f"ci-tags: {exc.label}: {exc}\n")
         self.stderr.flush()
 
+    def problem(self, text: str) -> None:
+        """One of several problems found in an input (each listed before the error that ends the run)."""
+        self.stderr.write(f"problem: {text}\n")
+        self.stderr.flush()
+
     def info(self, text: str) -> None:
         """Progress notes for humans, on stderr so stdout stays parseable."""
         if not self.json_mode:

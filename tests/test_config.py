@@ -118,3 +118,17 @@ def test_unknown_image_suggests_a_close_name(repo):
     config = load(repo, "images:\n  qemu/debian:\n    dockerfile: docker/debian.docker\n")
     with pytest.raises(BadInput, match="did you mean 'qemu/debian'"):
         config.image("qemu/debain")
+
+
+def test_aliases(repo):
+    config = load(repo, "images:\n  qemu/debian10:\n    dockerfile: docker/debian.docker\n"
+                        "    aliases: ['qemu:debian10', 'registry.example.com/old/debian10']\n")
+    assert config.image("qemu/debian10").aliases == ("qemu:debian10", "registry.example.com/old/debian10")
+    for text, message in [
+        ("    aliases: ['Not An Image']\n", "ci-tags.yml:4: images.a.aliases[0]: 'Not An Image' is not an image"),
+        ("    aliases: [b]\n  b:\n    dockerfile: docker/debian.docker\n", "'b' already names image b"),
+        ("    aliases: [x, x]\n", "images.a.aliases[1]: 'x' already names image a"),
+    ]:
+        with pytest.raises(BadInput) as err:
+            load(repo, "images:\n  a:\n    dockerfile: docker/debian.docker\n" + text)
+        assert message in str(err.value)

@@ -90,6 +90,7 @@ def test_dockerfile_specific_ignore_file_wins(ctx):
     ],
 )
 def test_build_parameters_change_the_hash(ctx, kw, other):
+    (ctx / "Dockerfile").write_text("FROM debian:12 AS runtime\nCOPY src/ /src/\nCOPY run.sh /\n")
     assert h(ctx, **kw) != h(ctx, **other)
 
 
@@ -195,7 +196,10 @@ def test_parent_of():
         (["./build"], "build", True),
         (["build", "!build/keep"], "build/keep", False),
         (["[a-c].txt"], "b.txt", True),
-        (["[!a-c].txt"], "b.txt", False),
+        (["[!a-c].txt"], "b.txt", True),  # Go: "!" is a character of the class, not a negation
+        (["[!a-c].txt"], "z.txt", False),
+        (["[^a-c].txt"], "b.txt", False),
+        (["[^a-c].txt"], "z.txt", True),
     ],
 )
 def test_dockerignore_matches_like_docker(patterns, path, ignored):

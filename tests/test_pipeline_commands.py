@@ -156,3 +156,21 @@ def test_rebuilding_an_existing_content_tag_is_skipped(project):
     again = project("build", "base")
     assert again.code == 0
     assert "exists already" in again.err
+
+
+def test_build_runs_on_the_parent_the_parser_sees(project):
+    """``FROM \\`` + newline + ``base``: hashed as a child of base, so built on base's exact digest (there is no
+    image named plain ``base`` anywhere: a build on the mutable name would fail)."""
+    (project.root / "docker" / "app" / "Dockerfile").write_text(
+        "FROM \\\n    base\nCOPY app.sh /usr/local/bin/app.sh\nRUN test -f /opt/built\n")
+    assert project("build", "base", pipeline="12").code == 0
+    built = project("build", "app", pipeline="12")
+    assert built.code == 0, built.err
+
+
+def test_what_hash_refuses_build_refuses_the_same_way(project):
+    (project.root / "docker" / "app" / "Dockerfile").write_text('FROM base\nARG X="abc\nCOPY app.sh /\n')
+    for command in (["hash"], ["plan"], ["build", "app"]):
+        result = project(*command)
+        assert result.code == 2, command
+        assert "docker/app/Dockerfile:2:" in result.err and "double-quote" in result.err

@@ -121,3 +121,19 @@ def test_slug_cli_exit_codes(cli):
     assert "empty slug" in bad.err and "Traceback" not in bad.err
     js = cli("slug", "Main", "--json")
     assert '"slug": "main"' in js.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "slug"),
+    [
+        (["slug", "--", "-x"], "x"),
+        (["slug", "-aaa-"], "aaa"),
+        (["slug", "--json", "-aaa-"], '"slug": "aaa"'),
+        (["slug", "-aaa-", "--json"], '"slug": "aaa"'),
+        (["slug", "--", "--json"], "json"),
+    ],
+)
+def test_slug_of_a_branch_starting_with_a_dash(cli, argv, slug):
+    result = cli(*argv)
+    assert result.code == 0, result.err
+    assert slug in result.out

@@ -20,12 +20,14 @@ class BuildRequest:
     target: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     plain_http: bool = False  # loopback or named-insecure registry
+    manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
 
 
 class Builder:
     """Builds one image for one architecture and pushes it; returns the pushed manifest's digest."""
 
     name = "builder"
+    runs_manifesto = False  # can run a manifesto command in the built image before pushing it
 
     def __init__(self, program: str, env: Mapping[str, str], log: Callable[[str], None] = lambda line: None) -> None:
         self.program = program

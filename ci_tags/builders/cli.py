@@ -3,6 +3,7 @@ environment (e.g. vfs and chroot in unprivileged containers)."""
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -13,12 +14,15 @@ from ci_tags.errors import OperationFailed
 class BuildahBuilder(Builder):
     name = "buildah"
     build_verb = "bud"
+    runs_manifesto = True
 
     def build_and_push(self, request: BuildRequest) -> str:
         tls = ["--tls-verify=false"] if request.plain_http else []
         self._run(
             [self.build_verb, *tls, *build_flags(request), str(request.context)], f"build {request.reference}"
         )
+        if request.manifesto:
+            self._label_manifesto(request)
         with tempfile.TemporaryDirectory() as tmp:
             digest_file = Path(tmp) / "digest"
             self._run(
@@ -31,9 +35,32 @@ class BuildahBuilder(Builder):
         return digest
 
 
+    def _label_manifesto(self, request: BuildRequest) -> None:
+        """Run the manifesto command in a container of the built image and label the image with its output's
+        hash (a commit adds one empty layer); the command's stderr goes to the job log, its stdout is hashed."""
+        from ci_tags.manifesto import manifesto_labels
+
+        ctr = self._run(["from", "--pull-never", "--quiet", request.reference], "start the manifesto container")
+        ctr = ctr.strip().splitlines()[-1]
+        try:
+            done = subprocess.run([self.program, "run", ctr, "--", "sh", "-c", request.manifesto or ""],
+                                  env=self.env, capture_output=True, check=False)
+            for line in done.stderr.decode(errors="replace").splitlines():
+                self.log(line)
+            if done.returncode != 0:
+                raise OperationFailed(f"the manifesto command {request.manifesto!r} failed in {request.reference} "
+                                      f"(exit {done.returncode})")
+            flags = [arg for k, v in manifesto_labels(done.stdout).items() for arg in ("--label", f"{k}={v}")]
+            self._run(["config", *flags, ctr], "label the manifesto")
+            self._run(["commit", "--quiet", ctr, request.reference], f"commit {request.reference}")
+        finally:
+            subprocess.run([self.program, "rm", ctr], env=self.env, capture_output=True, check=False)
+
+
 class PodmanBuilder(BuildahBuilder):
     name = "podman"
     build_verb = "build"
+    runs_manifesto = False  # podman has no buildah-style working containers (from/run/config/commit)
 
 
 class DockerBuilder(Builder):

@@ -16,7 +16,7 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.dockerfile import rewrite_bases
-from ci_tags.errors import NotFound, OperationFailed
+from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.imageset import resolve
 from ci_tags.reference import parse_reference
 from ci_tags.registry.auth import scope
@@ -40,7 +40,7 @@ def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str)
     from ci_tags.builders.emulation import can_run, host_arch
     from ci_tags.dockerfile import parse_dockerfile
 
-    runs = parse_dockerfile(dockerfile.read_text(), build_args, str(dockerfile)).runs
+    runs = parse_dockerfile(dockerfile.read_bytes().decode("utf-8"), build_args, str(dockerfile), arch=arch).runs
     if runs and not can_run(arch):
         raise OperationFailed(
             f"{dockerfile}:{runs[0]}: RUN steps for {arch} cannot execute on this {host_arch()} machine",
@@ -87,12 +87,15 @@ def run(ctx: Context) -> int:
             labels["org.opencontainers.image.source"] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        if image.spec.manifesto and not builder.runs_manifesto:
+            raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
             dockerfile = image.spec.dockerfile
             if replacements:
-                text = dockerfile.read_text()
+                text = dockerfile.read_bytes().decode("utf-8")  # hashing has refused a non-UTF-8 one already
                 dockerfile = Path(tmp) / dockerfile.name
-                dockerfile.write_text(rewrite_bases(text, replacements, image.spec.build_args))
+                rewritten = rewrite_bases(text, replacements, image.spec.build_args, arch=arch.arch)
+                dockerfile.write_bytes(rewritten.encode("utf-8"))
                 ignore = image.spec.dockerfile.with_name(image.spec.dockerfile.name + ".dockerignore")
                 if ignore.is_file():
                     shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))
@@ -107,6 +110,7 @@ def run(ctx: Context) -> int:
                     target=image.spec.target,
                     labels=labels,
                     plain_http=ctx.registries.plain_http(ref.api_host),
+                    manifesto=image.spec.manifesto,
                 )
             )
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.

@@ -7,6 +7,21 @@ import argparse
 from ci_tags.context import Context
 from ci_tags.reference import slugify
 
+_OPTIONS = ("-h", "--help", "--json", "--debug")
+
+
+def branch_argv(argv: list[str]) -> list[str]:
+    """``ci-tags slug -aaa-``: a branch name may start with ``-`` (GitLab slugs such names); when the one
+    argument besides slug's own options does, it is the branch, as if written after ``--``."""
+    at = argv.index("slug")
+    rest = argv[at + 1 :]
+    if "--" in rest:
+        return argv
+    words = [a for a in rest if a not in _OPTIONS]
+    if len(words) == 1 and words[0].startswith("-"):
+        return argv[: at + 1] + [a for a in rest if a in _OPTIONS] + ["--", words[0]]
+    return argv
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("branch")

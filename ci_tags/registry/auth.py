@@ -114,8 +114,11 @@ class Authenticator:
             return {"Authorization": f"Bearer {token}"} if token else {}
         return {}
 
-    def unauthorized(self, www_authenticate: str | None, scopes: Iterable[str]) -> bool:
-        """Handle a 401: learn the challenge and drop the cached token; True when a retry may succeed."""
+    def unauthorized(self, www_authenticate: str | None, scopes: Iterable[str], sent: bool = True) -> bool:
+        """Handle a 401: learn the challenge and drop the cached token; True when a retry may succeed.
+
+        ``sent``: the refused request carried credentials. One that did not (a concurrent first request, sent
+        before another thread learned the challenge) is worth a retry with them."""
         if not www_authenticate:
             return False
         challenge = parse_challenge(www_authenticate)
@@ -128,7 +131,7 @@ class Authenticator:
             self._tokens.pop(key, None)
         # Retry when we learned something: a first challenge, or (Bearer) the token sent may have expired. Another
         # thread may have dropped that token already: retry anyway, or concurrent requests fail on an expiry.
-        return had is None or had.scheme != challenge.scheme or challenge.scheme == "bearer"
+        return had is None or not sent or had.scheme != challenge.scheme or challenge.scheme == "bearer"
 
     def refusal(self, scopes: Iterable[str], status: int) -> AuthError:
         """The error for a request still refused after authenticating: names the user, never the secret."""

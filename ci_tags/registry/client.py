@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 from ci_tags.errors import BadInput, NotFound, RegistryError
 from ci_tags.reference import is_loopback_host
 from ci_tags.registry.auth import Authenticator, scope
-from ci_tags.registry.credentials import find_credentials
+from ci_tags.registry.credentials import Credentials, find_credentials
 from ci_tags.registry.manifest import ACCEPT, Manifest
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Registry:
             hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
             resp = self.http.request(method, url, headers=hdrs, params=params, data=data, stream=stream)
             if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
-                resp.headers.get("WWW-Authenticate"), scopes
+                resp.headers.get("WWW-Authenticate"), scopes, "Authorization" in hdrs
             ):
                 resp.close()
                 continue
@@ -293,3 +293,10 @@ class Registries:
                 auth = Authenticator(host, creds, self.http, self.plain_http)
                 self._by_host[host] = Registry(host, self.http, auth, "http" if plain else "https")
             return self._by_host[host]
+
+    def use_credentials(self, host: str, credentials: Credentials) -> None:
+        """Credentials an input file gives for ``host`` (TripleO's ContainerImageRegistryCredentials): they win
+        over the usual chain for that host."""
+        with self._lock:
+            auth = Authenticator(host, credentials, self.http, self.plain_http)
+            self._by_host[host] = Registry(host, self.http, auth, "http" if self.plain_http(host) else "https")

@@ -1,0 +1,1 @@
+"""The release flows (promote, sync, prepare): registry I/O around the pure decisions."""

@@ -1,0 +1,20 @@
+"""Concurrent first requests to a Basic-auth registry: those sent before any thread learned the challenge are
+retried with the credentials, not reported as refused credentials."""
+
+from __future__ import annotations
+
+from ci_tags.concurrency import run_all
+from ci_tags.registry.client import Registries
+from ci_tags.registry.http import Http
+from tests.support.auth import BASIC_USERS
+
+
+def test_concurrent_first_requests_all_authenticate(clean_env, basic_registry) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):  # a fresh client each time: the race is on the first challenge
+        regs = Registries(Http(), clean_env, username="alice", password=BASIC_USERS["alice"])
+        registry = regs.get(basic_registry.host)
+        try:
+            outcomes = run_all(lambda i, r=registry: r.head_manifest(f"race/r{i}", "v1"), list(range(8)), 8)
+        finally:
+            regs.http.close()
+        assert [(digest, err) for _, digest, err in outcomes] == [(None, None)] * 8

@@ -1,0 +1,74 @@
+"""The version manifesto: ``manifesto:`` per image in ci-tags.yml, run in the built image by a real buildah build;
+its output's sha256 is the image's dev.ci-tags.manifesto label, so rebuilds with the same packages compare equal."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ci_tags.manifesto import LABEL, MAX_TEXT, TEXT_LABEL, manifesto_labels
+from ci_tags.registry.image import read_config
+from tests.support.project import buildah_env, push_busybox_base, write_project
+
+
+def test_labels_hash_the_whole_output_and_keep_a_bounded_text() -> None:
+    assert manifesto_labels(b"a==1\nb==2\n") == {
+        LABEL: "sha256:" + hashlib.sha256(b"a==1\nb==2\n").hexdigest(), TEXT_LABEL: "a==1\nb==2\n"}
+    big = b"pkg==1.0\n" * 10_000
+    labels = manifesto_labels(big)
+    assert labels[LABEL] == "sha256:" + hashlib.sha256(big).hexdigest()
+    assert len(labels[TEXT_LABEL].encode()) <= MAX_TEXT and labels[TEXT_LABEL].endswith("(cut: 90000 bytes in all)\n")
+
+
+def test_an_empty_manifesto_is_bad_input(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write_project(tmp_path, "r.example/x", "r.example/base:1")
+    text = (tmp_path / "ci-tags.yml").read_text().replace(
+        "    dockerfile: docker/app/Dockerfile\n", "    dockerfile: docker/app/Dockerfile\n    manifesto: ''\n")
+    (tmp_path / "ci-tags.yml").write_text(text)
+    result = cli("hash", "--config", str(tmp_path / "ci-tags.yml"))
+    assert result.code == 2
+    assert result.err.startswith(f"ci-tags: bad input: {tmp_path / 'ci-tags.yml'}:7: images.app.manifesto: empty")
+
+
+@pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is installed by .ci/setup")
+def test_build_labels_the_manifesto_and_rebuilds_with_the_same_packages_compare_equal(
+    tmp_path: Path, registry, reg, cli  # type: ignore[no-untyped-def]
+) -> None:
+    env = buildah_env(tmp_path / "buildah")
+    base = push_busybox_base(registry.host, tmp_path, env)
+    root = tmp_path / "proj"
+    root.mkdir()
+    write_project(root, f"{registry.host}/mf", base)
+    config = root / "ci-tags.yml"
+    config.write_text(config.read_text().replace(
+        "    dockerfile: docker/base/Dockerfile\n",
+        "    dockerfile: docker/base/Dockerfile\n    manifesto: cat /opt/files/hello.txt; echo done >&2\n"))
+    ci = {**env, "CI_TAGS_PIPELINE_ID": "1", "CI_TAGS_BRANCH": "main", "CI_TAGS_DEFAULT_BRANCH": "main"}
+    first = cli("build", "base", "--config", str(config), "--json", env=ci)
+    assert first.code == 0, first.err
+    import json
+
+    built = json.loads(first.out)
+    manifest = reg.get_manifest("mf/ci/base", built["digest"])
+    labels = read_config(reg, "mf/ci/base", manifest).labels
+    assert labels[LABEL] == "sha256:" + hashlib.sha256(b"hello\n").hexdigest()
+    assert labels[TEXT_LABEL] == "hello\n"
+
+    # a forced rebuild: another image (another created time), the same packages -> the same manifesto
+    again = cli("build", "base", "--config", str(config), "--force", "--pipeline-id", "2", "--json", env=ci)
+    assert again.code == 0, again.err
+    rebuilt = json.loads(again.out)
+    assert rebuilt["digest"] != built["digest"]
+    assert read_config(reg, "mf/ci/base", reg.get_manifest("mf/ci/base", rebuilt["digest"])).labels[LABEL] == \
+        labels[LABEL]
+
+    # a failing manifesto command fails the build, before anything is pushed under the content tag
+    config.write_text(config.read_text().replace("manifesto: cat /opt/files/hello.txt; echo done >&2",
+                                                 "manifesto: exit 3"))
+    failed = cli("build", "base", "--config", str(config), "--force", "--pipeline-id", "3", env=ci)
+    assert failed.code == 1
+    assert "the manifesto command 'exit 3' failed" in failed.err
+    assert reg.head_manifest("mf/ci/base", rebuilt["content_tag"]) == rebuilt["digest"]
