@@ -297,6 +297,46 @@ def test_the_harness_fails_a_run_that_calls_a_step_it_cannot_stand_for(script: s
     assert done.harness_errors == [error]
 
 
+HARNESS_SELF_CHECK = """node('linux') {
+    // each branch waits for the other's file: this ends only if the branches run at the same time
+    parallel(
+        a: { sh 'touch a.ready; for i in $(seq 100); do [ -e b.ready ] && exit 0; sleep 0.1; done; exit 1' },
+        b: { sh 'touch b.ready; for i in $(seq 100); do [ -e a.ready ] && exit 0; sleep 0.1; done; exit 1' }
+    )
+    echo "status ${sh(script: 'exit 4', returnStatus: true)}"
+    echo "stdout ${sh(script: 'printf %s "$GREETING"', returnStdout: true)}"
+    withEnv(['PATH+EXTRA=/opt/extra', 'GREETING=hi']) {
+        echo "path ${env.PATH.split(':')[0]} greeting ${sh(script: 'printf %s "$GREETING"', returnStdout: true)}"
+    }
+}
+echo "result ${currentBuild.result}"
+unstable('flaky')
+currentBuild.result = 'SUCCESS'
+echo "current ${currentBuild.currentResult}"
+catchError {
+    error('caught')
+}
+echo "current ${currentBuild.currentResult}"
+"""
+
+
+def test_the_harness_steps_behave_as_their_documentation_says(project: Project) -> None:
+    done = project.build(HARNESS_SELF_CHECK)
+    assert_ran_cleanly(done)
+    assert [s["exit"] for s in done.shells[:2]] == [0, 0], "parallel branches run at the same time"
+    lines = [line for line in done.log if line.split(" ", 1)[0] in ("status", "stdout", "path", "result",
+                                                                     "current")]
+    assert lines == ["status 4", "stdout ", "path /opt/extra greeting hi", "result null", "current UNSTABLE",
+                     "current FAILURE"], "results only get worse; catchError's default is FAILURE"
+    assert done.result == "FAILURE"
+    assert [n["agent"] for n in done.nodes] == ["linux-amd64"]
+
+    nowhere = project.build("node('linux && s390x') {\n    echo 'never'\n}\n")
+    assert nowhere.code == 3
+    assert nowhere.harness_errors[0].startswith(
+        "the harness does not provide an agent with labels matching 'linux && s390x'")
+
+
 def test_registry_credentials_from_a_credentials_id_reach_ci_tags(
         basic_registry: Any, tmp_path: Path) -> None:
     """plan against the real registry behind Basic auth: refused without the credentials id, fine with it."""
