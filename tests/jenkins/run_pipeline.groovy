@@ -685,6 +685,11 @@ class Harness {
         String text = job.script
         try {
             text = loadLibraries(text)
+            // As Jenkins loads a library whole when the build starts: every global variable compiled and ready
+            // before any branch runs, so parallel branches never race to compile one.
+            new File(libraryRoot, 'vars').eachFileMatch(~/.*\.groovy/) { File f ->
+                globalVariable(f.name - '.groovy').metaClass.respondsTo(null, 'call')
+            }
             pipelineClass = loader.parseClass(text, 'Jenkinsfile')
             Script script = (Script) pipelineClass.newInstance()
             script.binding = new Binding()
