@@ -85,8 +85,8 @@ class Harness:
         }
         job_file = self.work / f"job-{self.runs}.json"
         job_file.write_text(json.dumps(spec))
-        done = subprocess.run(["groovy", str(RUNNER), str(job_file)], capture_output=True, text=True,
-                              timeout=900, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["groovy", "-cp", str(RUNNER.parent), str(RUNNER), str(job_file)], capture_output=True,
+                              text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
         if not report.exists():
             raise AssertionError(f"the harness wrote no report (exit {done.returncode}):\n{done.stdout}\n"
                                  f"{done.stderr}")
