@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -32,6 +33,7 @@ class Output:
         self.tty = hasattr(self.stdout, "isatty") and self.stdout.isatty() and env.get("TERM") != "dumb"
         self.color = self.tty and "NO_COLOR" not in env
         self._debug_handler: logging.Handler | None = None
+        self._lock = threading.Lock()  # lines come from worker threads too (a removal printed as it happens)
 
     # -- results ---------------------------------------------------------------------------------------------
 
@@ -42,8 +44,9 @@ class Output:
     def line(self, text: str = "") -> None:
         """One human line on stdout (silent in JSON mode, where the document is the whole output)."""
         if not self.json_mode:
-            self.stdout.write(text + "\n")
-            self.stdout.flush()
+            with self._lock:
+                self.stdout.write(text + "\n")
+                self.stdout.flush()
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A table: rich on a terminal, tab-separated lines with a header otherwise."""
@@ -70,11 +73,16 @@ class Output:
     # -- diagnostics -----------------------------------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        self.stderr.write(f"warning: {text}\n")
-        self.stderr.flush()
+        from ci_tags.registry.http import scrub
+
+        with self._lock:
+            self.stderr.write(f"warning: {scrub(text)}\n")
+            self.stderr.flush()
 
     def error(self, exc: CiTagsError) -> None:
-        self.stderr.write(f"ci-tags: {exc.label}: {exc}\n")
+        from ci_tags.registry.http import scrub
+
+        self.stderr.write(f"ci-tags: {exc.label}: {scrub(str(exc))}\n")
         self.stderr.flush()
 
     def problem(self, text: str) -> None:
