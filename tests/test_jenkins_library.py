@@ -15,8 +15,8 @@ against the real registry with real buildah builds: a first default-branch build
 image x arch on an agent with its arch's labels, wave by wave, publishes ``latest``), an unchanged one (no build,
 no blob request in the registry's access log), a feature branch (builds only the changed image, ``latest``
 untouched) and a failing build (FAILURE, no publish). Also: a failing janitor leaves the build UNSTABLE and the
-images published; registry credentials from a Jenkins credentials id reach ci-tags (a registry behind Basic
-auth); pip installs ci-tags itself (``ci-tags==<version>``), never the project's checkout.
+images published; registry credentials from a Jenkins credentials id reach ci-tags and its buildah push (a
+registry behind Basic auth); pip installs ci-tags itself (``ci-tags==<version>``), never the project's checkout.
 
 What the harness does NOT reproduce (so these tests cannot catch it): the CPS transformation and the serialisation
 of the program's state at every step (a non-serialisable local kept across a step, a CPS method called from a
@@ -337,21 +337,23 @@ def test_the_harness_steps_behave_as_their_documentation_says(project: Project) 
         "the harness does not provide an agent with labels matching 'linux && s390x'")
 
 
-def test_registry_credentials_from_a_credentials_id_reach_ci_tags(
-        basic_registry: Any, tmp_path: Path) -> None:
-    """plan against the real registry behind Basic auth: refused without the credentials id, fine with it."""
+def test_registry_credentials_from_a_credentials_id_reach_ci_tags_and_its_builder(
+        basic_registry: Any, cli: Any, tmp_path: Path) -> None:
+    """Against the real registry behind Basic auth: plan is refused without the credentials id and fine with it;
+    then the whole pipeline, whose buildah push gets the same credentials from ci-tags."""
     root = tmp_path / "project"
     (root / "img").mkdir(parents=True)
     (root / "img" / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\n")
     (root / "img" / "a.txt").write_text("a\n")
-    (root / "ci-tags.yml").write_text(f"registry: {basic_registry.host}/jenkins\nimages:\n  img: "
-                                      "{dockerfile: img/Dockerfile}\n")
+    repository = f"jenkins{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]}/img"
+    (root / "ci-tags.yml").write_text(f"registry: {basic_registry.host}/{repository.split('/')[0]}\nimages:\n  "
+                                      "img: {dockerfile: img/Dockerfile}\npublish: [latest]\n")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "first")
     user, password = next(iter(BASIC_USERS.items()))
-    harness = Harness(tmp_path / "jenkins", AGENTS[1:], {"PATH": agent_path(), "HOME": str(tmp_path),
-                                                          "NO_COLOR": "1"}, {"registry": (user, password)})
+    env = {**buildah_env(tmp_path / "buildah"), "PATH": agent_path(), "NO_COLOR": "1"}
+    harness = Harness(tmp_path / "jenkins", AGENTS[1:], env, {"registry": (user, password)})
     script = """@Library('ci-tags') _
 ciTagsNode('linux') {{
     Map plan = ciTagsPlan(install: 'path'{extra})
@@ -373,6 +375,18 @@ ciTagsNode('linux') {{
                           branch="main", number=3)
     assert missing.result == "FAILURE"
     assert "ERROR: Could not find credentials entry with ID 'nope'" in missing.text
+
+    built = harness.run("@Library('ci-tags') _\nciTagsPipeline(agentLabel: 'linux', install: 'path', "
+                        "credentialsId: 'registry')\n", scm_url=str(root), commit=commit, branch="main", number=4)
+    assert_ran_cleanly(built)
+    assert built.result == "SUCCESS", built.text[-3000:]
+    assert built.builds() == [("img", "amd64", "linux-amd64")]
+    assert len(built.commands("publish")) == 1
+    assert password not in built.output
+    tags = cli("tags", f"{basic_registry.host}/{repository}",
+               env={"CI_TAGS_REGISTRY_USER": user, "CI_TAGS_REGISTRY_PASSWORD": password})
+    assert tags.code == 0, tags.err
+    assert {"latest", "pipeline-main-4"} <= set(tags.out.split())
 
 
 def test_pip_installs_the_pinned_ci_tags_release_and_not_the_projects_checkout(tmp_path: Path) -> None:
