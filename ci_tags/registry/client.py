@@ -206,7 +206,7 @@ class Registry:
         digest = resp.headers.get("Docker-Content-Digest") or ""
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
         size = resp.headers.get("Content-Length") or ""
-        if not digest.startswith("sha256:") or media_type not in ALL_TYPES or not size.isdigit():
+        if not digest.startswith("sha256:") or media_type not in ALL_TYPES or not size.isdigit() or size == "0":
             manifest = self.get_manifest(repository, ref, scopes)
             return Descriptor(manifest.media_type, manifest.digest, manifest.size)
         return Descriptor(media_type, digest, int(size))
