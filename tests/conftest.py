@@ -71,8 +71,13 @@ def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
         out, err = io.StringIO(), io.StringIO()
         try:
             code = main(list(argv), env={**clean_env, **(env or {})}, stdout=out, stderr=err)
-        except SystemExit as exc:  # argparse usage errors
+        except SystemExit as exc:  # --help, --version
             code = int(exc.code or 0)
+        if "--json" in argv and "--help" not in argv and out.getvalue():
+            # every --json output any test produces must match the published schema of its command
+            from tests.support.schemas import validated
+
+            validated(out.getvalue())
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run

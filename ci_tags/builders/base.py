@@ -37,6 +37,11 @@ class Builder:
     def build_and_push(self, request: BuildRequest) -> str:
         raise NotImplementedError
 
+    def remove_local(self, reference: str) -> bool:
+        """Remove the built image from local container storage (pushed already), so a runner's storage does not
+        fill with one image per build; False when this builder keeps none."""
+        return False
+
     def _run(self, args: Sequence[str], what: str) -> str:
         """Run the builder, passing each line of its output to ``log`` as it comes (the job log)."""
         with subprocess.Popen(

@@ -34,6 +34,10 @@ class BuildahBuilder(Builder):
             raise OperationFailed(f"{self.name} pushed {request.reference} but reported no digest")
         return digest
 
+    def remove_local(self, reference: str) -> bool:
+        self._run(["rmi", reference], f"remove the local image {reference}")
+        return True
+
 
     def _label_manifesto(self, request: BuildRequest) -> None:
         """Run the manifesto command in a container of the built image and label the image with its output's
@@ -64,7 +68,8 @@ class PodmanBuilder(BuildahBuilder):
 
 
 class DockerBuilder(Builder):
-    """docker buildx pushes directly to the registry and reports the digest in its metadata file."""
+    """docker buildx pushes directly to the registry and reports the digest in its metadata file; with
+    ``--output type=registry`` nothing is loaded into the local image store, so there is nothing to remove."""
 
     name = "docker"
 

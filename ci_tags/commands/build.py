@@ -33,6 +33,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
     p.add_argument("--force", action="store_true", help="build even if the content tag exists")
+    p.add_argument("--keep-image", action="store_true",
+                   help="keep the built image in local container storage (default: removed once pushed)")
 
 
 def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
@@ -61,6 +63,7 @@ def run(ctx: Context) -> int:
     target = f"{image.repository}:{arch.content_tag}"
 
     pushed = None if ctx.args.force else fetch(registry, ref.repository, arch.content_tag)
+    action, removed_local = ("reuse" if pushed is not None else "build"), False
     if pushed is not None:
         ctx.out.info(f"{target} exists already: not building it again")
         digest = pushed.digest
@@ -86,7 +89,7 @@ def run(ctx: Context) -> int:
         if pipe.source_url:
             labels["org.opencontainers.image.source"] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
-        builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.log)
         if image.spec.manifesto and not builder.runs_manifesto:
             raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
@@ -113,9 +116,12 @@ def run(ctx: Context) -> int:
                     manifesto=image.spec.manifesto,
                 )
             )
+        if not ctx.args.keep_image:
+            removed_local = builder.remove_local(target)
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
         pushed = registry.get_manifest(ref.repository, digest, [scope(ref.repository, "pull", "push")])
-    result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest}
+    result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest,
+              "action": action, "local_image_removed": removed_local}
     if not image.spec.multi_arch:
         pipeline_tag = config.tags.pipeline_tag(pipeline_id)
         notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")

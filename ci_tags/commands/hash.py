@@ -44,8 +44,8 @@ def run(ctx: Context) -> int:
         for warning in image.warnings:
             ctx.out.warn(warning)
     if ctx.out.json_mode:
-        ctx.out.json(
-            [
+        ctx.out.json({
+            "images": [
                 {
                     "image": i.name,
                     "repository": i.repository,
@@ -54,7 +54,7 @@ def run(ctx: Context) -> int:
                 }
                 for i in images
             ]
-        )
+        })
         return 0
     for image in images:
         if image.spec.multi_arch:

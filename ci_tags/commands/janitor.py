@@ -244,7 +244,8 @@ def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> 
     out.table("ci-tags janitor" + (" (dry run)" if dry_run else ""),
               ["repository", "removed" if not dry_run else "to remove", "failed", "kept (why)"], rows)
     if out.json_mode:
-        out.json({"dry_run": dry_run, "repositories": report})
+        out.json({"dry_run": dry_run, "repositories": report,
+                  "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": failures}})
     if failures:
         raise OperationFailed(f"{failures} tags could not be removed or checked; a re-run retries them")
     return 0

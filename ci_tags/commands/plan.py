@@ -136,7 +136,8 @@ def run(ctx: Context) -> int:
     for p in plan.images:
         image = by_name[p.name]
         for a in image.arches:
-            action = "build" if a.arch in p.builds else ("assembled" if p.action == ASSEMBLE else "reused")
+            # the plan's own words (reuse, assemble, build), the same in images[] and rows[]
+            action = BUILD if a.arch in p.builds else p.action
             rows.append({"image": p.name, "arch": a.arch, "content_tag": a.content_tag, "action": action})
     if ctx.out.json_mode:
         ctx.out.json(
@@ -150,6 +151,10 @@ def run(ctx: Context) -> int:
                 ],
                 "rows": rows,
                 "errors": {name: str(err) for name, err in errors},
+                "counts": {"images": len(plan.images),
+                           **{action: sum(1 for p in plan.images if p.action == action) for action in (REUSE, ASSEMBLE)},
+                           "build_jobs": sum(len(p.builds) for p in plan.images)},
+                "dry_run": bool(getattr(ctx.args, "dry_run", False)),
             }
         )
     else:

@@ -27,7 +27,8 @@ def run(ctx: Context) -> int:
         for problem in exc.problems:
             ctx.out.problem(problem)
         if ctx.out.json_mode:
-            ctx.out.json({"file": str(path), "problems": exc.problems, "written": False})
+            ctx.out.json({"file": str(path), "dry_run": ctx.args.dry_run, "written": False,
+                          "problems": list(exc.problems), "entries": []})
         raise
     report = promote(ctx.registries, entries, dry_run=ctx.args.dry_run, concurrency=ctx.concurrency)
     blocked = bool(report.problems)
@@ -103,4 +104,5 @@ def _document(path: Path, report: PromotionReport) -> dict[str, Any]:
             item["error"] = report.failures[e.index]
         entries.append(item)
     return {"file": str(path), "dry_run": report.dry_run, "written": report.written,
-            "problems": len(report.problems), "entries": entries}
+            "problems": [f"line {d.entry.line}: {d.entry.target}: {d.action}" + (f" ({d.reason})" if d.reason else "")
+                         for d in report.problems], "entries": entries}

@@ -62,8 +62,9 @@ def run(ctx: Context) -> int:
     for repository, why in failed.items():
         out.warn(f"{repository}:{tag}: {why}")
     if out.json_mode:
-        out.json({"tag": tag, "dry_run": ctx.args.dry_run, "repositories": len(repositories),
-                  "removed": removed, "absent": absent, "failed": failed})
+        out.json({"tag": tag, "dry_run": ctx.args.dry_run, "removed": removed, "absent": absent, "failed": failed,
+                  "counts": {"repositories": len(repositories), "removed": len(removed), "absent": len(absent),
+                             "failed": len(failed)}})
     else:
         out.line(f"{len(removed)} {verb}, {len(absent)} without {tag}, {len(failed)} failed, "
                  f"of {len(repositories)} repositories")

@@ -78,7 +78,7 @@ def run(ctx: Context) -> int:
     if not gate.go:
         out.line(f"not publishing: {gate.reason}")
         if out.json_mode:
-            out.json({"published": False, "reason": gate.reason, "moves": []})
+            out.json({"published": False, "dry_run": ctx.args.dry_run, "reason": gate.reason, "moves": []})
         return 0
 
     tags = list(ctx.args.tag or config.publish)
@@ -117,7 +117,8 @@ def run(ctx: Context) -> int:
             word = ("would move" if ctx.args.dry_run else "moved") if verdict.go else "kept"
             out.line(f"{word} {config.repository(name)}:{tag}: {verdict.reason}")
     if out.json_mode:
-        out.json({"published": not ctx.args.dry_run, "reason": gate.reason, "moves": moves})
+        out.json({"published": not ctx.args.dry_run, "dry_run": ctx.args.dry_run, "reason": gate.reason,
+                  "moves": moves})
     if failures:
         raise OperationFailed(f"{failures} publish tags could not be moved")
     return 0

@@ -21,7 +21,8 @@ def run(ctx: Context) -> int:
     tags = sorted(registry.tags(ref.repository))
     if not ctx.args.digests:
         if ctx.out.json_mode:
-            ctx.out.json({"repository": ref.name, "tags": tags})
+            # the same element shape as with --digests: a script need not know which was asked
+            ctx.out.json({"repository": ref.name, "tags": [{"tag": t, "digest": None} for t in tags]})
         for tag in tags:
             ctx.out.line(tag)
         return 0

@@ -87,7 +87,9 @@ def _untag(ctx: Context, refs: list[Reference]) -> int:
                         )
             report.append(entry)
     if ctx.out.json_mode:
-        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report})
+        done = "would remove" if ctx.args.dry_run else "removed"
+        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report,
+                      "removed": [e["reference"] for e in report if e["status"] == done]})
     if failures:
         if all(e.get("error") == "tag not found" for e in report if e["status"] == "failed"):
             raise NotFound(f"{failures} of {len(refs)} tags not found", hint="--missing-ok accepts absent tags")
@@ -114,5 +116,5 @@ def _delete_digests(ctx: Context, refs: list[Reference]) -> int:
                 raise OperationFailed(f"{registry.host} refused to delete {ref.name}@{digest} ({resp.status_code})")
         report.append({"manifest": f"{ref.name}@{digest}", "tags": vanishing, "deleted": not ctx.args.dry_run})
     if ctx.out.json_mode:
-        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report})
+        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report, "removed": [e["manifest"] for e in report]})
     return 0
