@@ -58,17 +58,17 @@ def add_global_options(p: argparse.ArgumentParser, default: object) -> None:
                    help="trace requests (secrets masked), show tracebacks")
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options() -> Parser:
     """Options every subcommand takes; also accepted before the subcommand name."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     # SUPPRESS: a command's parser must not reset what the root parser already set (ci-tags --json tags REPO)
     add_global_options(common, argparse.SUPPRESS)
     return common
 
 
-def registry_options() -> argparse.ArgumentParser:
+def registry_options() -> Parser:
     """Options of every subcommand that talks to a registry."""
-    opts = argparse.ArgumentParser(add_help=False)
+    opts = Parser(add_help=False)
     opts.add_argument(
         "--insecure-registry",
         action="append",

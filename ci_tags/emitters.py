@@ -98,6 +98,18 @@ def gitlab_child_pipeline(
     return doc
 
 
+def gitlab_yaml(doc: Mapping[str, Any]) -> str:
+    """The child pipeline as YAML without anchors: jobs share lists (needs, tags), and ``&id001``/``*id001`` in
+    a generated file only puzzle the reader of the pipeline view."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return str(yaml.dump(dict(doc), Dumper=Dumper, sort_keys=False))
+
+
 def jenkins_matrix(plan: Plan, runners: Mapping[str, Iterable[str]]) -> dict[str, Any]:
     """The builds for a Jenkinsfile's scripted ``parallel``, in waves: each wave's builds run in parallel, then
     its manifests; a wave only depends on earlier waves."""

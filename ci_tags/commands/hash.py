@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from ci_tags.commands.options import add_config_option, load
+from ci_tags.commands.options import add_config_option
 from ci_tags.context import Context
 from ci_tags.imageset import resolve
 
@@ -35,8 +36,20 @@ def pinner(ctx: Context) -> Any:
     return pin
 
 
+# Stands in for CI_REGISTRY_IMAGE outside CI: a content tag hashes files, not where the image is pushed.
+LOCAL_REGISTRY = "localhost/ci-tags"
+
+
 def run(ctx: Context) -> int:
-    config = load(ctx)
+    from ci_tags.config import load_config
+
+    env = ctx.env
+    if "CI_REGISTRY_IMAGE" not in env:
+        env = {**env, "CI_REGISTRY_IMAGE": LOCAL_REGISTRY}
+    config = load_config(Path(ctx.args.config), env)
+    if "CI_REGISTRY_IMAGE" not in ctx.env and config.registry == LOCAL_REGISTRY:
+        ctx.out.info(f"CI_REGISTRY_IMAGE is not set: repositories are shown under {LOCAL_REGISTRY} "
+                     "(content tags do not depend on the registry)")
     images = resolve(config, ctx.args.images or None, pinner(ctx) if ctx.args.pin_base else None)
     if ctx.args.images:
         images = [i for i in images if i.name in ctx.args.images]

@@ -9,13 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, jenkins_matrix
+from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.imageset import ResolvedImage, resolve
 from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
@@ -126,7 +124,7 @@ def run(ctx: Context) -> int:
             ci_tags_args=("--config", ctx.args.config),
         )
         doc = gitlab_child_pipeline(plan, pipeline_id, config.runners, settings)
-        Path(ctx.args.gitlab_child).write_text(yaml.safe_dump(doc, sort_keys=False))
+        Path(ctx.args.gitlab_child).write_text(gitlab_yaml(doc))
     if ctx.args.dotenv:
         Path(ctx.args.dotenv).write_text(dotenv(plan))
     if ctx.args.jenkins_matrix:
@@ -152,7 +150,7 @@ def run(ctx: Context) -> int:
                 "rows": rows,
                 "errors": {name: str(err) for name, err in errors},
                 "counts": {"images": len(plan.images),
-                           **{action: sum(1 for p in plan.images if p.action == action) for action in (REUSE, ASSEMBLE)},
+                           **{act: sum(1 for p in plan.images if p.action == act) for act in (REUSE, ASSEMBLE)},
                            "build_jobs": sum(len(p.builds) for p in plan.images)},
                 "dry_run": bool(getattr(ctx.args, "dry_run", False)),
             }
