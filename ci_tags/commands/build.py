@@ -25,6 +25,14 @@ from ci_tags.registry.stamp import fetch, stamp
 LABEL_HASH = "dev.ci-tags.content-hash"
 
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags build app                           # the image's first arch, on buildah/podman/docker
+  ci-tags build tools --arch arm64 --builder podman --json
+  ci-tags build app --keep-image              # leave the built image in local container storage
+"""
+
+
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     add_pipeline_options(p)

@@ -10,6 +10,13 @@ from ci_tags.commands.options import add_config_option
 from ci_tags.context import Context
 from ci_tags.imageset import resolve
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags hash                      # every image of ./ci-tags.yml, no registry needed
+  ci-tags hash app tools --json
+  ci-tags hash --config images/ci-tags.yml --pin-base
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)

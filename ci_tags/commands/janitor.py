@@ -42,6 +42,14 @@ if TYPE_CHECKING:
 API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
 
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags janitor --dry-run                   # every image of ./ci-tags.yml
+  ci-tags janitor registry.example.com/group/app --max-age 14d --keep '^v[0-9]'
+  ci-tags janitor --keep-current-of origin/main --json
+"""
+
+
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     p.add_argument("repositories", metavar="REPO", nargs="*", help="default: every image of ci-tags.yml")

@@ -27,6 +27,13 @@ from ci_tags.registry.manifest import (
 )
 from ci_tags.registry.stamp import assemble, fetch, stamp
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags plan --gitlab-child child.yml --dotenv ci-tags.env
+  ci-tags plan --gitlab-child child.yml --job-before-script 'apk add git' --job-variable BUILDAH_FORMAT=docker
+  ci-tags plan --jenkins-matrix matrix.json --pipeline-id main-12 --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)

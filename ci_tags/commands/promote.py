@@ -13,6 +13,12 @@ from ci_tags.promotion import Decision, load_promotion_file
 from ci_tags.release.promote import PromotionReport, promote
 from ci_tags.release_yaml import MalformedFile
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags promote releases.yml --dry-run
+  ci-tags promote releases.yml --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")

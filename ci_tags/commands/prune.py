@@ -14,6 +14,12 @@ from ci_tags.context import Context
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.reference import DOCKER_HUB, validate_tag
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags prune docker.io/linaro --repo-prefix ci- --tag broken-tag --dry-run
+  ci-tags prune registry.gitlab.com/group --tag bad --backend gitlab --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("namespace", metavar="NAMESPACE",

@@ -19,6 +19,12 @@ from ci_tags.registry.image import read_config
 from ci_tags.registry.manifest import ANNOTATION_KIND, Manifest, stamp_of
 from ci_tags.registry.stamp import fetch, stamp
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags publish --dry-run
+  ci-tags publish --tag latest --tag stable --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)

@@ -11,6 +11,13 @@ from ci_tags.reference import Reference, parse_reference
 from ci_tags.registry.resolve import resolve_tags, tags_by_digest
 from ci_tags.registry.untag import Untagger
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags untag registry.example.com/app:pipeline-41 --dry-run
+  ci-tags untag registry.example.com/app:old registry.example.com/app:older --missing-ok
+  ci-tags untag registry.example.com/app@sha256:... --digest   # every tag on that manifest goes
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove")
