@@ -21,6 +21,7 @@ class BuildRequest:
     labels: Mapping[str, str] = field(default_factory=dict)
     plain_http: bool = False  # loopback or named-insecure registry
     manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
+    extra_args: tuple[str, ...] = ()  # the user's own build options (--secret, --network, ...), passed as given
 
 
 class Builder:
@@ -71,4 +72,4 @@ def build_flags(request: BuildRequest) -> list[str]:
         flags += ["--target", request.target]
     for key, value in sorted(request.labels.items()):
         flags += ["--label", f"{key}={value}"]
-    return flags
+    return flags + list(request.extra_args)

@@ -4,6 +4,7 @@ was hashed with, push its content tag, then (single-arch images) its pipeline ta
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -41,6 +42,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
     p.add_argument("--force", action="store_true", help="build even if the content tag exists")
+    p.add_argument("--builder-args", metavar="ARGS", default="",
+                   help="extra options of the builder's build command, e.g. '--network host --secret id=x,src=f'")
     p.add_argument("--keep-image", action="store_true",
                    help="keep the built image in local container storage (default: removed once pushed)")
 
@@ -60,6 +63,10 @@ def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str)
 
 
 def run(ctx: Context) -> int:
+    try:
+        builder_args = shlex.split(ctx.args.builder_args)
+    except ValueError as exc:
+        raise BadInput(f"--builder-args: {exc}") from None
     config = load(ctx)
     pipe = pipeline(ctx, config)
     pipeline_id = pipe.require_id()
@@ -122,6 +129,7 @@ def run(ctx: Context) -> int:
                     labels=labels,
                     plain_http=ctx.registries.plain_http(ref.api_host),
                     manifesto=image.spec.manifesto,
+                    extra_args=tuple(builder_args),
                 )
             )
         if not ctx.args.keep_image:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ci_tags.commands.build_jobs import add_job_options, job_settings
 from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
+from ci_tags.emitters import dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.imageset import ResolvedImage, resolve
 from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
@@ -41,8 +43,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gitlab-child", metavar="FILE", help="write a dynamic child pipeline with the build jobs")
     p.add_argument("--dotenv", metavar="FILE", help="write CI_TAGS_IMAGE_<NAME>=<pipeline-tag reference> lines")
     p.add_argument("--jenkins-matrix", metavar="FILE", help="write the builds as JSON for a Jenkinsfile")
-    p.add_argument("--job-image", help="image of the generated GitLab jobs (needs ci-tags and a builder)")
-    p.add_argument("--job-setup", action="append", default=[], help="a before_script line of generated jobs")
+    add_job_options(p)
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
 
 
@@ -66,6 +67,7 @@ def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | None, dict[s
 
 def run(ctx: Context) -> int:
     config = load(ctx)
+    settings = replace(job_settings(ctx.args), ci_tags_args=("--config", ctx.args.config))  # bad input: now
     pipe = pipeline(ctx, config)
     pipeline_id = pipe.require_id()
     pipeline_tag = config.tags.pipeline_tag(pipeline_id)
@@ -125,17 +127,12 @@ def run(ctx: Context) -> int:
     copies = [p for p in plan.images if p.action in (REUSE, ASSEMBLE)]
 
     if ctx.args.gitlab_child:
-        settings = JobSettings(
-            image=ctx.args.job_image,
-            before_script=tuple(ctx.args.job_setup),
-            ci_tags_args=("--config", ctx.args.config),
-        )
-        doc = gitlab_child_pipeline(plan, pipeline_id, config.runners, settings)
+        doc = gitlab_child_pipeline(plan, pipeline_id, config.runner_tags, settings)
         Path(ctx.args.gitlab_child).write_text(gitlab_yaml(doc))
     if ctx.args.dotenv:
         Path(ctx.args.dotenv).write_text(dotenv(plan))
     if ctx.args.jenkins_matrix:
-        Path(ctx.args.jenkins_matrix).write_text(json.dumps(jenkins_matrix(plan, config.runners), indent=2) + "\n")
+        Path(ctx.args.jenkins_matrix).write_text(json.dumps(jenkins_matrix(plan, config.runner_tags), indent=2) + "\n")
 
     rows: list[dict[str, Any]] = []
     for p in plan.images:
