@@ -346,3 +346,62 @@ def test_a_failing_build_fails_the_pipeline_and_does_not_publish(second, broken,
     for name in ("base", "app", "tools"):
         repository = f"{gitlab_project.prefix}/{name}"
         assert _target(reg, repository, LATEST) == _target(reg, repository, f"pipeline-{second.pipeline_id}")
+
+
+# --- build jobs shaped by the component's inputs -----------------------------------------------------------------
+
+SHAPED_INPUTS = """include:
+  - local: templates/pipeline.yml
+    inputs:
+      version: under-test
+      image: ci-tags-under-test
+      publish: false
+      janitor: false
+      build-before-script: |
+        echo "before: $CI_JOB_NAME shaped=$SHAPED"
+        echo 'second line, quotes and all'
+      build-variables: |
+        SHAPED=yes-it-is
+      build-retry: 1
+      build-timeout: 30m
+      builder: {builder}
+"""
+
+
+def _shaped(gitlab_project, builder: str, change: str):  # type: ignore[no-untyped-def]
+    root = gitlab_project.root
+    gitlab_project.git("checkout", "-q", "-B", f"shaped-{builder}", "HEAD~1" if builder == "buildah" else "HEAD")
+    (root / ".gitlab-ci.yml").write_text(SHAPED_INPUTS.replace("{builder}", builder))
+    (root / "docker" / "tools" / "tool.txt").write_text(change)
+    gitlab_project.git("commit", "-q", "-am", f"shaped by inputs, {builder}")
+    return gitlab_project()
+
+
+@pytest.fixture(scope="module")
+def shaped(gitlab_project, broken):  # type: ignore[no-untyped-def]
+    return _shaped(gitlab_project, "buildah", "a shaped tool\n")
+
+
+@pytest.fixture(scope="module")
+def shaped_docker(gitlab_project, shaped):  # type: ignore[no-untyped-def]
+    return _shaped(gitlab_project, "docker", "a tool built by docker\n")
+
+
+def test_inputs_shape_the_build_jobs_before_script_and_variables(shaped):
+    assert shaped.code == 0, shaped.output[-3000:]
+    assert shaped.child_jobs == ["build:tools:amd64", "build:tools:arm64", "manifest:tools"]
+    for job in ("build:tools:amd64", "build:tools:arm64"):
+        # the user's lines ran in the build job, after ci-tags' set-up, with the user's variable set
+        assert f"before: {job} shaped=yes-it-is" in shaped.output
+    assert "second line, quotes and all" in shaped.output
+    assert "with buildah" in shaped.output
+
+
+def test_the_builder_input_switches_the_builder(shaped_docker):
+    # this machine has the docker CLI but no docker daemon: the switch shows in what the build job ran, and in
+    # its failure (not a silent fall-back to buildah)
+    assert "ci-tags build tools --arch amd64" in shaped_docker.output
+    assert "--builder docker" in shaped_docker.output
+    assert "with docker" in shaped_docker.output
+    assert "with buildah" not in shaped_docker.output
+    assert shaped_docker.ran("build:tools:amd64") == "FAIL"
