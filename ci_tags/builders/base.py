@@ -22,6 +22,7 @@ class BuildRequest:
     plain_http: bool = False  # loopback or named-insecure registry
     manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
     extra_args: tuple[str, ...] = ()  # the user's own build options (--secret, --network, ...), passed as given
+    cache: str | None = None  # a repository (registry/path/name/cache) to reuse and push layers through
 
 
 class Builder:

@@ -18,8 +18,12 @@ class BuildahBuilder(Builder):
 
     def build_and_push(self, request: BuildRequest) -> str:
         tls = ["--tls-verify=false"] if request.plain_http else []
+        # --layers: one image per step, each pushed to the cache repository (a tag per step's cache key) and
+        # looked up there by the next build, so a changed last step re-runs only that step
+        cache = ["--layers", "--cache-from", request.cache, "--cache-to", request.cache] if request.cache else []
         self._run(
-            [self.build_verb, *tls, *build_flags(request), str(request.context)], f"build {request.reference}"
+            [self.build_verb, *tls, *cache, *build_flags(request), str(request.context)],
+            f"build {request.reference}",
         )
         if request.manifesto:
             self._label_manifesto(request)
@@ -79,8 +83,13 @@ class DockerBuilder(Builder):
         with tempfile.TemporaryDirectory() as tmp:
             meta = Path(tmp) / "meta.json"
             output = "type=registry" + (",registry.insecure=true" if request.plain_http else "")
+            cache = []
+            if request.cache:
+                ref = f"type=registry,ref={request.cache}:buildcache"
+                insecure = ",registry.insecure=true" if request.plain_http else ""
+                cache = ["--cache-from", ref + insecure, "--cache-to", f"{ref},mode=max{insecure}"]
             self._run(
-                ["buildx", "build", *build_flags(request), "--output", output, "--metadata-file", str(meta),
+                ["buildx", "build", *build_flags(request), *cache, "--output", output, "--metadata-file", str(meta),
                  str(request.context)],
                 f"build and push {request.reference}",
             )

@@ -130,6 +130,7 @@ def run(ctx: Context) -> int:
                     plain_http=ctx.registries.plain_http(ref.api_host),
                     manifesto=image.spec.manifesto,
                     extra_args=tuple(builder_args),
+                    cache=config.cache_repository(image.name),
                 )
             )
         if not ctx.args.keep_image:

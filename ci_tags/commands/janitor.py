@@ -13,6 +13,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,11 +139,16 @@ def run(ctx: Context) -> int:
         keep_last=args.keep_last,
     )
     repositories = list(args.repositories)
+    caches = {c for n in config.images if (c := config.cache_repository(n))} if config is not None else set()
     if not repositories and config is not None:
         repositories = [config.repository(n) for n in config.images]
+        repositories += sorted(caches)
     if not repositories:
         raise BadInput("no repositories: name them, or run where ci-tags.yml lists the images")
-    return _clean(ctx, [parse_reference(r) for r in repositories], policy)
+    # A layer cache repository (cache: registry) is ci-tags' own: every tag in it is a builder's cache key (64 hex
+    # digits), aged by its image's creation and bounded by the same max age; nothing in it is ever current.
+    cache_policy = replace(policy, content=template_regex("{hash}", CONTENT), current=frozenset())
+    return _clean(ctx, [(parse_reference(r), cache_policy if r in caches else policy) for r in repositories])
 
 
 def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) -> Backend | None:
@@ -201,11 +207,11 @@ def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
                                   on_removed=progress.removed)
 
 
-def _clean(ctx: Context, refs: list[Reference], policy: Policy) -> int:
+def _clean(ctx: Context, refs: list[tuple[Reference, Policy]]) -> int:
     now = datetime.now(timezone.utc)
     chosen: dict[str, Backend | None] = {}
     outcomes = []
-    for ref in refs:
+    for ref, policy in refs:
         outcome = _clean_one(ctx, ref, policy, now, chosen)
         _print_outcome(ctx.out, ref.name, outcome, ctx.args.dry_run)
         outcomes.append((ref.name, outcome))
