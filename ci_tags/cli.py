@@ -124,7 +124,8 @@ def main(
         args = parser.parse_args(argv)
     except UsageError as exc:
         exc.parser.print_usage(stderr or sys.stderr)
-        bad = Output(json_mode="--json" in argv, stdout=stdout, stderr=stderr, env=env)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        bad = Output(json_mode="--json" in options, stdout=stdout, stderr=stderr, env=env)
         bad.command = selected if selected in COMMANDS else None
         bad.stderr.write(f"{exc.parser.prog}: error: {exc.message}\n")
         bad.failed("usage", exc.message, EXIT_BAD_INPUT)

@@ -73,7 +73,8 @@ def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
             code = main(list(argv), env={**clean_env, **(env or {})}, stdout=out, stderr=err)
         except SystemExit as exc:  # --help, --version
             code = int(exc.code or 0)
-        if "--json" in argv and "--help" not in argv and out.getvalue():
+        options = argv[: argv.index("--")] if "--" in argv else argv  # after --, "--json" is an argument
+        if "--json" in options and "--help" not in options and out.getvalue():
             # every --json output any test produces must match the published schema of its command
             from tests.support.schemas import validated
 
