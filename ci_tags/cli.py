@@ -11,7 +11,7 @@ from typing import NoReturn, TextIO
 
 from ci_tags import __version__
 from ci_tags.context import Context
-from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, CiTagsError
+from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, CiTagsError
 from ci_tags.output import Output
 
 # name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has
@@ -55,7 +55,7 @@ def add_global_options(p: argparse.ArgumentParser, default: object) -> None:
     p.add_argument("--json", action="store_true", default=default,
                    help="print one JSON object on stdout (shapes: schemas/<command>.json)")
     p.add_argument("--debug", action="store_true", default=default,
-                   help="trace requests (secrets masked), show tracebacks")
+                   help="trace requests (secrets masked), show tracebacks; env CI_TAGS_DEBUG=1")
 
 
 def common_options() -> Parser:
@@ -75,10 +75,24 @@ def registry_options() -> Parser:
         metavar="HOST[:PORT]",
         help="allow plain HTTP to this registry (loopback registries always may); env CI_TAGS_INSECURE_REGISTRIES",
     )
-    opts.add_argument("--username", help="registry user; env CI_TAGS_REGISTRY_USER")
-    opts.add_argument("--password", help="registry password or token; env CI_TAGS_REGISTRY_PASSWORD")
+    opts.add_argument("--username", help="user for the command's target registry; env CI_TAGS_REGISTRY_USER")
+    opts.add_argument("--password", help="password or token for it (visible in ps: prefer --password-stdin or "
+                      "env CI_TAGS_REGISTRY_PASSWORD)")
+    opts.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    opts.add_argument("--ca-cert", action="append", default=[], metavar="FILE",
+                      help="also trust this CA (PEM) for TLS, on top of the system store and certs.d")
     opts.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
     return opts
+
+
+def _password_from(stdin: TextIO, given: str | None) -> str:
+    """--password-stdin: the first line of standard input, without its line ending (as docker login reads it)."""
+    if given:
+        raise BadInput("--password and --password-stdin exclude each other", hint="give the password one way")
+    password = stdin.readline().rstrip("\r\n")
+    if not password:
+        raise BadInput("--password-stdin read an empty password")
+    return password
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -108,6 +122,7 @@ def main(
     env: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv in (["--version"], ["-V"]):  # fast path: no parser, no command modules
@@ -133,11 +148,13 @@ def main(
         return EXIT_BAD_INPUT
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)
     out.command = args.command
-    if args.debug:
+    if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
     ctx = Context(env=env, out=out, args=args)
     module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
     try:
+        if getattr(args, "password_stdin", False):
+            args.password = _password_from(stdin or sys.stdin, args.password)
         code: int = module.run(ctx)
         return code
     except CiTagsError as exc:

@@ -168,17 +168,40 @@ YamlLoader = _Loader
 
 def _template(loader: _Loader, node: Any, key: str, required: str, example: dict[str, str]) -> str:
     text = loader.scalar(node, key)
-    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-    unknown = fields - {"hash", "pipeline_id"}
-    if unknown:
-        raise loader.fail(node, key, f"unknown placeholder {{{sorted(unknown)[0]}}}")
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as exc:  # "h-{hash}-{": a brace that opens no placeholder
+        raise loader.fail(node, key, f"{text!r} is not a valid template: {exc}") from None
     if required not in fields:
         raise loader.fail(node, key, f"must contain {{{required}}}")
+    unknown = fields - {required}  # a content tag has no pipeline id, a pipeline tag no hash
+    if unknown:
+        raise loader.fail(node, key, f"unknown placeholder {{{sorted(unknown)[0]}}}")
     try:
         validate_tag(text.format(**example))
     except BadInput as exc:
         raise loader.fail(node, key, f"does not give a valid tag: {exc.message}") from None
     return text
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a ci-tags.yml is a few kilobytes; anything near this is not one
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, within a size limit, or a clear BadInput."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise BadInput(f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a ci-tags.yml")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})",
+                       hint="save the file as UTF-8") from None
 
 
 def load_config(path: Path, env: Mapping[str, str]) -> Config:
@@ -189,7 +212,9 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
         raise BadInput(f"no ci-tags.yml at {path}", hint="run from the repository root or pass --config")
     loader = _Loader(path, env)
     try:
-        root_node = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
+        root_node = yaml.compose(_read_text(path), Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise BadInput(f"{path}: nested too deeply to be a ci-tags.yml") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -314,8 +339,14 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     if slug_flag is not None and slug_flag.lower() not in ("true", "false"):
         raise loader.fail(top["publish_branch_slug"][1], "publish_branch_slug", "expected true or false")
     max_age = optional("max_age") or "7d"
-    if not re.fullmatch(r"(\d+[wdhm])+", max_age):
-        raise loader.fail(top["max_age"][1], "max_age", f"{max_age!r} is not a duration like 7d, 36h or 2w")
+    from ci_tags.policy import parse_duration  # policy imports this module: import at use
+
+    try:
+        parse_duration(max_age)
+    except BadInput as exc:
+        why = exc.message.partition(": ")[2] or "units w, d, h, m, largest first, each once"
+        raise loader.fail(top["max_age"][1], "max_age",
+                          f"{max_age!r} is not a duration like 7d, 36h, 2w or 1d12h ({why})") from None
     return Config(
         path=path,
         root=root,

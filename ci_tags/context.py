@@ -20,6 +20,13 @@ class Context:
     out: Output
     args: argparse.Namespace
     _registries: Registries | None = field(default=None, repr=False)
+    _targets: set[str] = field(default_factory=set, repr=False)
+
+    def aim(self, host: str) -> None:
+        """Declare ``host`` a target registry of the command: the explicit credentials are for it."""
+        self._targets.add(host)
+        if self._registries is not None:
+            self._registries.targets.add(host)
 
     @property
     def concurrency(self) -> int:
@@ -30,8 +37,10 @@ class Context:
         if self._registries is None:
             from ci_tags.registry.client import Registries
             from ci_tags.registry.http import Http
+            from ci_tags.registry.trust import Trust
 
-            http = Http(pool_size=max(16, self.concurrency * 2))
+            trust = Trust(self.env, ca_cert=getattr(self.args, "ca_cert", None) or ())
+            http = Http(pool_size=max(16, self.concurrency * 2), trust=trust)
             self._registries = Registries(
                 http,
                 self.env,
@@ -39,6 +48,7 @@ class Context:
                 username=getattr(self.args, "username", None),
                 password=getattr(self.args, "password", None),
             )
+            self._registries.targets |= self._targets
         return self._registries
 
     def close(self) -> None:

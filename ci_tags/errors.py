@@ -63,3 +63,13 @@ class OperationFailed(CiTagsError):
     exit_code = EXIT_FAILED
     label = "failed"
     kind = "failed"
+
+
+class Unreachable(RegistryError):
+    """No HTTP answer from a host; ``cause`` says why: refused, not-resolved, tls-verify, http-server, timeout,
+    reset or other."""
+
+    def __init__(self, message: str, *, cause: str, host: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cause = cause
+        self.host = host

@@ -79,11 +79,15 @@ class Output:
     # -- diagnostics -----------------------------------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        self.stderr.write(f"warning: {text}\n")
+        from ci_tags.registry.http import scrub
+
+        self.stderr.write(f"warning: {scrub(text)}\n")
         self.stderr.flush()
 
     def error(self, exc: CiTagsError) -> None:
-        self.stderr.write(f"ci-tags: {exc.label}: {exc}\n")
+        from ci_tags.registry.http import scrub
+
+        self.stderr.write(f"ci-tags: {exc.label}: {scrub(str(exc))}\n")
         self.stderr.flush()
         self.failed(exc.kind, exc.message, exc.exit_code, exc.hint)
 

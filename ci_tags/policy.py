@@ -39,6 +39,7 @@ from ci_tags.reference import validate_tag
 
 CONTENT = "content"
 PIPELINE = "pipeline"
+INTENT = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's recorded intent (ci_tags/publishing.py)
 KINDS = (CONTENT, PIPELINE)
 
 PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT = "protected", "keep-regex", "signature", "foreign", "current"
@@ -50,6 +51,7 @@ DEFAULT_HASH_LENGTH = 64  # a sha256 hex digest, as hashing.py and imageset.py m
 MIN_HASH_LENGTH = 12
 # GitLab: CI_PIPELINE_IID; Jenkins: <branch slug>-<BUILD_NUMBER> (a slug as reference.slugify makes it)
 PIPELINE_ID_RE = r"(?:[0-9]+|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?-[0-9]+)"
+INTENT_RE = re.compile(r"ci-tags-intent-" + PIPELINE_ID_RE)
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _DURATION_RE = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
 
@@ -177,11 +179,15 @@ class Decision:
 
 
 def kind_of(tag: str, policy: Policy) -> str | None:
-    """CONTENT or PIPELINE when a template of ``policy`` makes ``tag`` (content wins if both do), else None."""
+    """CONTENT or PIPELINE when a template of ``policy`` makes ``tag`` (content wins if both do), INTENT for a
+    publish intent (ci-tags' own, never foreign: an intent older than max-age goes, the newest one stays), else
+    None."""
     if policy.content.fullmatch(tag):
         return CONTENT
     if policy.pipeline.fullmatch(tag):
         return PIPELINE
+    if INTENT_RE.fullmatch(tag):
+        return INTENT
     return None
 
 
@@ -240,7 +246,7 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         raise ValueError("now must be timezone-aware")
     infos = _one_per_tag(tags)
     decisions: dict[str, Decision] = {}
-    aging: dict[str, list[tuple[datetime, TagInfo]]] = {kind: [] for kind in KINDS}
+    aging: dict[str, list[tuple[datetime, TagInfo]]] = {kind: [] for kind in (*KINDS, INTENT)}
     for info in infos:
         kind = kind_of(info.tag, policy)
         kept = _kept_at_any_age(info, kind, policy)
@@ -252,13 +258,14 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
             aging[kind].append((time, info))
     limit = format_duration(policy.max_age)
     for kind, dated in aging.items():
+        keep_n = max(policy.keep_last, 1) if kind == INTENT else policy.keep_last  # the newest intent stays
         for rank, (time, info) in enumerate(sorted(dated, key=lambda d: (d[0], d[1].tag), reverse=True)):
             age = now - time
             ago = f"tagged {format_duration(age)} ago ({info.time_source})"
             if age < timedelta(0):
                 ago = f"tagged {format_duration(-age)} in the future ({info.time_source}): clock skew?"
-            if rank < policy.keep_last:
-                decision = Decision(info.tag, False, KEEP_LAST, f"among the {policy.keep_last} newest {kind} tags; "
+            if rank < keep_n:
+                decision = Decision(info.tag, False, KEEP_LAST, f"among the {keep_n} newest {kind} tags; "
                                     f"{ago}", kind)
             elif age > policy.max_age:
                 decision = Decision(info.tag, True, EXPIRED, f"{ago} > {limit}", kind)

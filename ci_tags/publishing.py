@@ -93,3 +93,58 @@ def origin_from(annotations: Mapping[str, str] | None, labels: Mapping[str, str]
         return TagOrigin(annotations.get(ANNOTATION_PIPELINE), annotations.get(ANNOTATION_REVISION))
     labels = labels or {}
     return TagOrigin(labels.get("dev.ci-tags.pipeline"), labels.get("org.opencontainers.image.revision"))
+
+
+# -- converging under concurrent publishes ------------------------------------------------------------------------
+#
+# The registry has no compare-and-swap: two publishers that read, decide and PUT can land in any order. So each
+# publisher first records its intent (pipeline, commit, time, the publish tags it wants, the image) as a stamped
+# tag of its own, ``ci-tags-intent-<pipeline id>``; then it reads every intent and puts, under each publish tag,
+# the image of the newest intent by the rule above; after each PUT it reads them all again. The last publisher
+# to read sees every intent written before it, so whatever the interleaving the tags end on the newest image.
+# The janitor removes intents older than --max-age (the newest one always stays).
+
+INTENT_PREFIX = "ci-tags-intent-"
+
+
+def intent_tag(pipeline_id: str) -> str:
+    return INTENT_PREFIX + pipeline_id
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One publisher's recorded intent: who, when, which publish tags, which image (``target`` digest)."""
+
+    tag: str
+    origin: TagOrigin
+    created: str  # RFC 3339, from the stamp: orders intents that nothing else orders
+    target: str
+    publish_tags: tuple[str, ...]
+
+
+def newest(intents: list[Intent], is_ancestor: Callable[[str, str], bool | None]) -> Intent | None:
+    """The intent a publish tag should show: the newest by :func:`tag_move`. The same set gives the same answer
+    in every process (ties and unordered pairs go to the later-created intent)."""
+    best: Intent | None = None
+    for candidate in sorted(intents, key=lambda i: (i.created, i.origin.pipeline_id or "", i.tag)):
+        if best is None or tag_move(candidate.origin, best.origin, is_ancestor).go:
+            best = candidate
+    return best
+
+
+MOVE, UNCHANGED, KEEP = "move", "unchanged", "keep"
+
+
+def settle(
+    winner: Intent,
+    current: TagOrigin | None,
+    current_target: str | None,
+    is_ancestor: Callable[[str, str], bool | None],
+) -> tuple[str, str]:
+    """What to do with a publish tag that shows ``current`` (``current_target``: its image's digest) so that it
+    shows ``winner``: MOVE, UNCHANGED (it already holds that image: same digest, nothing written) or KEEP
+    (it shows something later than every intent); and why."""
+    if current_target is not None and current_target == winner.target:
+        return UNCHANGED, f"it already holds this image ({winner.target[:19]})"
+    verdict = tag_move(winner.origin, current, is_ancestor)
+    return (MOVE if verdict.go else KEEP), verdict.reason

@@ -119,6 +119,9 @@ def parse_reference(text: str) -> Reference:
     registry, path = _split_domain(text)
     if registry != DOCKER_HUB and not DOMAIN_RE.fullmatch(registry):
         raise BadInput(f"invalid image reference {original!r}: bad registry host {registry!r}")
+    port = registry.rpartition(":")[2] if not registry.endswith("]") and ":" in registry else None
+    if port is not None and (len(port) > 5 or not 0 < int(port) < 65536):
+        raise BadInput(f"invalid image reference {original!r}: port {port} is outside 1-65535")
     if registry == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
     if not PATH_RE.fullmatch(path):

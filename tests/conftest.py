@@ -67,10 +67,11 @@ class CliResult:
 def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
     """Run ``ci-tags`` in-process: ``cli("tags", ref, env={...})`` -> CliResult."""
 
-    def run(*argv: str, env: Mapping[str, str] | None = None) -> CliResult:
+    def run(*argv: str, env: Mapping[str, str] | None = None, stdin: str = "") -> CliResult:
         out, err = io.StringIO(), io.StringIO()
         try:
-            code = main(list(argv), env={**clean_env, **(env or {})}, stdout=out, stderr=err)
+            code = main(list(argv), env={**clean_env, **(env or {})}, stdout=out, stderr=err,
+                        stdin=io.StringIO(stdin))
         except SystemExit as exc:  # --help, --version
             code = int(exc.code or 0)
         options = argv[: argv.index("--")] if "--" in argv else argv  # after --, "--json" is an argument

@@ -310,7 +310,8 @@ def test_a_second_request_refused_with_the_same_expired_token_is_retried(token_a
     first, second = token_alice.auth.header(scopes), token_alice.auth.header(scopes)
     refused = [token_alice.http.request("GET", url, headers=h) for h in (first, second)]
     assert [r.status_code for r in refused] == [401, 401]
-    assert [token_alice.auth.unauthorized(r.headers["WWW-Authenticate"], scopes) for r in refused] == [True, True]
+    assert [token_alice.auth.unauthorized(r.headers["WWW-Authenticate"], scopes, h["Authorization"])
+            for r, h in zip(refused, (first, second), strict=True)] == [True, True]
     retried = token_alice.http.request("GET", url, headers=token_alice.auth.header(scopes))
     assert retried.status_code == 200 and retried.json()["tags"] == ["v1"]
 

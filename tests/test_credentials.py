@@ -64,7 +64,9 @@ def _helper_log(env: dict[str, str]) -> list[str]:
 
 # -- precedence ----------------------------------------------------------------------------------------------------
 
-LEVELS = ["flags", "ci_tags", "ci_registry", "auth_file", "xdg", "docker_config", "home"]
+LEVELS = ["flags", "ci_tags", "ci_registry", "dependency_proxy", "docker_auth_config", "auth_file", "xdg",
+          "docker_config", "home"]
+SECRETS = {"ci_registry": "job-token", "dependency_proxy": "proxy-job-token"}
 
 
 @pytest.fixture
@@ -81,6 +83,11 @@ def sources(tmp_path: Path) -> Callable[[Iterable[str]], tuple[dict[str, str], d
             env |= {"CI_TAGS_REGISTRY_USER": "ci_tags", "CI_TAGS_REGISTRY_PASSWORD": "ci_tags-S3cret"}
         if "ci_registry" in levels:
             env |= {"CI_REGISTRY": HOST, "CI_REGISTRY_USER": "ci_registry", "CI_REGISTRY_PASSWORD": "job-token"}
+        if "dependency_proxy" in levels:  # GitLab writes the server with its port
+            env |= {"CI_DEPENDENCY_PROXY_SERVER": f"{HOST}" if ":" in HOST else f"{HOST}:443",
+                    "CI_DEPENDENCY_PROXY_USER": "dependency_proxy", "CI_DEPENDENCY_PROXY_PASSWORD": "proxy-job-token"}
+        if "docker_auth_config" in levels:
+            env["DOCKER_AUTH_CONFIG"] = json.dumps({"auths": {HOST: _auth("docker_auth_config")}})
         if "auth_file" in levels:
             env["REGISTRY_AUTH_FILE"] = str(_write(tmp_path / "auth_file.json", {"auths": {HOST: _auth("auth_file")}}))
         if "xdg" in levels:
@@ -101,11 +108,13 @@ def test_the_first_source_in_precedence_order_wins(sources, tmp_path, top):
     env, flags = sources(LEVELS[top:])
     found = find_credentials(HOST, env, **flags)
     assert found is not None
-    assert (found.username, found.password) == (LEVELS[top], f"{LEVELS[top]}-S3cret" if top != 2 else "job-token")
+    assert (found.username, found.password) == (LEVELS[top], SECRETS.get(LEVELS[top], f"{LEVELS[top]}-S3cret"))
     expected_source = {
         "flags": "command line",
         "ci_tags": "CI_TAGS_REGISTRY_USER",
         "ci_registry": "CI_REGISTRY_USER",
+        "dependency_proxy": "CI_DEPENDENCY_PROXY_USER",
+        "docker_auth_config": "DOCKER_AUTH_CONFIG",
         "auth_file": str(tmp_path / "auth_file.json"),
         "xdg": str(tmp_path / "run" / "containers" / "auth.json"),
         "docker_config": str(tmp_path / "docker" / "config.json"),
@@ -127,6 +136,40 @@ def test_gitlab_ci_registry_credentials_are_only_for_their_host(sources):
     assert found is not None and found.username == "docker_config"
     gitlab = find_credentials("registry.gitlab.com", env)
     assert gitlab is not None and (gitlab.username, gitlab.source) == ("ci_registry", "CI_REGISTRY_USER")
+
+
+def test_explicit_credentials_are_only_for_the_commands_target(sources):
+    env, flags = sources(["flags", "ci_tags", "docker_config"])
+    other = find_credentials(HOST, env, **flags, target=False)
+    assert other is not None and other.username == "docker_config"
+    assert find_credentials("elsewhere.example.com", env, **flags, target=False) is None
+
+
+def test_dependency_proxy_credentials_are_for_its_host_with_or_without_port_443(sources):
+    env = {"CI_DEPENDENCY_PROXY_SERVER": "gitlab.example.com:443", "CI_DEPENDENCY_PROXY_USER": "gitlab-ci-token",
+           "CI_DEPENDENCY_PROXY_PASSWORD": "proxy-job-token"}
+    found = find_credentials("gitlab.example.com", env)
+    assert found is not None and found.source == "CI_DEPENDENCY_PROXY_USER"
+    assert find_credentials("registry.example.com", env) is None
+
+
+def test_docker_auth_config_names_hosts_and_may_use_helpers(tmp_path, helper_env):
+    env = helper_env("pass", knows="helped.example.com")
+    env["DOCKER_AUTH_CONFIG"] = json.dumps({"auths": {"https://private.example.com": _auth("robot", "robot-pw")},
+                                            "credHelpers": {"helped.example.com": "pass"}})
+    found = find_credentials("private.example.com", env)
+    assert found is not None and (found.username, found.password, found.source) == (
+        "robot", "robot-pw", "DOCKER_AUTH_CONFIG")
+    helped = find_credentials("helped.example.com", env)
+    assert helped is not None and helped.username == "pass-user"
+    assert find_credentials("public.example.com", env) is None
+
+
+def test_docker_auth_config_that_is_not_json_is_bad_input_without_its_text():
+    with pytest.raises(BadInput) as raised:
+        find_credentials(HOST, {"DOCKER_AUTH_CONFIG": '{"auths": {"x": "S3cret-in-broken-json"'})
+    assert "DOCKER_AUTH_CONFIG is not valid JSON" in str(raised.value)
+    assert "S3cret" not in str(raised.value)
 
 
 def test_registry_auth_file_replaces_the_xdg_file_but_not_the_docker_config(sources, tmp_path):

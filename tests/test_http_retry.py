@@ -166,13 +166,40 @@ def test_a_one_shot_stream_body_is_never_retried(server, waits, make_http):
     assert waits == []
 
 
-def test_connection_refused_is_a_registry_error_after_bounded_attempts(waits, make_http):
+def test_connection_refused_by_a_host_never_reached_fails_at_once_naming_the_cause(waits, make_http):
     port = free_port()  # bound then released: nothing listens there
     with pytest.raises(RegistryError) as raised:
         make_http(max_attempts=3).request("GET", f"http://127.0.0.1:{port}/v2/")
-    assert raised.value.message == f"cannot reach 127.0.0.1:{port}: ConnectionError"
-    assert "--insecure-registry" in (raised.value.hint or "")
+    assert raised.value.message == f"cannot reach 127.0.0.1:{port}: connection refused"
+    assert "the port" in (raised.value.hint or "")
     assert raised.value.exit_code == EXIT_FAILED
+    assert waits == []  # nothing listens: a retry cannot help
+
+
+def test_connection_refused_by_a_host_that_answered_before_is_retried(waits, make_http):
+    """A registry restarting mid-operation refuses connections for a moment: that is worth a retry."""
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v2/"
+    http = make_http(max_attempts=3)
+    assert http.request("GET", url).status_code == 200
+    server.shutdown()
+    server.server_close()
+    http.session.close()  # no kept-alive connection: the next request must connect again
+    with pytest.raises(RegistryError) as raised:
+        http.request("GET", url)
+    assert raised.value.message.endswith("connection refused")
     assert len(waits) == 2  # 3 attempts
 
 

@@ -88,7 +88,8 @@ def test_first_pipeline_builds_everything_second_reuses_everything(project, reg,
     assert [i["action"] for i in json.loads(second.out)["images"]] == ["reuse", "reuse", "reuse"]
     requests = registry.since(mark)
     assert not [r for r in requests if r.is_blob], "reuse must not read or write a blob"
-    assert len(requests) == 6  # per image: GET the content tag, PUT the pipeline tag
+    # per image: GET the content tag, PUT the pipeline tag, HEAD the image (still there after the stamp)
+    assert len(requests) == 9
     assert list(yaml.safe_load((project.root / "child2.yml").read_text())) == ["stages", "ci-tags:nothing-to-build"]
     for name in ("base", "app", "tools"):
         first_tag = stamp_of(reg.get_manifest(repo(project, name), "pipeline-1"))
@@ -124,12 +125,27 @@ def test_publish_only_from_the_default_branch_and_never_backwards(project, reg):
     assert stamp_of(reg.get_manifest(repo(project, "base"), "latest"))[ANNOTATION_PIPELINE] == "5"
 
     assert project("plan", pipeline="6").code == 0
-    assert project("publish", pipeline="6").code == 0
-    latest6 = reg.head_manifest(repo(project, "base"), "latest")
-    assert latest6 != latest5
+    unchanged = project("publish", "--json", pipeline="6")  # nothing changed: latest keeps its digest
+    assert unchanged.code == 0, unchanged.err
+    report = json.loads(unchanged.out)
+    assert report["published"] is False and report["unchanged"] is True
+    assert {m["status"] for m in report["moves"]} == {"unchanged"}
+    assert reg.head_manifest(repo(project, "base"), "latest") == latest5
     late = project("publish", pipeline="5")  # a slow, older pipeline finishing last
     assert "kept" in late.out and "later pipeline 6" in late.out
-    assert reg.head_manifest(repo(project, "base"), "latest") == latest6
+    assert reg.head_manifest(repo(project, "base"), "latest") == latest5
+
+    (project.root / "docker" / "tools" / "tool.txt").write_text("a changed tool\n")
+    for args in (["plan"], ["build", "tools", "--arch", "amd64"], ["build", "tools", "--arch", "arm64"],
+                 ["manifest", "tools"]):
+        assert project(*args, pipeline="7").code == 0
+    moved = project("publish", pipeline="7")
+    assert moved.code == 0, moved.err
+    assert f"moved {project.registry_prefix}/tools:latest" in moved.out
+    assert f"unchanged {project.registry_prefix}/base:latest" in moved.out
+    assert reg.head_manifest(repo(project, "base"), "latest") == latest5
+    late = project("publish", pipeline="6")  # pipeline 6's older tools image never comes back
+    assert stamp_of(reg.get_manifest(repo(project, "tools"), "latest"))[ANNOTATION_PIPELINE] == "7"
 
 
 def test_publish_refuses_a_half_built_set(project, reg):

@@ -12,7 +12,7 @@ There is no GitLab server here: gitlab-ci-local stands in for the runner, and GI
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import re
 import shutil
@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from ci_tags.registry.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
+from tests.support.gitlab_registry import start_gitlab_like
 from tests.support.project import buildah_env, push_busybox_base, write_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,24 +196,44 @@ class PipelineRun:
 
 
 @pytest.fixture(scope="module")
-def gitlab_project(registry, tmp_path_factory):  # type: ignore[no-untyped-def]
+def gitlab_registry(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """TLS and token auth as GitLab's registry has them; a private base image on a second, Basic-auth registry."""
+    made = start_gitlab_like(tmp_path_factory.mktemp("gitlab-registry"))
+    yield made
+    made.stop()
+
+
+@pytest.fixture(scope="module")
+def reg(gitlab_registry):  # type: ignore[no-untyped-def]
+    """The tests' own client of the job's registry (an admin: the pipelines themselves get only the job token)."""
+    return gitlab_registry.admin()
+
+
+@pytest.fixture(scope="module")
+def gitlab_project(gitlab_registry, tmp_path_factory):  # type: ignore[no-untyped-def]
     if shutil.which("gitlab-ci-local") is None or shutil.which("buildah") is None:
         pytest.fail("gitlab-ci-local and buildah are installed by .ci/setup")
+    registry = gitlab_registry.registry
     work = tmp_path_factory.mktemp("gcl")
     env = buildah_env(work / "buildah")
-    base = push_busybox_base(registry.host, work, env)
+    # the private base, pushed by its owner (an auth file for this one push; the CA is in certs.d already)
+    owner_auth = work / "owner-auth.json"
+    owner_auth.write_text(json.dumps(json.loads(gitlab_registry.variables()["DOCKER_AUTH_CONFIG"])))
+    base = push_busybox_base(gitlab_registry.base_registry.host, work, env, repository="private/busybox",
+                             push_args=("--authfile", str(owner_auth)))
+    owner_auth.unlink()
     root = work / "project"
     root.mkdir()
-    unique = hashlib.sha256(str(work).encode()).hexdigest()[:10]
-    write_project(root, f"{registry.host}/g{unique}", base)
+    write_project(root, "$CI_REGISTRY_IMAGE", base)
     shutil.copytree(ROOT / "templates", root / "templates")
+    # No GitLab API here: the janitor uses the registry API (GitLab CI would pick GitLab's API by itself).
     (root / ".gitlab-ci.yml").write_text(
         """include:
   - local: templates/pipeline.yml
     inputs:
       version: under-test
       image: ci-tags-under-test
-      janitor-args: --keep-last 0
+      janitor-args: --keep-last 0 --backend oci
 
 stages: [build, test]
 
@@ -223,10 +244,11 @@ use-app:
     - echo "app image is $CI_TAGS_IMAGE_APP"
 """
     )
-    (root / ".gitignore").write_text(".gitlab-ci-local/\nci-tags-*\n")
+    (root / ".gitignore").write_text(".gitlab-ci-local/\nci-tags-*\n.gitlab-ci-local-variables.yml\n")
+    (work / "tmp").mkdir()
     env = {**env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "NO_COLOR": "1",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
+           "GIT_COMMITTER_EMAIL": "t@example.com", "TMPDIR": str(work / "tmp")}
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
@@ -235,12 +257,18 @@ use-app:
     git("add", "-A")
     git("commit", "-q", "-m", "first")
     git("remote", "add", "origin", "https://gitlab.example.com/group/project.git")
+    # Exactly what GitLab gives a job: its predefined variables (and the project's DOCKER_AUTH_CONFIG). Debug
+    # tracing is on, so that the secrets check below covers every request ci-tags makes. gitlab-ci-local hands
+    # --variable values to the parent pipeline only; its variables file reaches the child pipelines too (and keeps
+    # the job token off its command line).
+    variables = {**gitlab_registry.variables(), "CI_DEFAULT_BRANCH": "main", "GITLAB_CI": "true",
+                 "CI_TAGS_DEBUG": "1"}
+    (root / ".gitlab-ci-local-variables.yml").write_text(yaml.safe_dump(variables))
 
     def run() -> PipelineRun:
         mark = registry.mark()
         done = subprocess.run(
-            ["gitlab-ci-local", "--force-shell-executor", "--no-color", "--variable", "CI_DEFAULT_BRANCH=main",
-             "--variable", "GITLAB_CI=true"],
+            ["gitlab-ci-local", "--force-shell-executor", "--no-color"],
             cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False,
         )
         output = done.stdout + done.stderr
@@ -251,8 +279,9 @@ use-app:
 
     run.root = root  # type: ignore[attr-defined]
     run.git = git  # type: ignore[attr-defined]
-    run.prefix = f"g{unique}/ci"  # type: ignore[attr-defined]
+    run.prefix = "group/project/ci"  # type: ignore[attr-defined]
     run.registry_host = registry.host  # type: ignore[attr-defined]
+    run.tmp = work / "tmp"  # type: ignore[attr-defined]
     return run
 
 
@@ -297,6 +326,7 @@ LATEST = "latest"
 
 def test_first_pipeline_on_the_default_branch_builds_everything_and_publishes(first, gitlab_project, reg):
     assert first.code == 0, first.output[-3000:]
+    assert first.child_jobs, first.output[-6000:]
     assert first.child_jobs == ["build:app:amd64", "build:base:amd64", "build:tools:amd64", "build:tools:arm64",
                                 "manifest:tools"]
     assert all(r == "PASS" for r in first.jobs.values()), first.jobs
@@ -346,6 +376,20 @@ def test_a_failing_build_fails_the_pipeline_and_does_not_publish(second, broken,
     for name in ("base", "app", "tools"):
         repository = f"{gitlab_project.prefix}/{name}"
         assert _target(reg, repository, LATEST) == _target(reg, repository, f"pipeline-{second.pipeline_id}")
+
+
+def test_the_jobs_authenticated_with_gitlabs_variables_only_and_no_secret_was_printed(
+        first, second, feature, broken, gitlab_project, gitlab_registry):
+    registry, base = gitlab_registry.registry.host, gitlab_registry.base_registry.host
+    # --debug (CI_TAGS_DEBUG) traces where each host's credentials came from, never the secret
+    assert f"credentials for {registry}: gitlab-ci-token (from CI_REGISTRY_USER)" in first.output
+    assert f"{base} (base-reader (from DOCKER_AUTH_CONFIG))" in first.output  # handed to buildah
+    assert {r.user for r in gitlab_registry.issuer.requests} <= {"gitlab-ci-token", "registry-admin"}
+    for run in (first, second, feature, broken):
+        for secret in gitlab_registry.secrets():
+            assert secret not in run.output
+    # the builders' temporary auth files were removed with their folders
+    assert not list(gitlab_project.tmp.glob("ci-tags-access-*"))
 
 
 # --- build jobs shaped by the component's inputs -----------------------------------------------------------------

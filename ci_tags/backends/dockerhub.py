@@ -190,6 +190,6 @@ def _split(repository: str) -> tuple[str, str]:
 def _json(resp: requests.Response) -> dict[str, Any]:
     try:
         data = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryError(f"Docker Hub answered {resp.status_code} with a body that is not JSON") from None
     return data if isinstance(data, dict) else {}

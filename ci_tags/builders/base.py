@@ -19,7 +19,8 @@ class BuildRequest:
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
-    plain_http: bool = False  # loopback or named-insecure registry
+    plain_http: bool = False  # a registry of the build speaks plain HTTP (loopback or named-insecure)
+    cert_dir: Path | None = None  # the CAs to trust instead of the per-host certs.d lookup (buildah, podman)
     manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
     extra_args: tuple[str, ...] = ()  # the user's own build options (--secret, --network, ...), passed as given
     cache: str | None = None  # a repository (registry/path/name/cache) to reuse and push layers through

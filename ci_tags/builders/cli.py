@@ -1,5 +1,6 @@
 """buildah, podman and docker adapters. buildah and podman honour STORAGE_DRIVER and BUILDAH_ISOLATION from the
-environment (e.g. vfs and chroot in unprivileged containers)."""
+environment (e.g. vfs and chroot in unprivileged containers). Credentials come through the environment
+(REGISTRY_AUTH_FILE, DOCKER_CONFIG: ci_tags/builders/access.py), never as arguments."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class BuildahBuilder(Builder):
 
     def build_and_push(self, request: BuildRequest) -> str:
         tls = ["--tls-verify=false"] if request.plain_http else []
+        if request.cert_dir is not None:
+            tls += ["--cert-dir", str(request.cert_dir)]
         # --layers: one image per step, each pushed to the cache repository (a tag per step's cache key) and
         # looked up there by the next build, so a changed last step re-runs only that step
         cache = ["--layers", "--cache-from", request.cache, "--cache-to", request.cache] if request.cache else []

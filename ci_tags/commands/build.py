@@ -4,6 +4,7 @@ was hashed with, push its content tag, then (single-arch images) its pipeline ta
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ci_tags.builders import BuildRequest, find_builder
+from ci_tags.builders.access import registry_access
 from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.commands.plan import stamp_annotations
@@ -24,6 +26,7 @@ from ci_tags.registry.auth import scope
 from ci_tags.registry.stamp import fetch, stamp
 
 LABEL_HASH = "dev.ci-tags.content-hash"
+log = logging.getLogger("ci_tags.build")
 
 
 # shown under "examples:" by --help
@@ -60,6 +63,25 @@ def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str)
             hint=f"run this build on a {arch} runner (runners: in ci-tags.yml), or register qemu for {arch} "
             "(e.g. apt-get install qemu-user-static binfmt-support)",
         )
+
+
+def _api_host(registry: str) -> str:
+    return parse_reference(f"{registry}/x").api_host
+
+
+def _hosts_of_build(
+    set_registry: str, dockerfile: Path, build_args: Mapping[str, str], parents: set[str]
+) -> list[str]:
+    """The registries a build touches: the set's (push, and pull of set parents), then those of external FROMs."""
+    from ci_tags.hashing import external_images
+
+    hosts = [set_registry]
+    for written in external_images(dockerfile, build_args):
+        if written not in parents:
+            host = parse_reference(written).registry
+            if host not in hosts:
+                hosts.append(host)
+    return hosts
 
 
 def run(ctx: Context) -> int:
@@ -107,7 +129,17 @@ def run(ctx: Context) -> int:
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.log)
         if image.spec.manifesto and not builder.runs_manifesto:
             raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
-        with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp:
+        hosts = _hosts_of_build(ref.registry, image.spec.dockerfile, image.spec.build_args, set(image.bases))
+        credentials = {h: c for h in hosts if (c := ctx.registries.credentials(h)) is not None}
+        plain_http = registry.speaks_plain_http() or any(
+            ctx.registries.get(_api_host(h)).speaks_plain_http() for h in hosts[1:] if ctx.registries.plain_http(h)
+        )
+        with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp, registry_access(
+            builder.name, ctx.env, credentials, ctx.registries.http.trust, hosts
+        ) as access:
+            builder.env.update(access.env)
+            log.debug("the builder's registries: %s", ", ".join(f"{h} ({credentials.get(h) or 'anonymous'})"
+                                                                for h in hosts))
             dockerfile = image.spec.dockerfile
             if replacements:
                 text = dockerfile.read_bytes().decode("utf-8")  # hashing has refused a non-UTF-8 one already
@@ -127,7 +159,8 @@ def run(ctx: Context) -> int:
                     build_args=image.spec.build_args,
                     target=image.spec.target,
                     labels=labels,
-                    plain_http=ctx.registries.plain_http(ref.api_host),
+                    plain_http=plain_http,
+                    cert_dir=access.cert_dir,
                     manifesto=image.spec.manifesto,
                     extra_args=tuple(builder_args),
                     cache=config.cache_repository(image.name),

@@ -235,6 +235,8 @@ def _print_outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> N
         out.warn(f"{name}:{tag} vanished with a removed tag and was put back")
     for tag in outcome.vanished:
         out.warn(f"{name}:{tag} was kept but is gone: removed by someone else during the run")
+    for tag in outcome.moved:
+        out.warn(f"{name}:{tag} was tagged again during the run (someone else's now): left as it is")
 
 
 def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> int:
@@ -252,6 +254,7 @@ def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> 
             "failed": outcome.failed,
             "restored": outcome.restored,
             "vanished": outcome.vanished,
+            "moved": outcome.moved,
             "kept": {d.tag: d.reason for d in outcome.decisions if not d.delete},
             "unreadable": outcome.unreadable,
         })

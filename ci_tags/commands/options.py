@@ -52,8 +52,11 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
 
 def load(ctx: Context) -> Config:
     from ci_tags.config import load_config
+    from ci_tags.reference import parse_reference
 
-    return load_config(Path(ctx.args.config), ctx.env)
+    config = load_config(Path(ctx.args.config), ctx.env)
+    ctx.aim(parse_reference(f"{config.registry}/x").api_host)  # the set's registry is the command's target
+    return config
 
 
 def pipeline(ctx: Context, config: Config | None = None) -> Pipeline:

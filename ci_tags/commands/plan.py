@@ -27,7 +27,7 @@ from ci_tags.registry.manifest import (
     ANNOTATION_REVISION,
     Manifest,
 )
-from ci_tags.registry.stamp import assemble, fetch, stamp
+from ci_tags.registry.stamp import assemble, fetch, stamp, still_there
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -108,6 +108,10 @@ def run(ctx: Context) -> int:
             notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
             arch = None if image.spec.multi_arch else image.spec.arches[0]
             stamp(registry, ref.repository, content, pipeline_tag, notes, arch)
+            if not still_there(registry, ref.repository, content):
+                # removed between our read and our stamp (another branch's janitor): build it after all
+                ctx.out.warn(f"{image.name}: {image.content_tag} was removed while it was being reused: building")
+                return state_of(image, None, {}), None
         except CiTagsError as exc:
             return state, exc
         return state, None

@@ -51,6 +51,8 @@ def run(ctx: Context) -> int:
         if needing:
             raise BadInput(f"{file.path}:{needing[0].line}: ContainerImagePrepare[{needing[0].index}]: "
                            "push_destination: true needs --local-push-destination HOST:PORT")
+    if local is not None:
+        ctx.aim(local)  # --username/--password are for the push destination; sources use their own
     report = prepare(ctx.registries, file, requests, local=local, dry_run=ctx.args.dry_run,
                      concurrency=ctx.concurrency)
     for item in report.images:

@@ -36,6 +36,8 @@ def run(ctx: Context) -> int:
             ctx.out.json({"file": str(path), "dry_run": ctx.args.dry_run, "written": False,
                           "problems": list(exc.problems), "entries": []})
         raise
+    for entry in entries:  # --username/--password are for the registries written to; sources use their own
+        ctx.aim(entry.target.api_host)
     report = promote(ctx.registries, entries, dry_run=ctx.args.dry_run, concurrency=ctx.concurrency)
     blocked = bool(report.problems)
     for decision in report.decisions:

@@ -23,6 +23,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     src = parse_reference(ctx.args.source)
     dst = parse_destination(ctx.args.destination, src)
+    ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
     result = copy_image(ctx.registries, src, dst, concurrency=ctx.concurrency)
     if ctx.out.json_mode:
         ctx.out.json(

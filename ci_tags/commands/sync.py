@@ -32,6 +32,7 @@ def run(ctx: Context) -> int:
     output = Path(ctx.args.output) if ctx.args.output else None
     if output is not None and not output.parent.is_dir():
         raise BadInput(f"--output {output}: no folder {output.parent}")
+    ctx.aim(spec.destination.api_host)  # --username/--password are for the destination; the source uses its own
     report = sync(ctx.registries, spec, dry_run=ctx.args.dry_run, concurrency=ctx.concurrency)
     if not report.plans:
         raise BadInput(f"{spec.path}: no image of {spec.source.name} is selected")

@@ -9,7 +9,7 @@ from ci_tags.context import Context
 from ci_tags.errors import BadInput, NotFound, OperationFailed, RegistryError
 from ci_tags.reference import Reference, parse_reference
 from ci_tags.registry.resolve import resolve_tags, tags_by_digest
-from ci_tags.registry.untag import Untagger
+from ci_tags.registry.untag import MOVED, Untagger
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -78,12 +78,18 @@ def _untag(ctx: Context, refs: list[Reference]) -> int:
                 out.line(f"would remove {ref} {digest}{kept}")
             else:
                 try:
-                    removal = untagger.remove(ref.tag, digest, siblings)
+                    removal = untagger.remove(ref.tag, digest, siblings, recheck=True)
                 except (NotFound, RegistryError) as exc:
                     entry.update(status="failed", error=str(exc))
                     failures += 1
                     out.warn(f"{ref}: {exc}")
                 else:
+                    if removal.method == MOVED:
+                        entry.update(status="failed", error="tagged again by someone else meanwhile: left as it is")
+                        failures += 1
+                        out.warn(f"{ref}: no longer {digest}: tagged again by someone else meanwhile, left as it is")
+                        report.append(entry)
+                        continue
                     entry.update(status="removed", method=removal.method)
                     out.line(f"removed {ref} {digest}{kept}")
                     if removal.restored:

@@ -1,7 +1,9 @@
 """Registry authentication: parse ``WWW-Authenticate``, Basic auth, and the Bearer token flow.
 
-Tokens are cached per set of scopes. A token whose grant is narrower than asked is remembered, so that the
-refusal that follows can say which action was missing instead of a bare 401.
+Tokens are cached per set of scopes, and fetched once per set even when many requests need one at the same time
+(a first burst of concurrent requests, or a token that expired under them). A 401 is judged by what its request
+carried, not by what other threads learned meanwhile. A token whose grant is narrower than asked is remembered,
+so that the refusal that follows can say which action was missing instead of a bare 401.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class Authenticator:
         self._tokens: dict[frozenset[str], tuple[str, float, list[str]]] = {}
         # What the last token for each set of scopes lacked; kept apart from the cache, which 401s empty.
         self._missing: dict[frozenset[str], list[str]] = {}
+        self._fetching: dict[frozenset[str], threading.Lock] = {}  # one token request in flight per scope set
         self._lock = threading.Lock()
 
     def header(self, scopes: Iterable[str]) -> dict[str, str]:
@@ -114,24 +117,27 @@ class Authenticator:
             return {"Authorization": f"Bearer {token}"} if token else {}
         return {}
 
-    def unauthorized(self, www_authenticate: str | None, scopes: Iterable[str], sent: bool = True) -> bool:
-        """Handle a 401: learn the challenge and drop the cached token; True when a retry may succeed.
-
-        ``sent``: the refused request carried credentials. One that did not (a concurrent first request, sent
-        before another thread learned the challenge) is worth a retry with them."""
+    def unauthorized(self, www_authenticate: str | None, scopes: Iterable[str], sent: str | None = None) -> bool:
+        """Handle a 401 to a request that carried the Authorization header ``sent`` (None: none): learn the
+        challenge, drop the token it carried if it is still the cached one; True when a retry may succeed."""
         if not www_authenticate:
             return False
         challenge = parse_challenge(www_authenticate)
         if challenge.scheme not in ("basic", "bearer"):
             raise AuthError(f"{self.registry} asks for unsupported auth scheme {challenge.scheme!r}")
-        had = self.challenge
-        self.challenge = Challenge(challenge.scheme, {k: v for k, v in challenge.params.items() if k != "scope"})
         key = frozenset(scopes)
         with self._lock:
-            self._tokens.pop(key, None)
-        # Retry when we learned something: a first challenge, or (Bearer) the token sent may have expired. Another
-        # thread may have dropped that token already: retry anyway, or concurrent requests fail on an expiry.
-        return had is None or not sent or had.scheme != challenge.scheme or challenge.scheme == "bearer"
+            self.challenge = Challenge(challenge.scheme, {k: v for k, v in challenge.params.items() if k != "scope"})
+            if challenge.scheme == "basic":
+                # Another thread may have learned the challenge first: what counts is whether this request had
+                # credentials. A refused Basic login is final; no credentials at all is final too.
+                return self.credentials is not None and not (sent or "").lower().startswith("basic ")
+            cached = self._tokens.get(key)
+            sent_token = sent[len("Bearer "):] if sent and sent.lower().startswith("bearer ") else None
+            if cached and cached[0] == sent_token:
+                del self._tokens[key]  # expired or revoked: the next header fetches a new one, once
+        # Bearer: no token sent, or one that is no longer current (refreshed by another thread, or just dropped)
+        return True
 
     def refusal(self, scopes: Iterable[str], status: int) -> AuthError:
         """The error for a request still refused after authenticating: names the user, never the secret."""
@@ -162,10 +168,16 @@ class Authenticator:
             cached = self._tokens.get(key)
             if cached and cached[1] > time.monotonic():
                 return cached[0], cached[2]
-        token, lifetime, missing = self._fetch_token(key)
-        with self._lock:
-            self._tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2), missing)
-            self._missing[key] = missing
+            flight = self._fetching.setdefault(key, threading.Lock())
+        with flight:  # concurrent first requests for one scope set: one asks, the others take its token
+            with self._lock:
+                cached = self._tokens.get(key)
+                if cached and cached[1] > time.monotonic():
+                    return cached[0], cached[2]
+            token, lifetime, missing = self._fetch_token(key)
+            with self._lock:
+                self._tokens[key] = (token, time.monotonic() + max(lifetime - 30, lifetime / 2), missing)
+                self._missing[key] = missing
         return token, missing
 
     def _fetch_token(self, key: frozenset[str]) -> tuple[str, float, list[str]]:
@@ -179,6 +191,7 @@ class Authenticator:
                 f"{self.registry} asks for a token from {realm_host} over plain HTTP; refusing to send credentials",
                 hint=f"name {realm_host} with --insecure-registry if this is intended",
             )
+        self.http.trust.share(realm_host, self.registry)  # the container tools trust a realm as its registry
         params: list[tuple[str, str]] = []
         if "service" in self.challenge.params:
             params.append(("service", self.challenge.params["service"]))
@@ -193,13 +206,13 @@ class Authenticator:
             raise RegistryError(f"the token service of {self.registry} answered {resp.status_code}")
         try:
             body = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"the token service of {self.registry} did not answer JSON") from None
         if not isinstance(body, dict):
             raise RegistryError(f"the token service of {self.registry} did not answer a JSON object")
         token = body.get("token") or body.get("access_token") or ""
-        if not token:
-            raise RegistryError(f"the token service of {self.registry} sent no token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"the token service of {self.registry} sent no token (or one that is not a string)")
         try:
             lifetime = float(body.get("expires_in") or 60)
         except (TypeError, ValueError):

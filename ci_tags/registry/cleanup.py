@@ -5,8 +5,12 @@ was built); a content tag by the image config's ``created``; any other tag has n
 Removal: a pipeline tag (ci-tags' stamped index, a digest of its own) that no other tag uses and no kept index
 refers to is removed by deleting that manifest (one request); any other tag, content tags included, through the
 placeholder untag, so every sibling keeps its image, also one a concurrent pipeline tagged after the inventory.
-Afterwards one tag listing checks that every removed tag is gone and every kept tag is still there; a kept tag
-that vanished is put back from the bytes read before, and siblings are checked to resolve to their digests.
+Each removal checks at once that the tags on the same image still resolve, and puts back only what that removal
+took (a registry whose tag DELETE takes the image along). Afterwards one tag listing checks that every removed
+tag is gone; a kept tag no longer listed was removed by someone else during the run (another janitor, an untag)
+and is reported, never put back: bytes read at the start would undo a publish or retag made meanwhile.
+A tag left on an untag placeholder (an interrupted removal, ci-tags' own annotation) is no image: the janitor
+finishes that removal by deleting the placeholder by its digest.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError
-from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of, must_still_resolve
+from ci_tags.errors import CiTagsError, RegistryError
+from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of
 from ci_tags.registry.client import Registry
 from ci_tags.registry.inventory import Inventory, image_created, take_inventory
-from ci_tags.registry.untag import Untagger
+from ci_tags.registry.manifest import Manifest, is_placeholder
+from ci_tags.registry.untag import MOVED, Untagger
 
 LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
 
@@ -33,13 +38,19 @@ class Outcome:
     restored: list[str] = field(default_factory=list)
     vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
+    moved: list[str] = field(default_factory=list)  # doomed tags someone re-tagged since the inventory: left
 
 
-def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], None], concurrency: int) -> None:
-    """Run ``remove`` over the doomed tags concurrently; record each as removed, or failed with the reason."""
-    for decision, _, err in run_all(remove, doomed, concurrency):
+def carry_out(
+    outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], bool | None], concurrency: int
+) -> None:
+    """Run ``remove`` over the doomed tags concurrently; record each as removed, failed with the reason, or
+    moved (``remove`` returned False: the tag changed since it was read, so the decision no longer holds)."""
+    for decision, result, err in run_all(remove, doomed, concurrency):
         if err is not None:
             outcome.failed[decision.tag] = str(err)
+        elif result is False:
+            outcome.moved.append(decision.tag)
         else:
             outcome.removed.append(decision.tag)
 
@@ -72,9 +83,18 @@ def clean_repository(
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
 ) -> Outcome:
     inv = take_inventory(registry, repository, concurrency)
+    leftovers = {t: m for t, m in inv.manifests.items() if is_placeholder(m)}
+    for tag in leftovers:
+        del inv.manifests[tag]
     decisions = decide(tag_infos(registry, inv, policy, concurrency))
     outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
-    doomed = [d for d in decisions if d.delete]
+    if leftovers:
+        outcome.decisions = decisions = sorted(
+            [*decisions, *(Decision(t, True, LEFTOVER, PLACEHOLDER_DETAIL, None) for t in leftovers)],
+            key=lambda d: d.tag)
+        if not dry_run:
+            _finish_placeholders(registry, repository, leftovers, outcome)
+    doomed = [d for d in decisions if d.delete and d.tag not in leftovers]
     if dry_run or not doomed:
         return outcome
     kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
@@ -82,7 +102,7 @@ def clean_repository(
     referenced = inv.referenced_by_index(kept)
     untagger = Untagger(registry, repository)
 
-    def remove(decision: Decision) -> None:
+    def remove(decision: Decision) -> bool:
         digest = digests[decision.tag]
         shared = [t for t, d in digests.items() if d == digest and t != decision.tag]
         # Delete by digest only a tag that is ci-tags' own stamped index: its digest is unique to it, so no tag
@@ -97,18 +117,39 @@ def clean_repository(
                 # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
                 # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
                 siblings[digest] = digest
-            untagger.remove(decision.tag, digest, siblings)
+            # An image's tag can be made again meanwhile (a build of that content): the removal was decided on
+            # what was read, so it is for that image only (recheck: one HEAD right before each write).
+            removal = untagger.remove(decision.tag, digest, siblings, recheck=True)
+            if removal.method == MOVED:
+                return False
+            outcome.restored.extend(removal.restored)
         on_removed(repository, decision)
+        return True
 
     carry_out(outcome, doomed, remove, concurrency)
-    _verify(registry, inv, outcome, must_still_resolve(dict(digests), decisions), untagger)
+    _verify(registry, inv, outcome, untagger)
     return outcome
 
 
-def _verify(
-    registry: Registry, inv: Inventory, outcome: Outcome, siblings: dict[str, str], untagger: Untagger
-) -> None:
-    """One listing: removed tags gone, kept tags present (put back if not); siblings resolve to their digests.
+LEFTOVER = "placeholder"  # the reason of a leftover placeholder's removal
+PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
+
+
+def _finish_placeholders(registry: Registry, repository: str, leftovers: dict[str, Manifest], outcome: Outcome) -> None:
+    """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
+    for tag, manifest in leftovers.items():
+        try:
+            resp = registry.delete_manifest(repository, manifest.digest)
+            if resp.status_code not in (200, 202, 404):
+                raise RegistryError(f"{registry.host} refused to delete the placeholder ({resp.status_code})")
+        except CiTagsError as exc:
+            outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
+        else:
+            outcome.removed.append(tag)
+
+
+def _verify(registry: Registry, inv: Inventory, outcome: Outcome, untagger: Untagger) -> None:
+    """One listing: removed tags gone; kept tags gone meanwhile are reported as vanished.
     A check that cannot be made is a failure of the run, never an exception that hides what was removed."""
     try:
         present = set(registry.tags(inv.repository))
@@ -119,29 +160,19 @@ def _verify(
         if tag not in present:
             continue
         try:  # a dangling tag left by racing deletes in the registry: remove it the slow, sure way
-            if registry.head_manifest(inv.repository, tag) is None:
+            now = registry.head_manifest(inv.repository, tag)
+            if now is None:
                 untagger.remove_dangling(tag)
                 if tag not in registry.tags(inv.repository):
                     continue
+            elif tag in inv.manifests and now != inv.manifests[tag].digest and not is_placeholder(
+                    registry.get_manifest(inv.repository, tag)):
+                continue  # our removal happened; someone tagged it again since (a build of that content): theirs
         except CiTagsError:
             pass
         outcome.removed.remove(tag)
         outcome.failed[tag] = "still present after removal"
     gone = {d.tag for d in outcome.decisions if d.delete}
-    for tag, manifest in inv.manifests.items():
-        if tag in gone or tag in present:
-            continue
-        try:  # a kept tag vanished: put its image back
-            registry.put_manifest(inv.repository, tag, manifest)
-            outcome.restored.append(tag)
-        except CiTagsError as exc:
-            outcome.failed[tag] = f"kept tag vanished and could not be restored: {exc}"
-    for tag, digest, err in run_all(
-        lambda t: registry.head_manifest(inv.repository, t), sorted(siblings), 8
-    ):
-        if err is not None or digest != siblings[tag]:
-            try:
-                registry.put_manifest(inv.repository, tag, inv.manifests[tag])
-                outcome.restored.append(tag)
-            except CiTagsError as exc:
-                outcome.failed[tag] = f"no longer resolves to {siblings[tag]} and could not be restored: {exc}"
+    for tag in inv.manifests:
+        if tag not in gone and tag not in present:
+            outcome.vanished.append(tag)  # someone else removed it during the run: reported, never put back

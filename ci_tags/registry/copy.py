@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import RegistryError
+from ci_tags.errors import NotFound, RegistryError
 from ci_tags.reference import Reference
 from ci_tags.registry.auth import scope
 from ci_tags.registry.client import CHUNK, Registries, SizedStream
-from ci_tags.registry.manifest import Descriptor, Manifest
+from ci_tags.registry.manifest import Descriptor, Manifest, is_placeholder
 
 
 @dataclass
@@ -64,6 +64,9 @@ class _Copier:
         manifest = self.src_reg.get_manifest(self.src.repository, self.src.identifier, self.src_scopes)
         if self.src.digest and manifest.digest != self.src.digest:
             raise RegistryError(f"{self.src} resolved to {manifest.digest}")
+        if is_placeholder(manifest):
+            raise NotFound(f"{self.src} holds no image: it is on an untag placeholder (a removal in progress or "
+                           "interrupted)", hint="run the janitor to finish it, or push the image again")
         result = CopyResult(self.src, self.dst, manifest.digest, manifest.media_type, self.mode)
         self.result = result
         if self.mode != "same-repository":
@@ -119,6 +122,8 @@ class _Copier:
                     raise
 
     def _stream_once(self, desc: Descriptor, location: str | None) -> None:
+        import requests
+
         source = self.src_reg.open_blob(self.src.repository, desc.digest, self.src_scopes)
         try:
             size = int(source.headers.get("Content-Length") or desc.size)
@@ -126,6 +131,8 @@ class _Copier:
                 location = self.dst_reg.start_upload(self.dst.repository, self.dst_scopes)
             body = SizedStream(source.iter_content(CHUNK), size)
             self.dst_reg.finish_upload(location, desc.digest, body, size, self.dst_scopes)
+        except requests.RequestException:  # the source's body was cut short while it streamed
+            raise RegistryError(f"{self.src_reg.host} cut blob {desc.digest} short while it was copied") from None
         finally:
             source.close()
 

@@ -1,8 +1,11 @@
 """The one HTTP choke point: a pooled session with timeouts, a User-Agent, bounded retries and tracing.
 
-Retries cover 429, 500, 502, 503, 504 and connection errors, with exponential backoff that honours ``Retry-After``
-(seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the caller restarts
-the whole transfer instead.
+Retries cover 429, 500, 502, 503, 504 and transient connection errors, with exponential backoff that honours
+``Retry-After`` (seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the
+caller restarts the whole transfer instead. A failure that a retry cannot mend (a name that does not resolve, a
+certificate not trusted, a plain-HTTP server on an HTTPS URL, nothing listening on a host never reached) fails at
+once with an error naming the cause (ci_tags/registry/network.py). TLS is verified for every host with the CAs
+that ci_tags/registry/trust.py finds for it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -17,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ci_tags import __version__
 from ci_tags.errors import RegistryError
+from ci_tags.registry.network import classify, describe_chain, unreachable
+from ci_tags.registry.trust import Trust
 
 if TYPE_CHECKING:
     import requests
@@ -62,12 +68,15 @@ class Http:
         backoff: float = 0.5,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        trust: Trust | None = None,
     ) -> None:
         import requests
-        from requests.adapters import HTTPAdapter
 
+        from ci_tags.registry.network import trusting_adapter
+
+        self.trust = trust or Trust()
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        adapter = trusting_adapter(self.trust, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -77,6 +86,7 @@ class Http:
         self.max_wait = max_wait
         self.sleep = sleep
         self.request_count = 0
+        self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
 
     def request(
         self,
@@ -111,16 +121,19 @@ class Http:
                     allow_redirects=allow_redirects,
                 )
             except requests.RequestException as exc:
-                log.debug("%s %s -> %s", method, _redact(url), type(exc).__name__)
-                transient = isinstance(exc, (requests.ConnectionError, requests.Timeout))
+                host = _netloc(url)
+                cause = classify(exc)
+                log.debug("%s %s -> %s (%s)", method, _redact(url), cause, describe_chain(exc))
+                truncated = _truncated(exc)
+                transient = (truncated or cause in ("timeout", "reset", "other")
+                             or (cause == "refused" and host in self.answered))
                 if not transient or attempt >= self.max_attempts or not _replayable(data):
-                    host = url.split("/")[2].rpartition("@")[2] if "://" in url else url
-                    raise RegistryError(
-                        f"cannot reach {host}: {type(exc).__name__}",
-                        hint="check the host name, the network, and --insecure-registry for plain-HTTP registries",
-                    ) from None
+                    if truncated:
+                        raise _truncated_error(host, method, url) from None
+                    raise unreachable(host, cause, exc, self.timeout) from None
                 self.sleep(self._backoff(attempt))
                 continue
+            self.answered.add(_netloc(url))
             elapsed = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %d (%.0f ms)", method, _redact(url), resp.status_code, elapsed)
             if resp.status_code in RETRY_STATUSES and attempt < self.max_attempts and _replayable(data):
@@ -146,6 +159,11 @@ class Http:
         self.session.close()
 
 
+def _netloc(url: str) -> str:
+    """``host[:port]`` of a URL, without user information."""
+    return url.split("/")[2].rpartition("@")[2] if "://" in url else url
+
+
 def _redact(url: str) -> str:
     """Drop user information and the query string's values that might carry secrets (tokens, signatures) from
     a traced URL."""
@@ -163,3 +181,48 @@ def _redact(url: str) -> str:
         sensitive = any(s in low for s in ("token", "sig", "password", "secret", "credential", "key"))
         keep.append(f"{key}=***" if sensitive else part)
     return f"{base}?{'&'.join(keep)}"
+
+
+def _truncated(exc: Exception) -> bool:
+    """A body cut short (fewer bytes than its Content-Length, a broken chunk): transient, like a dropped link."""
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError))
+
+
+def _truncated_error(host: str, method: str, url: str) -> RegistryError:
+    path = "/" + url.split("/", 3)[3].split("?")[0] if url.count("/") >= 3 else url
+    return RegistryError(f"{host} kept sending truncated answers to {method} {path}",
+                         hint="a proxy or the network cuts the connection short; try again later")
+
+
+_SECRET_PATTERNS = (
+    # an echoed header, whatever follows it on the line
+    re.compile(r"(?i)\b(authorization|proxy-authorization|x-registry-auth|cookie|private-token|job-token)"
+               r"(\s*[:=]\s*)[^\r\n,;\"']+"),
+    re.compile(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
+    re.compile(r"(?i)\b(password|passwd|secret|token|access_token|refresh_token|api[_-]?key)"
+               r"(\"?\s*[:=]\s*\"?)[^\s&,;\"']+"),
+)
+_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_BASE64_RE = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+
+
+def scrub(text: str) -> str:
+    """A server's error text with credentials it may echo replaced by ``***``: Authorization headers,
+    Basic/Bearer values, JWTs, ``password=...`` pairs, and base64 words that decode to ``user:password``."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _JWT_RE.sub("***", text)
+    return _BASE64_RE.sub(lambda m: "***" if _is_user_pass(m.group(0)) else m.group(0), text)
+
+
+def _is_user_pass(word: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(word + "=" * (-len(word) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    return ":" in decoded and decoded.isprintable()

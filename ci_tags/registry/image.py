@@ -29,10 +29,10 @@ def read_config(registry: Registry, repository: str, manifest: Manifest) -> Imag
         return ImageConfig()
     if cfg.size > MAX_CONFIG_BYTES:
         raise RegistryError(f"config blob {cfg.digest} is {cfg.size} bytes, too large to be an image config")
-    resp = registry.open_blob(repository, cfg.digest)
+    resp = registry.open_blob(repository, cfg.digest, stream=False)
     try:
         data: Any = json.loads(resp.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return ImageConfig()  # an artifact whose config is not an image config
     finally:
         resp.close()

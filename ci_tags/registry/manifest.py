@@ -89,6 +89,8 @@ def _parse(data: bytes) -> dict[str, Any]:
         parsed = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RegistryError("the registry served a manifest that is not JSON") from None
+    except RecursionError:
+        raise RegistryError("the registry served a manifest nested too deeply to be one") from None
     if not isinstance(parsed, dict):
         raise RegistryError("the registry served a manifest that is not a JSON object")
     return parsed
@@ -119,9 +121,25 @@ def throwaway_manifest(nonce: str) -> bytes:
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(EMPTY_JSON), "size": len(EMPTY_JSON)},
         "layers": [],
-        "annotations": {"org.opencontainers.image.description": "ci-tags untag placeholder", "ci-tags.nonce": nonce},
+        "annotations": {
+            "org.opencontainers.image.description": "ci-tags untag placeholder",
+            ANNOTATION_PLACEHOLDER: nonce,
+        },
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+# The placeholder's own annotation; "ci-tags.nonce" is what ci-tags 0.1 wrote on its placeholders.
+ANNOTATION_PLACEHOLDER = "dev.ci-tags.placeholder"
+_PLACEHOLDER_KEYS = (ANNOTATION_PLACEHOLDER, "ci-tags.nonce")
+
+
+def is_placeholder(manifest: Manifest) -> bool:
+    """Whether this is an untag placeholder (a removal in flight or interrupted): never an image to use."""
+    if manifest.media_type != OCI_MANIFEST or len(manifest.data) > 4096:
+        return False
+    annotations = manifest.json.get("annotations")
+    return isinstance(annotations, dict) and any(k in annotations for k in _PLACEHOLDER_KEYS)
 
 
 # Annotations ci-tags writes on the small indexes it makes for pipeline and publish tags.
@@ -131,6 +149,7 @@ ANNOTATION_KIND = "dev.ci-tags.kind"  # "pipeline" or "publish"
 ANNOTATION_PIPELINE = "dev.ci-tags.pipeline"
 ANNOTATION_CONTENT_TAG = "dev.ci-tags.content-tag"
 ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag stands for
+ANNOTATION_PUBLISH_TAGS = "dev.ci-tags.publish-tags"  # on a publish intent: the publish tags it wants to move
 
 
 def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations: dict[str, str]) -> Manifest:

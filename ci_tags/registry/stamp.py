@@ -17,6 +17,7 @@ from ci_tags.registry.manifest import (
     ANNOTATION_CREATED,
     OCI_INDEX,
     Manifest,
+    is_placeholder,
     sha256_digest,
     stamped_index,
 )
@@ -33,11 +34,19 @@ def platform_of(arch: str) -> dict[str, str]:
 
 
 def fetch(registry: Registry, repository: str, tag: str) -> Manifest | None:
-    """The manifest under ``tag``, or None when the tag does not exist (one GET either way)."""
+    """The manifest under ``tag``, or None when the tag does not exist (one GET either way). A tag on an untag
+    placeholder (a removal in flight or interrupted) holds no image: None as well."""
     try:
-        return registry.get_manifest(repository, tag, [scope(repository, "pull", "push")])
+        manifest = registry.get_manifest(repository, tag, [scope(repository, "pull", "push")])
     except NotFound:
         return None
+    return None if is_placeholder(manifest) else manifest
+
+
+def still_there(registry: Registry, repository: str, target: Manifest) -> bool:
+    """Whether the image a stamp was just made for still exists by its digest (a concurrent removal may have
+    deleted it between our read and our stamp)."""
+    return registry.head_manifest(repository, target.digest, [scope(repository, "pull", "push")]) is not None
 
 
 def stamp(

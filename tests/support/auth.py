@@ -71,11 +71,14 @@ def write_htpasswd(path: Path, users: Mapping[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def start_basic_registry(root: Path, users: Mapping[str, str] = BASIC_USERS) -> RunningRegistry:
-    """The real registry behind htpasswd Basic auth."""
+def start_basic_registry(
+    root: Path, users: Mapping[str, str] = BASIC_USERS, tls: tuple[Path, Path] | None = None
+) -> RunningRegistry:
+    """The real registry behind htpasswd Basic auth (over TLS with ``tls``: certificate and key files)."""
     root.mkdir(parents=True, exist_ok=True)
     write_htpasswd(root / "htpasswd", users)
-    return start_registry(root, auth={"htpasswd": {"realm": "ci-tags-test", "path": str(root / "htpasswd")}})
+    return start_registry(root, auth={"htpasswd": {"realm": "ci-tags-test", "path": str(root / "htpasswd")}},
+                          tls=tls)
 
 
 def parse_scope(text: str) -> tuple[str, str, list[str]]:
@@ -121,6 +124,7 @@ class TokenIssuer:
         service: str = "ci-tags-test-registry",
         issuer: str = "ci-tags-test-issuer",
         lifetime: int = 300,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
@@ -134,6 +138,8 @@ class TokenIssuer:
         self.lifetime = lifetime
         self.allow_anonymous = False  # True: anonymous requests get a token with the "" rules (GitLab, Hub)
         self.requests: list[TokenRequest] = []
+        self.issued: list[str] = []  # every token handed out, so tests can check none is ever printed
+        self.expired_tokens = 0  # the next N tokens are signed already expired (a token that expired in use)
         self._lock = threading.Lock()
 
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -175,7 +181,15 @@ class TokenIssuer:
                 self.wfile.write(payload)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        scheme = "http"
+        if tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.realm = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/token"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -245,7 +259,12 @@ class TokenIssuer:
         if service != self.service:
             return self._record(user, service, scopes, 400, []), {"details": "unknown service"}, {}
         access = self.grant(user, scopes)
-        token = self.sign(user or "", access)
+        with self._lock:
+            expired, self.expired_tokens = self.expired_tokens > 0, max(0, self.expired_tokens - 1)
+        # the answer still says expires_in=lifetime: the client learns of the expiry from the registry's 401
+        token = self.sign(user or "", access, expires_in=-120 if expired else None)
+        with self._lock:
+            self.issued.append(token)
         self._record(user, service, scopes, 200, access)
         return 200, {"token": token, "access_token": token, "expires_in": self.lifetime}, {}
 

@@ -25,8 +25,13 @@ def buildah_env(root: Path) -> dict[str, str]:
     }
 
 
-def push_busybox_base(registry_host: str, work: Path, env: dict[str, str]) -> str:
-    """Build ``<registry>/base/busybox:1`` FROM scratch with busybox and push it; return the reference."""
+def push_busybox_base(
+    registry_host: str, work: Path, env: dict[str, str], *, repository: str = "base/busybox",
+    push_args: tuple[str, ...] = ("--tls-verify=false",),
+) -> str:
+    """Build ``<registry>/<repository>:1`` FROM scratch with busybox and push it; return the reference.
+    ``push_args``: how buildah reaches the registry (default: plain HTTP; e.g. ``--authfile FILE`` for a TLS
+    registry whose CA is in certs.d)."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     rootfs = work / "busybox" / "rootfs" / "bin"
     rootfs.mkdir(parents=True, exist_ok=True)
@@ -34,10 +39,10 @@ def push_busybox_base(registry_host: str, work: Path, env: dict[str, str]) -> st
     if not (rootfs / "sh").exists():
         (rootfs / "sh").symlink_to("busybox")
     (work / "busybox" / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\n")
-    ref = f"{registry_host}/base/busybox:1"
+    ref = f"{registry_host}/{repository}:1"
     run = {"env": env, "check": True, "capture_output": True}
     subprocess.run(["buildah", "bud", "--quiet", "-t", ref, str(work / "busybox")], **run)  # type: ignore[call-overload]
-    subprocess.run(["buildah", "push", "--tls-verify=false", ref, f"docker://{ref}"], **run)  # type: ignore[call-overload]
+    subprocess.run(["buildah", "push", *push_args, ref, f"docker://{ref}"], **run)  # type: ignore[call-overload]
     return ref
 
 

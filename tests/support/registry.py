@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,11 @@ class RunningRegistry:
     root: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.host}"
 
     def requests(self) -> list[Request]:
         text = self.log_path.read_text(errors="replace")
@@ -70,7 +72,10 @@ class RunningRegistry:
             self.process.kill()
 
 
-def start_registry(root: Path, auth: dict[str, Any] | None = None) -> RunningRegistry:
+def start_registry(
+    root: Path, auth: dict[str, Any] | None = None, tls: tuple[Path, Path] | None = None
+) -> RunningRegistry:
+    """The registry on a free loopback port; ``tls``: (certificate, key) files to serve HTTPS with."""
     binary = shutil.which("docker-registry")
     if not binary:
         raise RuntimeError("docker-registry is not installed: run the README's test command (.ci/test)")
@@ -84,6 +89,9 @@ def start_registry(root: Path, auth: dict[str, Any] | None = None) -> RunningReg
     }
     if auth:
         config["auth"] = auth
+    if tls:
+        config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+    scheme = "https" if tls else "http"
     (root / "config.yml").write_text(yaml.safe_dump(config))
     log_path = root / "registry.log"
     log = log_path.open("wb")
@@ -94,11 +102,13 @@ def start_registry(root: Path, auth: dict[str, Any] | None = None) -> RunningReg
         if proc.poll() is not None:
             raise RuntimeError(f"docker-registry exited: {log_path.read_text()[-2000:]}")
         try:
-            requests.get(f"http://{host}/v2/", timeout=1)
+            with warnings.catch_warnings():  # only asking "is it up yet?": no verification needed
+                warnings.simplefilter("ignore")
+                requests.get(f"{scheme}://{host}/v2/", timeout=1, verify=False)
             break
         except requests.ConnectionError:
             time.sleep(0.05)
     else:
         proc.kill()
         raise RuntimeError("docker-registry did not start within 20 s")
-    return RunningRegistry(host, root, log_path, proc)
+    return RunningRegistry(host, root, log_path, proc, scheme)
