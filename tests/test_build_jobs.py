@@ -104,3 +104,15 @@ images:
 def test_image_runners_for_an_arch_it_is_not_built_for_is_bad_input(tmp_path):
     with pytest.raises(BadInput, match=r"images.app.runners.arm64.*arm64 is not one of this image's arches \(amd64\)"):
         write(tmp_path, "images:\n  app: {dockerfile: Dockerfile, runners: {arm64: [arm]}}\n")
+
+
+def test_a_child_pipeline_with_every_job_option_validates_against_gitlab_ci_schema(tmp_path):
+    from tests.test_templates import validate
+
+    settings = job_settings(options(
+        "--job-image", "ci-tags:1", "--job-before-script", "echo one", "--job-variable", "A=1",
+        "--job-retry", "1", "--job-timeout", "2h", "--job-interruptible", "true", "--job-service", "docker:dind",
+        "--builder", "docker", "--builder-args", "--network host"))
+    for plan in (decide([state("base", False, ("amd64", "arm64"))]), decide([state("base", True)])):
+        result = validate(tmp_path, "child.yml", gitlab_child_pipeline(plan, "42", {"arm64": ["arm"]}, settings))
+        assert result.returncode == 0, result.stdout + result.stderr
