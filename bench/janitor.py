@@ -5,6 +5,11 @@ access log). Distribution 2.8 reads every tag of a repository on each manifest d
 bound by the registry; a last row runs the janitor through an API that deletes single tags (the tests' fake
 Docker Hub API, an in-process HTTP server), which shows what ci-tags itself can do.
 Run: .venv/bin/python -m bench.janitor [--tags 10000] [--expired 9000] [--skopeo-sample 300]
+
+``--steady`` measures a pipeline's janitor in the steady state instead: REPOS repositories of TAGS tags each
+(a content image, an older content image still under ``latest``, ``latest`` stamped by publish, the rest pipeline
+tags stamped over the last days), nothing to remove; it reports registry requests per repository and wall time.
+Run: .venv/bin/python -m bench.janitor --steady [--repos 30] [--tags 60]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 import ci_tags
 from ci_tags.registry.client import Registries
 from ci_tags.registry.http import Http
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
+from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
 from tests.support.images import push_image
 from tests.support.registry import start_registry
 
@@ -45,6 +50,62 @@ def populate(reg: object, repo: str, tags: int, expired: int, prefix: str = "pip
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(tags - 1)))
+
+
+def populate_steady(reg: object, repo: str, tags: int) -> None:
+    """Nothing to remove: a fresh content image, an older one (40 days) that ``latest`` still points at, and
+    pipeline tags numbered in the order they were made, the oldest 6 days ago."""
+    fresh = push_image(reg, repo, "hash-" + "b" * 64, created=ago(2))  # type: ignore[arg-type]
+    old = push_image(reg, repo, "hash-" + "c" * 64, created=ago(40))  # type: ignore[arg-type]
+    publish = stamped_index(old.manifest, {"os": "linux", "architecture": "amd64"},
+                            {ANNOTATION_KIND: "publish", ANNOTATION_CREATED: ago(30),
+                             ANNOTATION_CONTENT_TAG: "hash-" + "c" * 64})
+    reg.put_manifest(repo, "latest", publish)  # type: ignore[attr-defined]
+    count = tags - 3
+
+    def one(n: int) -> None:
+        days = 6 * (count - n) / count
+        index = stamped_index(fresh.manifest, {"os": "linux", "architecture": "amd64"},
+                              {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(days),
+                               ANNOTATION_CONTENT_TAG: "hash-" + "b" * 64, "n": str(n)})
+        reg.put_manifest(repo, f"pipeline-{100 + n}", index)  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(count)))
+
+
+def steady(command: str, repos: int, tags: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = start_registry(Path(tmp) / "registry")
+        try:
+            regs = Registries(Http(pool_size=32), {})
+            reg = regs.get(registry.host)
+            names = [f"steady/r{i:02d}" for i in range(repos)]
+            for name in names:
+                populate_steady(reg, name, tags)
+            regs.http.close()
+            mark = registry.mark()
+            started = time.perf_counter()
+            done = subprocess.run([command, "janitor", *(f"{registry.host}/{n}" for n in names), "--json"],
+                                  cwd=tmp, capture_output=True, text=True, env={**os.environ, "CI_TAGS_BRANCH": "main"},
+                                  check=False)
+            wall = time.perf_counter() - started
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                return 1
+            removed = sum(len(r["removed"]) for r in json.loads(done.stdout)["repositories"])
+            seen = registry.since(mark)
+            requests = [r for r in seen if not r.uri.startswith("/v2/ ") and r.uri != "/v2/"]
+        finally:
+            registry.stop()
+    gets = sum(1 for r in requests if r.method == "GET" and "/manifests/" in r.uri)
+    blobs = sum(1 for r in requests if "/blobs/" in r.uri)
+    print(f"| steady state: {repos} repositories x {tags} tags | removed | requests | per repository | "
+          "manifest GETs per repository | blob GETs per repository | wall time (s) |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| ci-tags janitor | {removed} | {len(requests)} | {len(requests) / repos:.1f} | {gets / repos:.1f} | "
+          f"{blobs / repos:.1f} | {wall:.2f} |")
+    return 0
 
 
 def hub_api_run(command: str, tmp: Path, tags: int, expired: int) -> tuple[str, int, float, int, int]:
@@ -74,9 +135,13 @@ def main() -> int:
     parser.add_argument("--tags", type=int, default=10000)
     parser.add_argument("--expired", type=int, default=9000)
     parser.add_argument("--skopeo-sample", type=int, default=300)
+    parser.add_argument("--steady", action="store_true", help="the steady state: nothing to remove")
+    parser.add_argument("--repos", type=int, default=30)
     args = parser.parse_args()
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
     command = str(Path(sys.executable).parent / "ci-tags")
+    if args.steady:
+        return steady(command, args.repos, args.tags if args.tags != 10000 else 60)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         registry = start_registry(Path(tmp) / "registry")

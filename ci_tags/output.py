@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -41,6 +42,7 @@ class Output:
         self.tty = hasattr(self.stdout, "isatty") and self.stdout.isatty() and env.get("TERM") != "dumb"
         self.color = self.tty and "NO_COLOR" not in env
         self._debug_handler: logging.Handler | None = None
+        self._lock = threading.Lock()  # lines come from worker threads too (a removal printed as it happens)
 
     # -- results ---------------------------------------------------------------------------------------------
 
@@ -51,8 +53,9 @@ class Output:
     def line(self, text: str = "") -> None:
         """One human line on stdout (silent in JSON mode, where the document is the whole output)."""
         if not self.json_mode:
-            self.stdout.write(text + "\n")
-            self.stdout.flush()
+            with self._lock:
+                self.stdout.write(text + "\n")
+                self.stdout.flush()
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """A table: rich on a terminal, tab-separated lines with a header otherwise."""
@@ -81,8 +84,9 @@ class Output:
     def warn(self, text: str) -> None:
         from ci_tags.registry.http import scrub
 
-        self.stderr.write(f"warning: {scrub(text)}\n")
-        self.stderr.flush()
+        with self._lock:
+            self.stderr.write(f"warning: {scrub(text)}\n")
+            self.stderr.flush()
 
     def error(self, exc: CiTagsError) -> None:
         from ci_tags.registry.http import scrub

@@ -9,12 +9,18 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
  3.   signature     an OCI referrers-fallback tag (``sha256-<hex>``, with any suffix such as ``.sig``) or a
                     signature, attestation or SBOM tag (``*.sig``, ``*.att``, ``*.sbom``): kept
  4.   foreign       not a content or pipeline tag of ci-tags; tags ci-tags does not own are never removed: kept
- 5.   current       a content tag of this checkout (any image x arch) or of a ``--keep-current-of`` ref: kept
+ 5.   current       a content tag of this checkout (any image x arch) or of a ``--keep-current-of`` ref (every
+                    content tag when such a ref could not be read): kept
  6.   age-unknown   no trustworthy time (or a time without a time zone): kept, since its age cannot be shown
- 7.   keep-last     among the ``--keep-last`` N newest tags of its kind that rules 1-6 left to age: kept
- 8.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew): kept
- 9.   expired       tagged strictly more than ``--max-age`` ago: **deleted**
+ 7.   in-use        a content tag that a kept tag's stamp names (its content tag, or its target image's digest),
+                    e.g. the content tag ``latest`` was published from: kept
+ 8.   keep-last     among the ``--keep-last`` N newest tags of its kind that rules 1-7 left to age: kept
+ 9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew): kept
+10.   expired       tagged strictly more than ``--max-age`` ago: **deleted**
 ====  ============  ===============================================================================================
+
+Rule 7 is why a branch pipeline's janitor never removes what the default branch still uses: main's content tag
+may be a month old and not current on the branch, but ``latest`` (and main's young pipeline tags) point at it.
 
 Boundary: "older than --max-age" means strictly older; a tag exactly ``max_age`` old is kept (``young``).
 keep-last counts tags, not builds (a multi-arch build has a tag per arch plus its index), and only those that
@@ -43,8 +49,9 @@ INTENT = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's recorded in
 KINDS = (CONTENT, PIPELINE)
 
 PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT = "protected", "keep-regex", "signature", "foreign", "current"
-AGE_UNKNOWN, KEEP_LAST, YOUNG, EXPIRED = "age-unknown", "keep-last", "young", "expired"
-REASONS = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, KEEP_LAST, YOUNG, EXPIRED)
+AGE_UNKNOWN, IN_USE, KEEP_LAST, YOUNG, EXPIRED = "age-unknown", "in-use", "keep-last", "young", "expired"
+REASONS = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, IN_USE, KEEP_LAST, YOUNG, EXPIRED)
+ORDER_SOURCE = "order:"  # time_source prefix of a pipeline tag dated by its number: "order:<older tag read>"
 
 SIGNATURE_RE = re.compile(r"sha(?:256|512)-[0-9a-f]{64}.*|.*\.(?:sig|att|sbom)")
 DEFAULT_HASH_LENGTH = 64  # a sha256 hex digest, as hashing.py and imageset.py make them
@@ -140,7 +147,10 @@ class TagInfo:
     tag: str
     digest: str | None
     time: datetime | None  # when the tag was made or pushed (tz-aware); None when unknown
-    time_source: str = "unknown"  # where ``time`` came from: "stamp", "push", "image-created", "unknown"
+    time_source: str = "unknown"  # where ``time`` came from: "stamp", "push", "image-created", "unknown", or
+    # ORDER_SOURCE + an older pipeline tag of the same series whose stamp was read: a pipeline tag with a later
+    # number was tagged later, so ``time`` (that older tag's) is an upper bound of its age
+    refers_to: frozenset[str] = frozenset()  # what its ci-tags stamp names: a content tag and the target's digest
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,7 @@ class Policy:
     keep_patterns: tuple[re.Pattern[str], ...] = ()
     current: frozenset[str] = frozenset()  # content tags of every image x arch of this checkout (and refs)
     keep_last: int = 0  # per kind
+    keep_all_content: str = ""  # why every content tag is kept (a --keep-current-of ref that cannot be read)
 
     def __post_init__(self) -> None:
         if self.max_age <= timedelta(0):
@@ -211,6 +222,8 @@ def _kept_at_any_age(info: TagInfo, kind: str | None, policy: Policy) -> tuple[s
         return FOREIGN, "not a content or pipeline tag of ci-tags"
     if tag in policy.current:
         return CURRENT, "a content tag of the current checkout"
+    if kind == CONTENT and policy.keep_all_content:
+        return CURRENT, policy.keep_all_content
     if _known_time(info) is None:
         if info.time is not None:
             return AGE_UNKNOWN, f"its time ({info.time_source}) has no time zone"
@@ -240,8 +253,26 @@ def _one_per_tag(tags: Iterable[TagInfo]) -> list[TagInfo]:
     return [chosen[t] for t in sorted(chosen)]
 
 
+def _ago(info: TagInfo, now: datetime, time: datetime) -> str:
+    age = now - time
+    if info.time_source.startswith(ORDER_SOURCE):
+        older = info.time_source[len(ORDER_SOURCE):]
+        return f"tagged at most {format_duration(age)} ago (numbered after {older}, stamped then)"
+    if age < timedelta(0):
+        return f"tagged {format_duration(-age)} in the future ({info.time_source}): clock skew?"
+    return f"tagged {format_duration(age)} ago ({info.time_source})"
+
+
+def _in_use(info: TagInfo, policy: Policy, named: Mapping[str, str]) -> str | None:
+    """Rule 7: the kept tag whose stamp names this content tag or its image's digest; else None."""
+    keys = [info.tag, info.digest or ""]
+    return next((named[k] for k in keys if k and k in named), None)
+
+
 def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decision]:
-    """One decision per distinct tag, sorted by tag; independent of the input order. ``now`` is tz-aware."""
+    """One decision per distinct tag, sorted by tag; independent of the input order. ``now`` is tz-aware.
+
+    Content tags are decided after the others, since a kept tag's stamp can keep one (rule 7)."""
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     infos = _one_per_tag(tags)
@@ -256,23 +287,40 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         else:
             assert kind is not None and time is not None  # else "foreign" or "age-unknown" kept it
             aging[kind].append((time, info))
-    limit = format_duration(policy.max_age)
-    for kind, dated in aging.items():
-        keep_n = max(policy.keep_last, 1) if kind == INTENT else policy.keep_last  # the newest intent stays
-        for rank, (time, info) in enumerate(sorted(dated, key=lambda d: (d[0], d[1].tag), reverse=True)):
-            age = now - time
-            ago = f"tagged {format_duration(age)} ago ({info.time_source})"
-            if age < timedelta(0):
-                ago = f"tagged {format_duration(-age)} in the future ({info.time_source}): clock skew?"
-            if rank < keep_n:
-                decision = Decision(info.tag, False, KEEP_LAST, f"among the {keep_n} newest {kind} tags; "
-                                    f"{ago}", kind)
-            elif age > policy.max_age:
-                decision = Decision(info.tag, True, EXPIRED, f"{ago} > {limit}", kind)
-            else:
-                decision = Decision(info.tag, False, YOUNG, f"{ago} <= {limit}", kind)
-            decisions[info.tag] = decision
+    _decide_by_age(aging[PIPELINE], PIPELINE, policy, now, decisions)
+    _decide_by_age(aging[INTENT], INTENT, policy, now, decisions)
+    # what the kept tags' stamps name -> the tag that names it (for the detail)
+    named: dict[str, str] = {}
+    for info in infos:
+        if not decisions.get(info.tag, Decision(info.tag, True, EXPIRED)).delete:
+            for ref in sorted(info.refers_to):
+                named.setdefault(ref, info.tag)
+    still_aging = []
+    for time, info in aging[CONTENT]:
+        by = _in_use(info, policy, named)
+        if by is not None:
+            decisions[info.tag] = Decision(info.tag, False, IN_USE, f"{by} points at it", CONTENT)
+        else:
+            still_aging.append((time, info))
+    _decide_by_age(still_aging, CONTENT, policy, now, decisions)
     return [decisions[i.tag] for i in infos]
+
+
+def _decide_by_age(dated: list[tuple[datetime, TagInfo]], kind: str, policy: Policy, now: datetime,
+                   decisions: dict[str, Decision]) -> None:
+    """Rules 8-10 over the tags of one kind that only their age decides."""
+    limit = format_duration(policy.max_age)
+    keep_n = max(policy.keep_last, 1) if kind == INTENT else policy.keep_last  # the newest intent stays
+    for rank, (time, info) in enumerate(sorted(dated, key=lambda d: (d[0], d[1].tag), reverse=True)):
+        age = now - time
+        ago = _ago(info, now, time)
+        if rank < keep_n:
+            decision = Decision(info.tag, False, KEEP_LAST, f"among the {keep_n} newest {kind} tags; {ago}", kind)
+        elif age > policy.max_age:
+            decision = Decision(info.tag, True, EXPIRED, f"{ago} > {limit}", kind)
+        else:
+            decision = Decision(info.tag, False, YOUNG, f"{ago} <= {limit}", kind)
+        decisions[info.tag] = decision
 
 
 def must_still_resolve(tags: Mapping[str, str | None], decisions: Iterable[Decision]) -> dict[str, str]:
@@ -302,3 +350,17 @@ class Summary:
             else:
                 summary.kept[d.reason] += 1
         return summary
+
+
+def pipeline_series(tags: Iterable[str], policy: Policy) -> list[list[str]]:
+    """The pipeline tags among ``tags`` in series, each oldest first: pipeline numbers grow with time (GitLab's
+    CI_PIPELINE_IID per project; Jenkins' BUILD_NUMBER per branch, ``<slug>-<number>``), so a tag's number
+    orders it by age within its series without reading its stamp."""
+    series: dict[str, list[tuple[int, str]]] = {}
+    for tag in tags:
+        match = policy.pipeline.fullmatch(tag)
+        if match is None or policy.content.fullmatch(tag):
+            continue
+        name, _, number = match["pipeline_id"].rpartition("-")
+        series.setdefault(name, []).append((int(number), tag))
+    return [[tag for _, tag in sorted(found)] for _, found in sorted(series.items())]

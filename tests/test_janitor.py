@@ -16,8 +16,9 @@ def ago(days: float) -> str:
 
 
 def populate(reg, repo, seed=1):
-    """Content images of various ages, pipeline tags stamped at various times (some on month-old images),
-    publish, foreign and signature tags, many sharing digests. Returns {tag: digest} and the expected removals."""
+    """Content images of various ages, pipeline tags stamped at various times (some on month-old images), numbered
+    in the order they were made, publish, foreign and signature tags, many sharing digests. Returns {tag: digest}
+    and the expected removals: expired pipeline tags, and expired content tags that no kept tag points at."""
     rnd = random.Random(seed)
     digests, expected = {}, set()
     contents = []
@@ -27,21 +28,24 @@ def populate(reg, repo, seed=1):
         img = push_image(reg, repo, tag, created=ago(days), layer_size=64)
         digests[tag] = img.manifest.digest
         contents.append((tag, img.manifest, days))
-        if days > 7:
-            expected.add(tag)
-    for n in range(150):
+    used = set()  # images that kept tags point at
+    ages = sorted((rnd.choice([0.5, 2, 6, 8, 20, 45]) for _ in range(150)), reverse=True)  # numbers grow with time
+    for n, days in enumerate(ages):
         tag, manifest, _ = rnd.choice(contents)
-        days = rnd.choice([0.5, 2, 6, 8, 20, 45])
         index = stamp(reg, repo, manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline", ANNOTATION_PIPELINE: str(n),
                                                               ANNOTATION_CREATED: ago(days)}, "amd64")
         digests[f"pipeline-{n}"] = index.digest
         if days > 7:
             expected.add(f"pipeline-{n}")
+        else:
+            used.add(manifest.digest)
     # latest points at an old content image; foreign, signature and slug tags share digests with doomed tags
     old = next(m for t, m, d in contents if d > 7)
+    used.add(old.digest)
     for tag in ["latest", "5.0.0", f"sha256-{'a' * 64}.sig", "main", "release-2"]:
         reg.put_manifest(repo, tag, old)
         digests[tag] = old.digest
+    expected |= {tag for tag, manifest, days in contents if days > 7 and manifest.digest not in used}
     doomed_pipeline = next(t for t in expected if t.startswith("pipeline-"))
     reg.put_manifest(repo, "foreign-copy", reg.get_manifest(repo, doomed_pipeline))  # shares a stamped digest
     digests["foreign-copy"] = digests[doomed_pipeline]
@@ -101,13 +105,14 @@ def test_keep_last_and_max_age(reg, registry, cli):
     assert sorted(reg.tags(repo)) == ["hash-" + "1" * 64, "pipeline-0", "pipeline-1"]
 
 
-def test_a_fresh_pipeline_tag_on_an_old_image_is_kept(reg, registry, cli):
+def test_a_fresh_pipeline_tag_on_an_old_image_keeps_both(reg, registry, cli):
     repo = "janitor/fresh-on-old"
     img = push_image(reg, repo, "hash-" + "2" * 64, created=ago(90))
     stamp(reg, repo, img.manifest, "pipeline-7", {ANNOTATION_KIND: "pipeline"}, "amd64")  # stamped now
     result = cli("janitor", f"{registry.host}/{repo}", "--json")
     report = json.loads(result.out)["repositories"][0]
-    assert report["removed"] == ["hash-" + "2" * 64]
+    assert report["removed"] == []  # the young pipeline tag still points at the content tag's image
+    assert report["kept"]["hash-" + "2" * 64] == "in-use"
     assert report["kept"]["pipeline-7"] == "young"
     assert reg.get_manifest(repo, "pipeline-7").children[0].digest == img.manifest.digest  # still pullable
 
@@ -151,14 +156,17 @@ def test_a_config_named_but_missing_is_bad_input_not_ignored(registry, cli, tmp_
 
 
 def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli):
-    """An expired content tag whose image a kept (young) pipeline tag points at, on a registry that 'supports'
-    tag DELETE by deleting the manifest: the pipeline tag must still resolve to a complete image afterwards."""
+    """An expired content tag whose image a kept index of another tool points at, on a registry that 'supports'
+    tag DELETE by deleting the manifest: the kept index must still resolve to a complete image afterwards. (A
+    ci-tags pipeline tag pointing at it would keep the content tag itself: rule in-use.)"""
+    from ci_tags.registry.manifest import stamped_index
     from tests.support.proxy import RegistryFront
     from tests.test_untag import UnsafeTagDelete
 
     repo = "janitor/unsafe"
     old = push_image(reg, repo, "hash-" + "8" * 64, created=ago(30))
-    stamp(reg, repo, old.manifest, "pipeline-5", {ANNOTATION_KIND: "pipeline"}, "amd64")  # stamped now: young
+    foreign = stamped_index(old.manifest, {"os": "linux", "architecture": "amd64"}, {"made-by": "another tool"})
+    reg.put_manifest(repo, "pipeline-5", foreign)  # no ci-tags stamp: no age, kept; names nothing
     behaviour = UnsafeTagDelete(registry.url)
     front = RegistryFront(registry.url, behaviour)
     try:
@@ -208,8 +216,12 @@ def test_keep_current_of_keeps_the_default_branch_content_tags_from_a_feature_ch
     assert kept.code == 0, kept.err
     report = json.loads(kept.out)["repositories"][0]
     assert report["removed"] == [] and report["kept"][main_tag] == "current"
+    # a ref the checkout lacks (a shallow or merge-request fetch): a warning, and every content tag is kept
     bad = cli("janitor", *config, "--keep-current-of", "no-such-ref")
-    assert bad.code == 2 and "no-such-ref" in bad.err
+    assert bad.code == 0, bad.err
+    assert "warning: --keep-current-of no-such-ref" in bad.err and "every content tag is kept" in bad.err
+    report = json.loads(bad.out)["repositories"][0]
+    assert report["removed"] == [] and report["kept"][main_tag] == "current"
     subprocess.run(["git", "worktree", "prune"], cwd=root, env=env, check=True)
     listed = subprocess.run(["git", "worktree", "list"], cwd=root, env=env, capture_output=True, text=True).stdout
     assert len(listed.splitlines()) == 1  # the temporary worktree is gone

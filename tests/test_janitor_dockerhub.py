@@ -36,8 +36,9 @@ def hub_setup(project):
     config, current = project("docker.io/linaro")
     ages, expected = tags_of_mixed_ages(current)
     tags: dict[str, object] = {tag: ago(days) for tag, days in ages.items()}
-    # latest and a signature share the digest of an expired content tag: removing by tag must leave them be
-    tags["latest"] = {"tag_last_pushed": ago(60), "digest": fake_digest(HUB_REPO, content(1))}
+    # a signature shares the digest of an expired content tag: removing by tag must leave it be. (A publish tag
+    # sharing it would keep the content tag: rule in-use, tested below.)
+    tags["latest"] = {"tag_last_pushed": ago(60), "digest": fake_digest(HUB_REPO, content(2))}
     tags[SIG] = {"tag_last_pushed": ago(60), "digest": fake_digest(HUB_REPO, content(1))}
     return config, current, tags, expected
 
@@ -73,7 +74,8 @@ def test_hub_janitor_removes_exactly_the_expired_owned_tags(hub_setup, cli):
         kept = report["kept"]
         assert kept[current] == "current" and kept["latest"] == "protected" and kept["main"] == "protected"
         assert kept["5.0.0"] == "foreign" and kept["release-2"] == "foreign" and kept[SIG] == "signature"
-        assert kept[content(2)] == kept["pipeline-55"] == kept["pipeline-56"] == "young"
+        assert kept["pipeline-55"] == kept["pipeline-56"] == "young"
+        assert kept[content(2)] == "in-use"  # latest's digest names its image
         for tag in expected:
             assert fake.count("DELETE", f"/v2/repositories/linaro/ci/tags/{tag}/") == 1
 

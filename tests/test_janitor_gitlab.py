@@ -33,26 +33,35 @@ def project(tmp_path: Path):
 # -- GitLab ----------------------------------------------------------------------------------------------------
 
 
-def gitlab_env(fake: FakeGitLabRegistry, registry_host: str = GL_HOST) -> dict[str, str]:
-    return {"GITLAB_CI": "true", "CI_REGISTRY": registry_host, "CI_SERVER_URL": fake.url, "CI_JOB_TOKEN": JOB_TOKEN,
+def gitlab_env(fake: FakeGitLabRegistry, registry_host: str | None = None) -> dict[str, str]:
+    return {"GITLAB_CI": "true", "CI_REGISTRY": registry_host or fake.registry_host, "CI_SERVER_URL": fake.url,
+            "CI_JOB_TOKEN": JOB_TOKEN,
             "CI_PIPELINE_IID": "57", "CI_COMMIT_BRANCH": "feature/x", "CI_DEFAULT_BRANCH": "main"}
 
 
 @pytest.fixture
-def gitlab_setup(project):
+def gl_host(registry) -> str:
+    """The job's registry: the real one, where the janitor reads the stamps of publish tags (none here: the
+    tags live in the fake API only, so a read finds no stamp, as for a tag another tool made)."""
+    return str(registry.host)
+
+
+@pytest.fixture
+def gitlab_setup(project, gl_host):
     """GitLab with the metadata database: ``created_at`` for every tag, ``published_at`` for some."""
-    config, current = project(f"{GL_HOST}/team/app")
+    config, current = project(f"{gl_host}/team/app")
     ages, expected = tags_of_mixed_ages(current)
     tags = {tag: FakeTag(digest_of(tag), ago(days)) for tag, days in ages.items()}
-    tags["latest"] = FakeTag(digest_of(content(1)), ago(60))  # shares the digest of an expired content tag
+    tags["latest"] = FakeTag(digest_of(content(2)), ago(60))  # shares the digest of a young content tag
     tags["feature-x"] = FakeTag(digest_of("x"), ago(30))  # this pipeline's branch slug: protected
     # a content tag whose image is old but which was pushed (published) yesterday: its push time decides
     tags[content(4)] = FakeTag(digest_of(content(4)), ago(90), published_at=ago(1))
     return config, tags, expected
 
 
-def gitlab(tags: dict[str, FakeTag], **kwargs: object) -> FakeGitLabRegistry:
-    fake = FakeGitLabRegistry(GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app", **kwargs)  # type: ignore[arg-type]
+def gitlab(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: object) -> FakeGitLabRegistry:
+    fake = FakeGitLabRegistry(GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app",  # type: ignore[arg-type]
+                              registry_host=registry_host, **kwargs)
     fake.add_repository("team/app", "ci", dict(tags))
     fake.add_repository("team/app", "other", {"pipeline-1": FakeTag(digest_of("o"), ago(30))})
     return fake
@@ -62,13 +71,17 @@ def gl_janitor(cli, fake: FakeGitLabRegistry, config: str, *more: str):
     return cli("janitor", "--config", config, *more, env=gitlab_env(fake))
 
 
+def current_of(report: dict) -> str:  # type: ignore[type-arg]
+    return next(tag for tag, why in report["kept"].items() if why == "current")
+
+
 def left(fake: FakeGitLabRegistry, name: str = "ci") -> set[str]:
     return set(next(r for r in fake.repositories if r.name == name).tags)
 
 
-def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab_setup, cli):
+def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab_setup, gl_host, cli):
     config, tags, expected = gitlab_setup
-    fake = gitlab(tags)
+    fake = gitlab(tags, gl_host)
     try:
         dry = gl_janitor(cli, fake, config, "--dry-run")
         assert dry.code == 0, dry.err
@@ -80,9 +93,9 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
         details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
         report = json.loads(real.out)["repositories"][0]
-        assert report["repository"] == f"{GL_HOST}/team/app/ci"
+        assert report["repository"] == f"{gl_host}/team/app/ci"
         assert set(report["removed"]) == expected
-        assert sorted(f"removed {GL_HOST}/team/app/ci:{t} (expired" for t in expected) == removal_lines(
+        assert sorted(f"removed {gl_host}/team/app/ci:{t} (expired" for t in expected) == removal_lines(
             dry.out, "would remove")  # the dry run printed exactly what the real run removed
         assert left(fake) == set(tags) - expected
         assert left(fake, "other") == {"pipeline-1"}  # not named in ci-tags.yml: untouched
@@ -90,8 +103,12 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         assert report["kept"]["feature-x"] == report["kept"]["main"] == report["kept"]["latest"] == "protected"
         assert fake.count("DELETE", r"/tags(\?.*)?$") == 0  # never the asynchronous bulk delete
         assert fake.count("DELETE", r"/tags/[^/?]+$") == len(expected)
-        # each tag's detail (its dates) is read once; the check after removal needs the listing alone
-        assert sorted(details) == sorted(set(details)) and len(details) == len(tags)
+        # a tag's detail (its dates) is read at most once, and only where its age can decide it: never for a
+        # publish, foreign or current tag; the check after removal needs the listing alone
+        assert sorted(details) == sorted(set(details)) and len(details) < len(tags)
+        read = {p.rsplit("/", 1)[1] for p in details}
+        assert not read & {"latest", "main", "feature-x", "5.0.0", "release-2", current_of(report)}
+        assert expected <= read  # a tag is removed only on its own date
 
         again = gl_janitor(cli, fake, config, "--json")
         assert again.code == 0, again.err
@@ -102,9 +119,9 @@ def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab
         fake.close()
 
 
-def test_gitlab_rate_limit_is_waited_out_and_retried(gitlab_setup, cli):
+def test_gitlab_rate_limit_is_waited_out_and_retried(gitlab_setup, gl_host, cli):
     config, tags, expected = gitlab_setup
-    fake = gitlab(tags, rate_limit_once_on=("DELETE", r"/tags/pipeline-1$"))
+    fake = gitlab(tags, gl_host, rate_limit_once_on=("DELETE", r"/tags/pipeline-1$"))
     try:
         result = gl_janitor(cli, fake, config, "--json")
         assert result.code == 0, result.err
@@ -115,14 +132,14 @@ def test_gitlab_rate_limit_is_waited_out_and_retried(gitlab_setup, cli):
         fake.close()
 
 
-def test_gitlab_protected_tag_fails_with_exit_1_and_a_summary(gitlab_setup, cli):
+def test_gitlab_protected_tag_fails_with_exit_1_and_a_summary(gitlab_setup, gl_host, cli):
     config, tags, expected = gitlab_setup
     tags["pipeline-2"] = FakeTag(digest_of("pipeline-2"), ago(8), protected=True)
-    fake = gitlab(tags)
+    fake = gitlab(tags, gl_host)
     try:
         result = gl_janitor(cli, fake, config)
         assert result.code == 1
-        assert f"warning: {GL_HOST}/team/app/ci:pipeline-2: GitLab denied" in result.err
+        assert f"warning: {gl_host}/team/app/ci:pipeline-2: GitLab denied" in result.err
         assert "1 tags could not be removed" in result.err
         assert left(fake) == set(tags) - expected | {"pipeline-2"}
     finally:
@@ -144,7 +161,7 @@ def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registr
         "pipeline-1": FakeTag(digest_of("p1"), None),
         "pipeline-55": FakeTag(digest_of("p55"), None),
         "pipeline-9": FakeTag(digest_of("p9"), None),  # not in the registry: its age stays unknown
-        "latest": FakeTag(old.manifest.digest, None),
+        "latest": FakeTag(digest_of("an image of another repository"), None),
     }
     fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/app")
     fake.add_repository("team/app", "ci", tags)
@@ -153,9 +170,83 @@ def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registr
         assert result.code == 0, result.err
         report = json.loads(result.out)["repositories"][0]
         assert sorted(report["removed"]) == [content(1), "pipeline-1"]
-        assert report["kept"]["pipeline-55"] == report["kept"][content(2)] == "young"
+        assert report["kept"]["pipeline-55"] == "young"
+        assert report["kept"][content(2)] == "in-use"  # pipeline-55's stamp (read from the registry) names it
         assert report["kept"]["pipeline-9"] == "age-unknown"
         assert left(fake) == {content(2), "pipeline-55", "pipeline-9", "latest"}
         assert current not in tags
+    finally:
+        fake.close()
+
+
+def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, registry, project, cli):
+    """A branch pipeline whose Dockerfile changed: main's content tag is a month old and not current here, but
+    latest's stamp (read through the registry API: GitLab's API lists only latest's own digest) names it."""
+    from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG
+
+    config, _ = project(f"{registry.host}/team/app")
+    repo = "team/app/ci"
+    mains = push_image(reg, repo, content(7), created=ago(30))
+    published = stamp(reg, repo, mains.manifest, "latest", {ANNOTATION_KIND: "publish", ANNOTATION_CREATED: ago(30),
+                                                              ANNOTATION_CONTENT_TAG: content(7)}, "amd64")
+    tags = {content(7): FakeTag(mains.manifest.digest, ago(30)), "latest": FakeTag(published.digest, ago(30)),
+            content(8): FakeTag(digest_of(content(8)), ago(30))}
+    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/app")
+    fake.add_repository("team/app", "ci", tags)
+    try:
+        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+        assert result.code == 0, result.err
+        report = json.loads(result.out)["repositories"][0]
+        assert report["removed"] == [content(8)]
+        assert report["kept"][content(7)] == "in-use"
+        assert left(fake) == {content(7), "latest"}
+    finally:
+        fake.close()
+
+
+def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(project, gl_host, cli):
+    """GitLab's tag listing carries no dates: a detail request per tag would cost every pipeline as many
+    requests as tags. Pipeline numbers order the tags: with nothing to remove, one detail is read."""
+    config, current = project(f"{gl_host}/team/app")
+    tags = {f"pipeline-{n}": FakeTag(digest_of(str(n)), ago(6 - n * 0.1)) for n in range(50)}
+    tags[current] = FakeTag(digest_of(current), ago(40))
+    tags["latest"] = FakeTag(digest_of(current), ago(40))
+    fake = gitlab(tags, gl_host)
+    try:
+        before = len(fake.requests)
+        result = gl_janitor(cli, fake, config, "--json")
+        assert result.code == 0, result.err
+        report = json.loads(result.out)["repositories"][0]
+        assert report["removed"] == [] and report["kept"]["pipeline-49"] == "young"
+        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+        details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+        assert [p.rsplit("/", 1)[1] for p in details] == ["pipeline-0"]
+    finally:
+        fake.close()
+
+
+def test_gitlab_without_dates_steady_state_reads_one_detail_and_one_stamp(reg, registry, project, cli):
+    """Without the metadata database GitLab dates no index, so a pipeline tag's age is its stamp, read through
+    the registry API: in the steady state that of the oldest pipeline tag alone."""
+    config, current = project(f"{registry.host}/team/steady")
+    repo = "team/steady/ci"
+    image = push_image(reg, repo, current, created=ago(2))
+    tags = {current: FakeTag(image.manifest.digest, None)}
+    for n in range(30):
+        made = stamp(reg, repo, image.manifest, f"pipeline-{n}",
+                     {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(6 - n * 0.1)}, "amd64")
+        tags[f"pipeline-{n}"] = FakeTag(made.digest, None)
+    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/steady")
+    fake.add_repository("team/steady", "ci", tags)
+    try:
+        before, mark = len(fake.requests), registry.mark()
+        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["repositories"][0]["removed"] == []
+        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+        details = [p.rsplit("/", 1)[1] for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+        assert details == ["pipeline-0"]
+        manifests = [r.uri for r in registry.since(mark) if "/manifests/" in r.uri]
+        assert manifests == [f"/v2/{repo}/manifests/pipeline-0"]
     finally:
         fake.close()

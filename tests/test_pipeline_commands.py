@@ -88,8 +88,29 @@ def test_first_pipeline_builds_everything_second_reuses_everything(project, reg,
     assert [i["action"] for i in json.loads(second.out)["images"]] == ["reuse", "reuse", "reuse"]
     requests = registry.since(mark)
     assert not [r for r in requests if r.is_blob], "reuse must not read or write a blob"
-    # per image: GET the content tag, PUT the pipeline tag, HEAD the image (still there after the stamp)
+    # per image: HEAD (or GET) the content tag, PUT the pipeline tag, HEAD the image (still there after the stamp)
     assert len(requests) == 9
+    # no pull spent on metadata: single-arch images are checked with a HEAD; only the multi-arch index, whose
+    # entries the stamp copies, is read
+    gets = [r.uri for r in requests if r.method == "GET"]
+    assert len(gets) == 1 and "/tools/manifests/" in gets[0], gets
+
+    mark = registry.mark()
+    files = ["--gitlab-child", "child3.yml", "--dotenv", "ci3.env", "--jenkins-matrix", "m3.json"]
+    dry = project("plan", *files, "--dry-run", pipeline="3")
+    assert dry.code == 0, dry.err
+    assert [r for r in registry.since(mark) if r.method != "HEAD" and r.method != "GET"] == []  # no tag written
+    assert not any((project.root / f).exists() for f in ("child3.yml", "ci3.env", "m3.json"))  # no file written
+    real = project("plan", *files, pipeline="3")
+    assert real.code == 0, real.err
+
+    def table(out):
+        return [line for line in out.splitlines() if "\thash-" in line or line.startswith(("#", "image\t"))]
+
+    assert table(dry.out) == table(real.out) and table(dry.out)
+    for name in ("child3.yml", "ci3.env", "m3.json"):  # the files' contents, exactly as the real run wrote them
+        assert f"--- {name} (not written)\n" + (project.root / name).read_text().rstrip("\n") in dry.out
+    assert "pipeline-3" in reg.tags(repo(project, "base"))
     assert list(yaml.safe_load((project.root / "child2.yml").read_text())) == ["stages", "ci-tags:nothing-to-build"]
     for name in ("base", "app", "tools"):
         first_tag = stamp_of(reg.get_manifest(repo(project, name), "pipeline-1"))

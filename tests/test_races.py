@@ -71,7 +71,8 @@ def test_janitor_never_moves_back_a_tag_moved_or_removed_during_its_run(reg, cli
         result = cli("janitor", f"{front.host}/{repo}", "--max-age", "7d")
         front.hook = None
         after = state(reg, repo)
-        expected = {"latest": fresh.digest, "pipeline-9": scene.keep["pipeline-9"], "hash-" + "a" * 64: rebuilt.digest}
+        expected = {"latest": fresh.digest, "v0.9": scene.keep["v0.9"], "pipeline-9": scene.keep["pipeline-9"],
+                    "hash-" + "a" * 64: rebuilt.digest}
         content = "hash-" + "a" * 64
         if hook.fired_on == ("PUT", f"/v2/{repo}/manifests/{content}") and after == {
                 t: d for t, d in expected.items() if t != content}:

@@ -107,12 +107,13 @@ def test_component_body_validates_against_gitlab_ci_schema(path: Path, install: 
     body = fill_inputs(path, install=install, **{"job-prefix": "imgs"})
     result = validate(tmp_path, "body.yml", body)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {"imgs-plan", "imgs-build", "imgs-publish", f".imgs-install-{install}"} <= set(body)
+    assert {"imgs-janitor", "imgs-plan", "imgs-build", "imgs-publish", f".imgs-install-{install}"} <= set(body)
     assert body["imgs-plan"]["extends"] == body["imgs-publish"]["extends"] == f".imgs-install-{install}"
+    assert body["imgs-janitor"]["extends"] == f".imgs-install-{install}"
     assert body["imgs-build"]["trigger"]["strategy"] == "depend"
 
 
-@pytest.mark.parametrize("flags", [{"janitor": True, "publish": True}, {"janitor": False, "publish": False}])
+@pytest.mark.parametrize("flags", [{"janitor": "always", "publish": True}, {"janitor": "never", "publish": False}])
 @pytest.mark.parametrize("install", ["image", "pip"])
 def test_component_variables_are_strings_the_runner_can_expand(install: str, flags: dict[str, bool]) -> None:
     """GitLab refuses a variable that is not a string or a number (a boolean input used as a whole value), and the
@@ -128,7 +129,7 @@ def test_component_variables_are_strings_the_runner_can_expand(install: str, fla
 def test_pip_mode_plan_script_hands_the_install_to_the_generated_jobs(pip_spec: str, installs: str,
                                                                        tmp_path: Path) -> None:
     """Run the plan job's script under sh with a stand-in ci-tags that records its arguments."""
-    body = fill_inputs(TEMPLATES[0], install="pip", **{"pip-spec": pip_spec, "janitor": False})
+    body = fill_inputs(TEMPLATES[0], install="pip", **{"pip-spec": pip_spec})
     job = job_with_extends(body, "ci-tags-plan")
     recorder = tmp_path / "bin" / "ci-tags"
     recorder.parent.mkdir()
@@ -143,6 +144,27 @@ def test_pip_mode_plan_script_hands_the_install_to_the_generated_jobs(pip_spec: 
     setups = [args[i + 1] for i, a in enumerate(args) if a == "--job-setup"]
     assert setups[-1] == f"python3 -m pip install --quiet {installs}"
     assert args[args.index("--job-image") + 1] == "quay.io/buildah/stable:latest"
+
+
+@pytest.mark.parametrize(("when", "source", "runs"), [
+    ("always", "push", True), ("always", "schedule", True), ("schedules", "push", False),
+    ("schedules", "schedule", True), ("never", "push", False), ("never", "schedule", False)])
+def test_the_janitor_is_its_own_job_off_the_critical_path(when: str, source: str, runs: bool) -> None:
+    """Its own job in the first stage that may fail and that nothing needs; the janitor input says when it runs
+    (its rules, evaluated here as GitLab does for these two forms: VAR == "x", and && of two)."""
+    body = fill_inputs(TEMPLATES[0], janitor=when)
+    janitor, plan = body["ci-tags-janitor"], body["ci-tags-plan"]
+    assert janitor["stage"] == plan["stage"] == ".pre" and janitor["allow_failure"] is True
+    assert not any("ci-tags-janitor" in str(job.get("needs", "")) for job in body.values())
+    assert not any("ci-tags janitor" in line for line in plan["script"])
+    assert janitor["script"] == ['ci-tags janitor --config "$CI_TAGS_CONFIG" --max-age "7d" ']
+    env = {**janitor["variables"], "CI_PIPELINE_SOURCE": source}
+
+    def holds(expression: str) -> bool:
+        return all(env.get(var.strip().lstrip("$")) == value.strip().strip('"')
+                   for var, value in (term.split("==") for term in expression.split("&&")))
+
+    assert any(holds(rule["if"]) for rule in janitor["rules"]) == runs
 
 
 def test_schema_check_rejects_a_broken_body(tmp_path: Path) -> None:

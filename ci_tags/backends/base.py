@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 _FRACTION_RE = re.compile(r"\.(\d+)")
 
@@ -51,6 +51,25 @@ class Backend(Protocol):
     def supports_tag_dates(self) -> bool:
         """Whether :meth:`tags` can fill ``pushed_at`` or ``created_at`` (a plain OCI registry cannot)."""
         ...
+
+
+@runtime_checkable
+class TagDetail(Protocol):
+    """A backend whose tag listing may lack dates, with a request per tag for the detail (GitLab's API): the
+    janitor then asks for the details it needs only (ci_tags/backends/cleanup.py)."""
+
+    def tag_listing(self, repository: str) -> list[TagRecord]:
+        """Every tag, with what the listing alone says (possibly no digest and no dates)."""
+        ...
+
+    def tag_record(self, repository: str, tag: str) -> TagRecord | None:
+        """One tag's detail; None when it is gone."""
+        ...
+
+
+def is_complete(record: TagRecord) -> bool:
+    """Whether a record has a digest and a date, so no detail request can tell more."""
+    return bool(record.digest and (record.pushed_at or record.created_at))
 
 
 def parse_time(value: Any) -> datetime | None:

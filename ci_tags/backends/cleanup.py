@@ -29,14 +29,28 @@ during the run (say another branch's janitor, for which it was an expired tag); 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 
-from ci_tags.backends.base import Backend, TagRecord
+from ci_tags.backends.base import Backend, TagDetail, TagRecord
+from ci_tags.concurrency import run_all
 from ci_tags.errors import CiTagsError, NotFound
-from ci_tags.policy import Decision, Policy, TagInfo, age_matters
+from ci_tags.policy import (
+    CONTENT,
+    ORDER_SOURCE,
+    PIPELINE,
+    Decision,
+    Policy,
+    TagInfo,
+    age_matters,
+    kind_of,
+    pipeline_series,
+)
 from ci_tags.registry.cleanup import LISTING, Outcome, carry_out, tag_infos
 from ci_tags.registry.client import Registry
-from ci_tags.registry.inventory import take_inventory
+from ci_tags.registry.dating import first_young, name_references
+from ci_tags.registry.inventory import Inventory, take_inventory
 
 
 def service_time(record: TagRecord) -> TagInfo:
@@ -46,6 +60,49 @@ def service_time(record: TagRecord) -> TagInfo:
     if record.created_at is not None:
         return TagInfo(record.tag, record.digest, record.created_at, "manifest-created")
     return TagInfo(record.tag, record.digest, None, "unknown")
+
+
+def _detail_as_needed(backend: TagDetail, repository: str, policy: Policy, now: datetime, concurrency: int,
+                      stamp: Callable[[str], TagInfo | None]) -> dict[str, TagInfo]:
+    """The listing, and a detail request only for the tags whose age can decide them: each content tag, and the
+    pipeline tags that pipeline numbers do not date (ci_tags/registry/dating.py, first_young): in the steady
+    state the oldest of each series alone. A pipeline tag without a date even in its detail (GitLab without its
+    metadata database dates no index) is dated by ``stamp`` (its stamp, read through the registry API); any
+    other tag is left undated here (the caller reads the image's creation time)."""
+    infos = {r.tag: service_time(r) for r in backend.tag_listing(repository)}
+
+    def detail(tag: str) -> TagInfo | None:
+        if infos[tag].time is None:
+            record = backend.tag_record(repository, tag)
+            if record is None:  # gone since the listing
+                del infos[tag]
+                return None
+            infos[tag] = service_time(record)
+            if infos[tag].time is None and kind_of(tag, policy) == PIPELINE:
+                stamped = stamp(tag)
+                if stamped is not None and stamped.time is not None:
+                    infos[tag] = TagInfo(tag, record.digest or stamped.digest, stamped.time, stamped.time_source)
+        return infos[tag]
+
+    def young(tag: str) -> bool | None:
+        info = detail(tag)
+        return None if info is None or info.time is None else now - info.time <= policy.max_age
+
+    def detail_all(tags: list[str]) -> None:
+        for _, _, error in run_all(detail, [t for t in tags if t in infos], concurrency):
+            if error is not None:
+                raise error
+
+    detail_all([t for t in infos if kind_of(t, policy) == CONTENT and age_matters(t, policy)])
+    for series in pipeline_series([t for t in infos if age_matters(t, policy)], policy):
+        boundary = first_young(series, young)
+        detail_all(series if boundary is None else series[:boundary])
+        if boundary is not None and boundary < len(series) and series[boundary] in infos:
+            first = infos[series[boundary]]
+            for tag in series[boundary + 1 :]:
+                if tag in infos and infos[tag].time is None:
+                    infos[tag] = TagInfo(tag, infos[tag].digest, first.time, ORDER_SOURCE + first.tag)
+    return infos
 
 
 def _registry_times(
@@ -67,14 +124,29 @@ def clean_with_backend(
     concurrency: int,
     registry: Callable[[], tuple[Registry, str]],
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+    missing_ok: bool = True,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Date, decide, remove and check one repository (``host/path``, as the backend names it). ``registry``
-    opens the registry API and names the repository's path there, for tags the service gives no time for."""
+    opens the registry API and names the repository's path there, for tags the service gives no time for and
+    for the stamps of kept tags when a content tag would go (ci_tags/registry/dating.py, name_references). A
+    repository that does not exist has nothing to clean when ``missing_ok`` (a project's first pipeline), else
+    NotFound."""
+    now = now or datetime.now(timezone.utc)
     try:
-        records = backend.tags(repository)
-    except NotFound:  # no repository yet (a project's first pipeline): nothing to clean
-        records = []
-    infos = {r.tag: service_time(r) for r in records}
+        if isinstance(backend, TagDetail):
+            def stamp(tag: str) -> TagInfo | None:
+                reg, path = registry()
+                return _registry_times(reg, path, [tag], policy, 1)[0].get(tag)
+
+            infos = _detail_as_needed(backend, repository, policy, now, concurrency, stamp)
+        else:
+            infos = {r.tag: service_time(r) for r in backend.tags(repository)}
+    except NotFound:
+        if not missing_ok:
+            raise NotFound(f"{repository}: no such repository") from None
+        infos = {}
     undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
     unreadable: dict[str, str] = {}
     if undated:
@@ -82,7 +154,23 @@ def clean_with_backend(
         dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
         for tag, info in dated.items():
             infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
-    decisions = decide(sorted(infos.values(), key=lambda i: i.tag))
+    listed = sorted(infos.values(), key=lambda i: i.tag)
+    # Rule in-use: a publish tag keeps the image its listed digest names; where a content tag would still go,
+    # the stamps of the publish tags (then of the kept pipeline tags) say which content tag they stand for. They
+    # are read through the registry API, except on Docker Hub, where a manifest GET is a pull against the rate
+    # limit: there only the listed digests count.
+    stamps = Inventory(repository)
+
+    def read(tags: list[str]) -> None:
+        if backend.name == "dockerhub" or not tags:
+            return
+        reg, path = registry()
+        found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
+        stamps.manifests.update(found.manifests)
+        unreadable.update({t: str(e) for t, e in found.errors.items()})
+
+    listed = name_references(stamps, listed, policy, now, read)
+    decisions = decide(listed)
     outcome = Outcome(repository, decisions, unreadable=unreadable)
     doomed = [d for d in decisions if d.delete]
     if dry_run or not doomed:
@@ -93,7 +181,7 @@ def clean_with_backend(
             backend.delete_tag(repository, decision.tag)
         on_removed(repository, decision)
 
-    carry_out(outcome, doomed, remove, concurrency)
+    carry_out(outcome, doomed, remove, concurrency, stop)
     _check(backend, outcome)
     return outcome
 

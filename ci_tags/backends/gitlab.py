@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from ci_tags.backends.base import TagRecord, name_after, parse_time
+from ci_tags.backends.base import TagRecord, is_complete, name_after, parse_time
 from ci_tags.concurrency import run_all
 from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
 from ci_tags.registry.http import USER_AGENT
@@ -200,26 +200,35 @@ class GitLabBackend:
         """The listing alone (names, paths, locations): no detail request per tag."""
         return {row["name"] for row in self._tag_rows(repository)[1]}
 
-    def tags(self, repository: str) -> list[TagRecord]:
-        base, rows = self._tag_rows(repository)
+    def tag_listing(self, repository: str) -> list[TagRecord]:
+        """Every tag from the listing alone: dates and digests only where GitLab puts them in it."""
+        return [self._record(row["name"], row) for row in self._tag_rows(repository)[1]]
 
-        def record(row: dict[str, Any]) -> TagRecord | None:
-            detail = row
-            if not (row.get("digest") and (row.get("published_at") or row.get("created_at"))):
-                try:
-                    detail = self._get(f"{base}/{quote(row['name'], safe='')}", f"reading {repository}:{row['name']}")
-                except NotFound:
-                    return None  # removed since the listing
-            digest = detail.get("digest")
-            return TagRecord(
-                row["name"],
-                digest if isinstance(digest, str) and digest else None,
-                parse_time(detail.get("published_at")),
-                parse_time(detail.get("created_at")),
-            )
+    def tag_record(self, repository: str, tag: str) -> TagRecord | None:
+        """One tag's detail (one request); None when it is gone since the listing."""
+        project_id, repository_id = self._locate(repository)
+        base = f"/projects/{project_id}/registry/repositories/{repository_id}/tags"
+        try:
+            return self._record(tag, self._get(f"{base}/{quote(tag, safe='')}", f"reading {repository}:{tag}"))
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _record(tag: str, row: dict[str, Any]) -> TagRecord:
+        digest = row.get("digest")
+        return TagRecord(tag, digest if isinstance(digest, str) and digest else None,
+                         parse_time(row.get("published_at")), parse_time(row.get("created_at")))
+
+    def tags(self, repository: str) -> list[TagRecord]:
+        listed = self.tag_listing(repository)
+
+        def record(listed_record: TagRecord) -> TagRecord | None:
+            if is_complete(listed_record):
+                return listed_record
+            return self.tag_record(repository, listed_record.tag)
 
         records: list[TagRecord] = []
-        for _, result, error in run_all(record, rows, self.detail_workers):
+        for _, result, error in run_all(record, listed, self.detail_workers):
             if error is not None:
                 raise error
             if result is not None:

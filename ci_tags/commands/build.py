@@ -166,8 +166,8 @@ def run(ctx: Context) -> int:
                     cache=config.cache_repository(image.name),
                 )
             )
-        if not ctx.args.keep_image:
-            removed_local = builder.remove_local(target)
+            if not ctx.args.keep_image:  # in the builder's own environment, while it is set up
+                removed_local = builder.remove_local(target)
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
         pushed = registry.get_manifest(ref.repository, digest, [scope(ref.repository, "pull", "push")])
     result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest,

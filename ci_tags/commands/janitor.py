@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import signal
 import subprocess
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import add_backend_options, add_config_option, backend_from_options, load, pipeline
 from ci_tags.context import Context
-from ci_tags.errors import BadInput, OperationFailed
+from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.output import Output
 from ci_tags.policy import (
     CONTENT,
@@ -38,6 +40,7 @@ from ci_tags.reference import DOCKER_HUB, Reference, parse_reference, slugify
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
+    from ci_tags.config import Config
     from ci_tags.registry.cleanup import Outcome
 
 API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
@@ -114,6 +117,7 @@ def run(ctx: Context) -> int:
     if args.keep_last < 0:
         raise BadInput("--keep-last must be 0 or more")
     current: set[str] = set()
+    keep_all_content = ""
     protected = {"latest"}
     content_template, pipeline_template = "hash-{hash}", "pipeline-{pipeline_id}"
     if config is not None:
@@ -123,7 +127,11 @@ def run(ctx: Context) -> int:
         protected |= set(config.publish)
         content_template, pipeline_template = config.tags.content, config.tags.pipeline
         for ref in args.keep_current_of:
-            current |= _current_tags_of(ctx, ref, Path(args.config))
+            try:
+                current |= _current_tags_of(ctx, ref, Path(args.config))
+            except BadInput as exc:  # a shallow or merge-request fetch often lacks the ref: keep, do not stop
+                ctx.out.warn(f"{exc}; every content tag is kept")
+                keep_all_content = f"--keep-current-of {ref} could not be read: every content tag is kept"
         pipe = pipeline(ctx, config)
         for branch in (pipe.branch, pipe.default_branch):
             if branch:
@@ -137,18 +145,44 @@ def run(ctx: Context) -> int:
         keep_patterns=tuple(keep),
         current=frozenset(current),
         keep_last=args.keep_last,
+        keep_all_content=keep_all_content,
     )
-    repositories = list(args.repositories)
-    caches = {c for n in config.images if (c := config.cache_repository(n))} if config is not None else set()
-    if not repositories and config is not None:
-        repositories = [config.repository(n) for n in config.images]
-        repositories += sorted(caches)
-    if not repositories:
-        raise BadInput("no repositories: name them, or run where ci-tags.yml lists the images")
+    refs = _repositories(args.repositories, config)
     # A layer cache repository (cache: registry) is ci-tags' own: every tag in it is a builder's cache key (64 hex
     # digits), aged by its image's creation and bounded by the same max age; nothing in it is ever current.
+    caches = {parse_reference(c).name for n in config.images if (c := config.cache_repository(n))} if config else set()
+    if not args.repositories:
+        refs += [(parse_reference(c), True) for c in sorted(caches)]  # absent until a cached build pushes
     cache_policy = replace(policy, content=template_regex("{hash}", CONTENT), current=frozenset())
-    return _clean(ctx, [(parse_reference(r), cache_policy if r in caches else policy) for r in repositories])
+    return _clean(ctx, refs, policy, {c: cache_policy for c in caches})
+
+
+def _names_a_host(name: str) -> bool:
+    """Whether a reference starts with a registry host (Docker's rule: a first part with '.' or ':', or
+    localhost); otherwise Docker would send it to Docker Hub."""
+    first, slash, _ = name.partition("/")
+    return bool(slash) and ("." in first or ":" in first or first == "localhost")
+
+
+def _repositories(names: list[str], config: Config | None) -> list[tuple[Reference, bool]]:
+    """(repository, whether it may not exist yet) per name given, as ``hash`` and ``build`` take them: an image
+    name of ci-tags.yml, or a full repository. Only an image of the set may be missing (never pushed yet: a first
+    pipeline); with a ci-tags.yml, a bare name that is not one of its images is a typo, never a Docker Hub name."""
+    if config is None:
+        if not names:
+            raise BadInput("no repositories: name them, or run where ci-tags.yml lists the images")
+        return [(parse_reference(n), False) for n in names]
+    ours = {parse_reference(config.repository(n)).name for n in config.images}
+    found = []
+    for name in names or list(config.images):
+        if name in config.images:
+            found.append((parse_reference(config.repository(name)), True))
+        elif not _names_a_host(name):
+            config.image(name)  # BadInput naming the file, with a "did you mean" hint
+        else:
+            ref = parse_reference(name)
+            found.append((ref, ref.name in ours))
+    return found
 
 
 def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) -> Backend | None:
@@ -170,8 +204,9 @@ def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) ->
 class _RemovalProgress:
     """A progress bar over one repository's removals, shown once the decisions say how many there are."""
 
-    def __init__(self, out: Output, label: str, stack: contextlib.ExitStack, dry_run: bool) -> None:
-        self.out, self.label, self.stack, self.dry_run = out, label, stack, dry_run
+    def __init__(self, out: Output, name: str, stack: contextlib.ExitStack, dry_run: bool) -> None:
+        self.out, self.name, self.stack, self.dry_run = out, name, stack, dry_run
+        self.label = f"removing tags of {name}"
         self._advance: Callable[[], None] = lambda: None
 
     def decided(self, decisions: list[Decision]) -> list[Decision]:
@@ -181,16 +216,18 @@ class _RemovalProgress:
         return decisions
 
     def removed(self, repository: str, decision: Decision) -> None:
+        """Printed as it happens, so a CI log (and a job killed by its timeout) shows every removal made."""
+        self.out.line(f"removed {self.name}:{decision.tag} ({decision.reason}: {decision.detail})")
         self._advance()
 
 
 def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
-               chosen: dict[str, Backend | None]) -> Outcome:
+               chosen: dict[str, Backend | None], missing_ok: bool, stop: threading.Event) -> Outcome:
     from ci_tags.registry.cleanup import clean_repository
 
     backend = _backend(ctx, ref, chosen)
     with contextlib.ExitStack() as stack:
-        progress = _RemovalProgress(ctx.out, f"removing tags of {ref.name}", stack, ctx.args.dry_run)
+        progress = _RemovalProgress(ctx.out, ref.name, stack, ctx.args.dry_run)
 
         def decided(infos: list[TagInfo]) -> list[Decision]:
             return progress.decided(decide(infos, policy, now))
@@ -198,24 +235,69 @@ def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
         if backend is None:
             return clean_repository(ctx.registries.get(ref.api_host), ref.repository, decided, policy,
                                     dry_run=ctx.args.dry_run, concurrency=ctx.concurrency,
-                                    on_removed=progress.removed)
+                                    on_removed=progress.removed, missing_ok=missing_ok, now=now, stop=stop)
         from ci_tags.backends.cleanup import clean_with_backend
 
         return clean_with_backend(backend, ref.name, decided, policy, dry_run=ctx.args.dry_run,
                                   concurrency=ctx.concurrency,
                                   registry=lambda: (ctx.registries.get(ref.api_host), ref.repository),
-                                  on_removed=progress.removed)
+                                  on_removed=progress.removed, missing_ok=missing_ok, now=now, stop=stop)
 
 
-def _clean(ctx: Context, refs: list[tuple[Reference, Policy]]) -> int:
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
+    """SIGTERM (a job's timeout or cancel) and SIGINT set the event: no removal starts after it, those in flight
+    finish, and the summary is printed. Signal handlers can only be set from the main thread; elsewhere (an
+    embedding program) the signals keep their own handling."""
+    stop, received = threading.Event(), []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop, received
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop, received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _clean(ctx: Context, refs: list[tuple[Reference, bool]], policy: Policy,
+           policies: Mapping[str, Policy] | None = None) -> int:
+    """Clean each repository with ``policy``, or its own from ``policies`` (by repository name)."""
     now = datetime.now(timezone.utc)
     chosen: dict[str, Backend | None] = {}
-    outcomes = []
-    for ref, policy in refs:
-        outcome = _clean_one(ctx, ref, policy, now, chosen)
-        _print_outcome(ctx.out, ref.name, outcome, ctx.args.dry_run)
-        outcomes.append((ref.name, outcome))
-    return _report(ctx.out, outcomes, ctx.args.dry_run)
+    outcomes: list[tuple[str, Outcome]] = []
+    missing: list[str] = []
+    with _stop_on_signals() as (stop, received):
+        for ref, missing_ok in refs:
+            if stop.is_set():
+                break
+            try:
+                own = (policies or {}).get(ref.name, policy)
+                outcome = _clean_one(ctx, ref, own, now, chosen, missing_ok, stop)
+            except NotFound as exc:  # a typo must not pass for a clean repository
+                ctx.out.warn(str(exc))
+                missing.append(ref.name)
+                continue
+            _print_outcome(ctx.out, ref.name, outcome, ctx.args.dry_run)
+            outcomes.append((ref.name, outcome))
+    if received:
+        name = signal.Signals(received[0]).name
+        left = sum(len(o.not_started) for _, o in outcomes) + len(refs) - len(outcomes) - len(missing)
+        ctx.out.warn(f"{name}: stopped starting removals; the summary below is what was done "
+                     f"({left} tags or repositories left for the next run)")
+        _report(ctx.out, outcomes, ctx.args.dry_run, raise_on_failure=False)
+        return 128 + received[0]
+    _report(ctx.out, outcomes, ctx.args.dry_run)
+    if missing:
+        raise NotFound(f"no such repository: {', '.join(missing)}",
+                       hint="a repository is created by its first push; check the name")
+    return 0
 
 
 def _removed(outcome: Outcome, dry_run: bool) -> list[str]:
@@ -223,14 +305,24 @@ def _removed(outcome: Outcome, dry_run: bool) -> list[str]:
     return [d.tag for d in outcome.decisions if d.delete] if dry_run else outcome.removed
 
 
+def _cause(tag: str, why: str) -> str:
+    """A failure's message with its tag taken out, so that one cause (a registry refusing deletes) reads as one
+    line however many tags it hit."""
+    return why.replace(f":{tag}", ":<tag>").replace(f"/{tag}", "/<tag>").replace(f" {tag}", " <tag>")
+
+
 def _print_outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> None:
-    verb = "would remove" if dry_run else "removed"
-    removed = set(_removed(outcome, dry_run))
-    for d in outcome.decisions:
-        if d.delete and d.tag in removed:
-            out.line(f"{verb} {name}:{d.tag} ({d.reason}: {d.detail})")
+    if dry_run:  # a real run printed each removal as it happened
+        for d in outcome.decisions:
+            if d.delete:
+                out.line(f"would remove {name}:{d.tag} ({d.reason}: {d.detail})")
+    causes: dict[str, list[str]] = {}
     for tag, why in sorted(outcome.failed.items()):
-        out.warn(f"{name}:{tag}: {why}")
+        causes.setdefault(_cause(tag, why), []).append(tag)
+    for cause, tags in causes.items():
+        few = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+        out.warn(f"{name}: {len(tags)} tag(s) not removed ({few}): {cause}" if len(tags) > 1
+                 else f"{name}:{tags[0]}: {outcome.failed[tags[0]]}")
     for tag in outcome.restored:
         out.warn(f"{name}:{tag} vanished with a removed tag and was put back")
     for tag in outcome.vanished:
@@ -239,7 +331,7 @@ def _print_outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> N
         out.warn(f"{name}:{tag} was tagged again during the run (someone else's now): left as it is")
 
 
-def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> int:
+def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool, raise_on_failure: bool = True) -> int:
     """The table (or JSON document) of every repository; OperationFailed when any tag failed."""
     rows, report, failures = [], [], 0
     for name, outcome in outcomes:
@@ -257,12 +349,13 @@ def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool) -> 
             "moved": outcome.moved,
             "kept": {d.tag: d.reason for d in outcome.decisions if not d.delete},
             "unreadable": outcome.unreadable,
+            "not_started": outcome.not_started,
         })
     out.table("ci-tags janitor" + (" (dry run)" if dry_run else ""),
               ["repository", "removed" if not dry_run else "to remove", "failed", "kept (why)"], rows)
     if out.json_mode:
         out.json({"dry_run": dry_run, "repositories": report,
                   "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": failures}})
-    if failures:
+    if failures and raise_on_failure:
         raise OperationFailed(f"{failures} tags could not be removed or checked; a re-run retries them")
     return 0

@@ -20,12 +20,16 @@ from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.imageset import ResolvedImage, resolve
 from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
 from ci_tags.reference import parse_reference
+from ci_tags.registry.auth import scope
 from ci_tags.registry.manifest import (
     ANNOTATION_CONTENT_TAG,
     ANNOTATION_KIND,
     ANNOTATION_PIPELINE,
     ANNOTATION_REVISION,
+    INDEX_TYPES,
+    Descriptor,
     Manifest,
+    may_be_placeholder,
 )
 from ci_tags.registry.stamp import assemble, fetch, stamp, still_there
 
@@ -45,6 +49,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jenkins-matrix", metavar="FILE", help="write the builds as JSON for a Jenkinsfile")
     add_job_options(p)
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
+    p.add_argument("--dry-run", action="store_true",
+                   help="a preview: the same table, and the files' contents printed; no tag or file written")
 
 
 def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, kind: str) -> dict[str, str]:
@@ -54,11 +60,20 @@ def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, ki
     return notes
 
 
-def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | None, dict[str, Manifest | None]]:
-    """GET the content tag; for a multi-arch image without its index, GET each per-arch tag."""
+def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | Descriptor | None, dict[str, Manifest | None]]:
+    """HEAD a single-arch image's content tag (its stamp needs no body, and a HEAD is no pull on Docker Hub);
+    GET a multi-arch image's (its stamp copies the index's entries), and, without the index, each per-arch tag."""
     ref = parse_reference(image.repository)
     registry = ctx.registries.get(ref.api_host)
-    content = fetch(registry, ref.repository, image.content_tag)
+    content: Manifest | Descriptor | None
+    if image.spec.multi_arch:
+        content = fetch(registry, ref.repository, image.content_tag)
+    else:
+        content = registry.head_descriptor(ref.repository, image.content_tag,
+                                           [scope(ref.repository, "pull", "push")])
+        if content is not None and (content.media_type in INDEX_TYPES or may_be_placeholder(content)):
+            # an index made by another tool: stamp its body; a possible untag placeholder: a miss if it is one
+            content = fetch(registry, ref.repository, image.content_tag)
     arches: dict[str, Manifest | None] = {}
     if content is None and image.spec.multi_arch:
         arches = {a.arch: fetch(registry, ref.repository, a.content_tag) for a in image.arches}
@@ -76,7 +91,8 @@ def run(ctx: Context) -> int:
         for warning in image.warnings:
             ctx.out.warn(warning)
 
-    def state_of(image: ResolvedImage, content: Manifest | None, arches: dict[str, Manifest | None]) -> ImageState:
+    def state_of(image: ResolvedImage, content: Manifest | Descriptor | None,
+                 arches: dict[str, Manifest | None]) -> ImageState:
         return ImageState(
             name=image.name,
             repository=image.repository,
@@ -95,7 +111,7 @@ def run(ctx: Context) -> int:
         content, arches = _survey(ctx, image)
         state = state_of(image, content, arches)
         decision = decide([state]).images[0]
-        if decision.action == BUILD:
+        if decision.action == BUILD or ctx.args.dry_run:
             return state, None
         ref = parse_reference(image.repository)
         registry = ctx.registries.get(ref.api_host)
@@ -130,13 +146,17 @@ def run(ctx: Context) -> int:
     errors = [(state.name, err) for state, err in results if err]
     copies = [p for p in plan.images if p.action in (REUSE, ASSEMBLE)]
 
+    files: dict[str, str] = {}
     if ctx.args.gitlab_child:
         doc = gitlab_child_pipeline(plan, pipeline_id, config.runner_tags, settings)
-        Path(ctx.args.gitlab_child).write_text(gitlab_yaml(doc))
+        files[ctx.args.gitlab_child] = gitlab_yaml(doc)
     if ctx.args.dotenv:
-        Path(ctx.args.dotenv).write_text(dotenv(plan))
+        files[ctx.args.dotenv] = dotenv(plan)
     if ctx.args.jenkins_matrix:
-        Path(ctx.args.jenkins_matrix).write_text(json.dumps(jenkins_matrix(plan, config.runner_tags), indent=2) + "\n")
+        files[ctx.args.jenkins_matrix] = json.dumps(jenkins_matrix(plan, config.runner_tags), indent=2) + "\n"
+    if not ctx.args.dry_run:
+        for name, text in files.items():
+            Path(name).write_text(text)
 
     rows: list[dict[str, Any]] = []
     for p in plan.images:
@@ -160,7 +180,8 @@ def run(ctx: Context) -> int:
                 "counts": {"images": len(plan.images),
                            **{act: sum(1 for p in plan.images if p.action == act) for act in (REUSE, ASSEMBLE)},
                            "build_jobs": sum(len(p.builds) for p in plan.images)},
-                "dry_run": bool(getattr(ctx.args, "dry_run", False)),
+                "dry_run": ctx.args.dry_run,
+                **({"files": files} if ctx.args.dry_run else {}),
             }
         )
     else:
@@ -171,7 +192,14 @@ def run(ctx: Context) -> int:
         )
         builds = sum(1 for p in plan.images for _ in p.builds)
         reused = sum(1 for p in plan.images if p.action != BUILD)
-        ctx.out.line(f"{reused} image(s) tagged {pipeline_tag} by metadata copy, {builds} build(s) to run")
+        if ctx.args.dry_run:
+            ctx.out.line(f"dry run: {reused} image(s) would be tagged {pipeline_tag} by metadata copy, {builds} "
+                         "build(s) to run; no tag and no file written")
+            for name, text in files.items():
+                ctx.out.line(f"--- {name} (not written)")
+                ctx.out.line(text.rstrip("\n"))
+        else:
+            ctx.out.line(f"{reused} image(s) tagged {pipeline_tag} by metadata copy, {builds} build(s) to run")
     if errors:
         for name, err in errors:
             ctx.out.warn(f"{name}: {err}")

@@ -39,6 +39,9 @@ def run(ctx: Context) -> int:
     host = DOCKER_HUB if host in HUB_HOSTS else host
     backend = backend_from_options(ctx, host)
     repositories = backend.repositories(namespace, ctx.args.repo_prefix)
+    if not repositories:  # a typo in the namespace or prefix must not pass for "nothing to prune"
+        prefix = f" whose name starts with {ctx.args.repo_prefix!r}" if ctx.args.repo_prefix else ""
+        raise NotFound(f"no repository under {ctx.args.namespace}{prefix}", hint="check the namespace and prefix")
     out = ctx.out
     verb = "would remove" if ctx.args.dry_run else "removed"
 

@@ -15,14 +15,17 @@ finishes that removal by deleting the placeholder by its digest.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from ci_tags.concurrency import run_all
-from ci_tags.errors import CiTagsError, RegistryError
+from ci_tags.errors import CiTagsError, NotFound, RegistryError
 from ci_tags.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of
 from ci_tags.registry.client import Registry
-from ci_tags.registry.inventory import Inventory, image_created, take_inventory
+from ci_tags.registry.dating import complete, date_repository
+from ci_tags.registry.inventory import Inventory, image_created
 from ci_tags.registry.manifest import Manifest, is_placeholder
 from ci_tags.registry.untag import MOVED, Untagger
 
@@ -39,15 +42,27 @@ class Outcome:
     vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
     unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
     moved: list[str] = field(default_factory=list)  # doomed tags someone re-tagged since the inventory: left
+    not_started: list[str] = field(default_factory=list)  # doomed tags left alone after a stop (SIGTERM/SIGINT)
 
 
-def carry_out(
-    outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], bool | None], concurrency: int
-) -> None:
+class _NotStarted(CiTagsError):
+    """A removal not started because the run was asked to stop."""
+
+
+def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], bool | None], concurrency: int,
+              stop: threading.Event | None = None) -> None:
     """Run ``remove`` over the doomed tags concurrently; record each as removed, failed with the reason, or
-    moved (``remove`` returned False: the tag changed since it was read, so the decision no longer holds)."""
-    for decision, result, err in run_all(remove, doomed, concurrency):
-        if err is not None:
+    moved (``remove`` returned False: the tag changed since it was read, so the decision no longer holds). Once
+    ``stop`` is set no removal starts; those in flight finish."""
+    def guarded(decision: Decision) -> bool | None:
+        if stop is not None and stop.is_set():
+            raise _NotStarted("not started: the run was asked to stop")
+        return remove(decision)
+
+    for decision, result, err in run_all(guarded, doomed, concurrency):
+        if isinstance(err, _NotStarted):
+            outcome.not_started.append(decision.tag)
+        elif err is not None:
             outcome.failed[decision.tag] = str(err)
         elif result is False:
             outcome.moved.append(decision.tag)
@@ -81,12 +96,26 @@ def clean_repository(
     dry_run: bool,
     concurrency: int,
     on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+    missing_ok: bool = True,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> Outcome:
-    inv = take_inventory(registry, repository, concurrency)
+    """Date (ci_tags/registry/dating.py), decide, remove and check one repository. A repository that does not
+    exist has nothing to clean when ``missing_ok`` (an image of the set not pushed yet), else NotFound."""
+    try:
+        tags = registry.tags(repository)
+    except NotFound:
+        if not missing_ok:
+            raise NotFound(f"{registry.host}/{repository}: no such repository") from None
+        tags = []
+    inv, infos = date_repository(registry, repository, tags, policy, now or datetime.now(timezone.utc),
+                                 concurrency)
+    # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
     leftovers = {t: m for t, m in inv.manifests.items() if is_placeholder(m)}
     for tag in leftovers:
         del inv.manifests[tag]
-    decisions = decide(tag_infos(registry, inv, policy, concurrency))
+    tags = [t for t in tags if t not in leftovers]
+    decisions = decide([i for i in infos if i.tag not in leftovers])
     outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
     if leftovers:
         outcome.decisions = decisions = sorted(
@@ -97,6 +126,7 @@ def clean_repository(
     doomed = [d for d in decisions if d.delete and d.tag not in leftovers]
     if dry_run or not doomed:
         return outcome
+    complete(registry, inv, tags, concurrency)  # the safety checks below need every tag's manifest
     kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
     digests = {t: m.digest for t, m in inv.manifests.items()}
     referenced = inv.referenced_by_index(kept)
@@ -126,7 +156,7 @@ def clean_repository(
         on_removed(repository, decision)
         return True
 
-    carry_out(outcome, doomed, remove, concurrency)
+    carry_out(outcome, doomed, remove, concurrency, stop)
     _verify(registry, inv, outcome, untagger)
     return outcome
 

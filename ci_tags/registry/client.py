@@ -18,7 +18,7 @@ from ci_tags.reference import PATH_RE, is_loopback_host, validate_digest, valida
 from ci_tags.registry.auth import Authenticator, scope
 from ci_tags.registry.credentials import Credentials, find_credentials
 from ci_tags.registry.http import Http, scrub
-from ci_tags.registry.manifest import ACCEPT, Manifest
+from ci_tags.registry.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
 
 if TYPE_CHECKING:
     import requests
@@ -190,6 +190,26 @@ class Registry:
             return None
         digest = resp.headers.get("Docker-Content-Digest")
         return digest or self.get_manifest(repository, ref, scopes).digest
+
+    def head_descriptor(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Descriptor | None:
+        """Digest, media type and size of a manifest from a HEAD, or None when it does not exist. A HEAD is not a
+        pull (Docker Hub's rate limit counts manifest GETs); a GET only where the registry's answer lacks them."""
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull")],
+            headers={"Accept": ACCEPT},
+            expect=(200, 404),
+        )
+        if resp.status_code == 404:
+            return None
+        digest = resp.headers.get("Docker-Content-Digest") or ""
+        media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
+        size = resp.headers.get("Content-Length") or ""
+        if not digest.startswith("sha256:") or media_type not in ALL_TYPES or not size.isdigit() or size == "0":
+            manifest = self.get_manifest(repository, ref, scopes)
+            return Descriptor(manifest.media_type, manifest.digest, manifest.size)
+        return Descriptor(media_type, digest, int(size))
 
     def put_manifest(
         self, repository: str, ref: str, manifest: Manifest, scopes: Sequence[str] | None = None

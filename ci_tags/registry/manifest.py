@@ -115,8 +115,9 @@ def platform_name(platform: dict[str, Any] | None) -> str:
 
 
 def throwaway_manifest(nonce: str) -> bytes:
-    """A unique, tiny OCI image manifest: pushed over a tag and then deleted by digest to remove the tag alone."""
-    body = {
+    """A unique, tiny OCI image manifest: pushed over a tag and then deleted by digest to remove the tag alone.
+    Padded to exactly PLACEHOLDER_SIZE bytes, so a HEAD (no body) tells that a tag may stand on one."""
+    body: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(EMPTY_JSON), "size": len(EMPTY_JSON)},
@@ -124,9 +125,22 @@ def throwaway_manifest(nonce: str) -> bytes:
         "annotations": {
             "org.opencontainers.image.description": "ci-tags untag placeholder",
             ANNOTATION_PLACEHOLDER: nonce,
+            "dev.ci-tags.padding": "",
         },
     }
+    pad = PLACEHOLDER_SIZE - len(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    if pad < 0:
+        raise ValueError("placeholder nonce too long")
+    body["annotations"]["dev.ci-tags.padding"] = "-" * pad
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+PLACEHOLDER_SIZE = 640  # every placeholder ci-tags writes has exactly this size
+
+
+def may_be_placeholder(descriptor: Descriptor) -> bool:
+    """Whether a HEAD's descriptor could be an untag placeholder (then read the body: ``is_placeholder``)."""
+    return descriptor.media_type == OCI_MANIFEST and descriptor.size == PLACEHOLDER_SIZE
 
 
 # The placeholder's own annotation; "ci-tags.nonce" is what ci-tags 0.1 wrote on its placeholders.
@@ -152,15 +166,18 @@ ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag
 ANNOTATION_PUBLISH_TAGS = "dev.ci-tags.publish-tags"  # on a publish intent: the publish tags it wants to move
 
 
-def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations: dict[str, str]) -> Manifest:
+def stamped_index(target: Manifest | Descriptor, platform: dict[str, Any] | None,
+                  annotations: dict[str, str]) -> Manifest:
     """A tiny OCI index that points at ``target`` and carries ``annotations`` (when and by whom it was tagged).
 
     Metadata only: no blob is written. For an image, the index has one entry with its platform; for an index,
     the same entries as the original. The index has its own digest, so removing the tag it sits on can never
     touch the content tag whose image it points at, and its creation annotation dates the tag itself, which
-    registries do not record.
+    registries do not record. An image needs only its descriptor (from a HEAD); an index needs its body.
     """
-    if target.is_index:
+    if isinstance(target, Descriptor) and target.media_type in INDEX_TYPES:
+        raise ValueError("stamping an index needs its manifest, not only its descriptor")
+    if isinstance(target, Manifest) and target.is_index:
         entries = target.json.get("manifests") or []
     else:
         entry: dict[str, Any] = {"mediaType": target.media_type, "digest": target.digest, "size": target.size}
@@ -168,7 +185,8 @@ def stamped_index(target: Manifest, platform: dict[str, Any] | None, annotations
             entry["platform"] = platform
         entries = [entry]
     # A stamp of a stamp (publish from a pipeline tag) still names the image itself as its target.
-    target_digest = (stamp_of(target) or {}).get(ANNOTATION_TARGET, target.digest)
+    stamp = stamp_of(target) if isinstance(target, Manifest) else None
+    target_digest = (stamp or {}).get(ANNOTATION_TARGET, target.digest)
     body = {
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,

@@ -16,6 +16,7 @@ from ci_tags.registry.client import Registry
 from ci_tags.registry.manifest import (
     ANNOTATION_CREATED,
     OCI_INDEX,
+    Descriptor,
     Manifest,
     is_placeholder,
     sha256_digest,
@@ -43,7 +44,7 @@ def fetch(registry: Registry, repository: str, tag: str) -> Manifest | None:
     return None if is_placeholder(manifest) else manifest
 
 
-def still_there(registry: Registry, repository: str, target: Manifest) -> bool:
+def still_there(registry: Registry, repository: str, target: Manifest | Descriptor) -> bool:
     """Whether the image a stamp was just made for still exists by its digest (a concurrent removal may have
     deleted it between our read and our stamp)."""
     return registry.head_manifest(repository, target.digest, [scope(repository, "pull", "push")]) is not None
@@ -52,7 +53,7 @@ def still_there(registry: Registry, repository: str, target: Manifest) -> bool:
 def stamp(
     registry: Registry,
     repository: str,
-    target: Manifest,
+    target: Manifest | Descriptor,
     tag: str,
     annotations: Mapping[str, str],
     arch: str | None = None,

@@ -93,6 +93,8 @@ class RegistryFront:
                 for key, value in headers.items():
                     if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
                         self.send_header(key, value)
+                if length is None and self.command == "HEAD":  # a HEAD tells the size of the body it omits
+                    length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
                 self.send_header("Content-Length", str(len(payload) if length is None else length))
                 self.end_headers()
                 if self.command != "HEAD":

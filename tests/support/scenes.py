@@ -73,13 +73,14 @@ class JanitorScene:
 def janitor_scene(reg: Registry, repo: str) -> JanitorScene:
     old = push_image(reg, repo, "hash-" + "a" * 64, created=ago(40)).manifest
     other = push_image(reg, repo, "v1.0.0").manifest
-    reg.put_manifest(repo, "latest", old)  # shares the expired content tag's image
+    # a kept tag that shares the expired content tag's image (not a publish tag: that would keep it in use)
+    reg.put_manifest(repo, "v0.9", old)
     stamp_at(reg, repo, other, "pipeline-1", 20, "1")
     young = stamp_at(reg, repo, other, "pipeline-9", 0.1, "9")
     fresh = push_image(reg, repo, None).manifest
     rebuilt = push_image(reg, repo, None, created=ago(0)).manifest  # for a build re-making the content tag
     return JanitorScene(repo, {"hash-" + "a" * 64, "pipeline-1"},
-                        {"latest": old.digest, "v1.0.0": other.digest, "pipeline-9": young.digest},
+                        {"v0.9": old.digest, "v1.0.0": other.digest, "pipeline-9": young.digest},
                         {"old": old, "other": other, "fresh": fresh, "rebuilt": rebuilt})
 
 

@@ -1,0 +1,194 @@
+"""A project's real life over weeks, whole pipelines under gitlab-ci-local against the real registry with real
+buildah builds, through the component as a user includes it. The clock is moved by data (tests/support/clock.py
+rewrites image creation times and stamps), never by sleeping:
+
+1. main publishes;
+2. 30 days later a branch changes app's Dockerfile: it builds app alone, and its janitor keeps main's content
+   tags (latest's stamp names them) while removing main's month-old pipeline tags;
+3. main runs again, unchanged: no build, no blob written, no layer read, latest where it was;
+4. the janitor's registry refuses deletes: the pipeline still builds, tests and publishes; the janitor job fails
+   alone (allowed to), with one line per repository, not one per tag;
+5. the janitor job is killed mid-run (SIGTERM, as a job timeout sends; gitlab-ci-local has no job timeout, so
+   the job's script runs the janitor under timeout(1)): its log names exactly the tags that are gone.
+"""
+
+# ruff: noqa: F811  (the gitlab_project fixture is imported, so the tests share how test_templates runs pipelines)
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ci_tags.registry.client import Registries
+from ci_tags.registry.http import Http
+from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, stamp_of
+from tests.support.clock import move_back
+from tests.support.proxy import RegistryFront
+from tests.test_templates import _target, gitlab_project  # noqa: F401  (the shared gitlab-ci-local project)
+
+IMAGES = ("base", "app", "tools")
+
+
+@pytest.fixture(scope="module")
+def store(gitlab_project):  # type: ignore[no-untyped-def]
+    regs = Registries(Http(), {})
+    yield regs.get(gitlab_project.registry_host)
+    regs.http.close()
+
+
+def repository(gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def]
+    return f"{gitlab_project.prefix}/{name}"
+
+
+def stamp_target(store, repo: str, digest: str) -> str:  # type: ignore[no-untyped-def]
+    return stamp_of(store.get_manifest(repo, digest))["dev.ci-tags.target"]
+
+
+def content_tag_of_latest(store, gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def]
+    return stamp_of(store.get_manifest(repository(gitlab_project, name), "latest"))[ANNOTATION_CONTENT_TAG]
+
+
+@pytest.fixture(scope="module")
+def main_publishes(gitlab_project):  # type: ignore[no-untyped-def]
+    return gitlab_project()
+
+
+@pytest.fixture(scope="module")
+def month_later_branch(gitlab_project, store, main_publishes):  # type: ignore[no-untyped-def]
+    for name in IMAGES:
+        move_back(store, repository(gitlab_project, name), 30)
+    before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
+    mains = {name: content_tag_of_latest(store, gitlab_project, name) for name in IMAGES}
+    gitlab_project.git("checkout", "-q", "-b", "feature/slow-app")
+    dockerfile = gitlab_project.root / "docker" / "app" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "ENV SLOW=1\n")
+    gitlab_project.git("commit", "-q", "-am", "app: slow")
+    try:
+        return gitlab_project(), before, mains
+    finally:
+        gitlab_project.git("checkout", "-q", "main")
+
+
+@pytest.fixture(scope="module")
+def main_again(gitlab_project, store, month_later_branch):  # type: ignore[no-untyped-def]
+    latest = {name: store.head_manifest(repository(gitlab_project, name), "latest") for name in IMAGES}
+    return gitlab_project(), latest
+
+
+@pytest.fixture(scope="module")
+def refusing(gitlab_project, store, main_again, registry):  # type: ignore[no-untyped-def]
+    for name in IMAGES:
+        move_back(store, repository(gitlab_project, name), 30)
+
+    def refuse(method, path, query):  # type: ignore[no-untyped-def]
+        if method == "DELETE":
+            return 405, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
+        return None
+
+    front = RegistryFront(registry.url, refuse)
+    ci = gitlab_project.root / ".gitlab-ci.yml"
+    original = ci.read_text()
+    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
+    ci.write_text(original.replace("janitor-args: --keep-last 0", f"janitor-args: --keep-last 0 {repos}"))
+    gitlab_project.git("commit", "-q", "-am", "the janitor's registry refuses deletes")
+    try:
+        return gitlab_project()
+    finally:
+        front.close()
+        ci.write_text(original)
+        gitlab_project.git("commit", "-q", "-am", "back")
+
+
+@pytest.fixture(scope="module")
+def killed(gitlab_project, store, refusing, registry):  # type: ignore[no-untyped-def]
+    for name in IMAGES:
+        move_back(store, repository(gitlab_project, name), 30)
+    before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
+
+    def slow(method, path, query):  # type: ignore[no-untyped-def]
+        if method == "DELETE":
+            time.sleep(1)
+        return None
+
+    front = RegistryFront(registry.url, slow)
+    ci = gitlab_project.root / ".gitlab-ci.yml"
+    original = ci.read_text()
+    repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
+    ci.write_text(original + f"""
+ci-tags-janitor:
+  script:
+    - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
+""")
+    gitlab_project.git("commit", "-q", "-am", "a janitor killed by its job's timeout")
+    try:
+        return gitlab_project(), before
+    finally:
+        front.close()
+        ci.write_text(original)
+        gitlab_project.git("commit", "-q", "-am", "back")
+
+
+def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
+    assert main_publishes.code == 0, main_publishes.output[-3000:]
+    assert main_publishes.ran("ci-tags-janitor") == "PASS"
+    assert main_publishes.ran("ci-tags-publish") == "PASS"
+    for name in IMAGES:
+        assert content_tag_of_latest(store, gitlab_project, name) in store.tags(repository(gitlab_project, name))
+
+
+def test_a_branch_a_month_later_keeps_mains_cache_and_removes_mains_old_pipeline_tags(
+        month_later_branch, main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
+    run, before, mains = month_later_branch
+    assert run.code == 0, run.output[-3000:]
+    assert run.ran("ci-tags-janitor") == "PASS", run.output[-3000:]
+    assert run.child_jobs == ["build:app:amd64"]
+    for name in IMAGES:
+        tags = set(store.tags(repository(gitlab_project, name)))
+        assert mains[name] in tags, f"{name}: main's content tag was removed"
+        assert "latest" in tags
+        assert f"pipeline-{main_publishes.pipeline_id}" in before[name]
+        assert f"pipeline-{main_publishes.pipeline_id}" not in tags  # a month old: expired
+
+
+def test_main_again_unchanged_builds_nothing_and_moves_no_blob(main_again, month_later_branch, gitlab_project,
+                                                                  store):  # type: ignore[no-untyped-def]
+    run, latest = main_again
+    assert run.code == 0, run.output[-3000:]
+    assert run.child_jobs == ["ci-tags:nothing-to-build"]  # main's cache survived the branch's janitor
+    assert run.ran("ci-tags-publish") == "PASS"
+    blobs = [r for r in run.requests if r.is_blob]
+    # the janitor may read the small config of the branch's content tag to date it; no layer, no upload
+    assert all(r.method in ("GET", "HEAD") for r in blobs), blobs
+    assert len(blobs) <= 1, blobs
+    for name in IMAGES:
+        repo = repository(gitlab_project, name)
+        assert _target(store, repo, "latest") == _target(store, repo, f"pipeline-{run.pipeline_id}")
+        # the image latest stands for did not move; its own digest staying put too is issue 16's publish work
+        assert _target(store, repo, "latest") == stamp_target(store, repo, latest[name])
+
+
+def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitlab_project):  # type: ignore[no-untyped-def]
+    janitor = [result for name, result in refusing.jobs.items() if name.split()[0] == "ci-tags-janitor"]
+    assert janitor == ["WARN"], refusing.output[-4000:]  # it failed, and was allowed to
+    assert refusing.ran("ci-tags-plan") == "PASS"
+    assert refusing.ran("use-app") == "PASS"
+    assert refusing.ran("ci-tags-publish") == "PASS"
+    not_removed = [line for line in refusing.output.splitlines() if "not removed" in line]
+    assert 1 <= len(not_removed) <= len(IMAGES), "\n".join(not_removed)
+
+
+def test_a_janitor_killed_mid_run_leaves_a_log_of_what_it_removed(killed, gitlab_project, store):  # type: ignore[no-untyped-def]
+    run, before = killed
+    janitor = [result for name, result in run.jobs.items() if name.split()[0] == "ci-tags-janitor"]
+    assert janitor == ["WARN"], run.output[-4000:]
+    assert run.ran("use-app") == "PASS"
+    assert "SIGTERM: stopped starting removals" in run.output
+    logged = set()
+    for line in run.output.splitlines():
+        _, _, text = line.partition("ci-tags-janitor > ")
+        if text.startswith("removed "):
+            logged.add(text.split(" ")[1].split("/", 1)[1])  # host/<repository:tag>
+    gone = {f"{repository(gitlab_project, n)}:{t}" for n in IMAGES
+            for t in before[n] - set(store.tags(repository(gitlab_project, n)))}
+    assert logged == gone, (logged, gone)
+    assert logged, run.output[-3000:]
