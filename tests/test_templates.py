@@ -422,7 +422,7 @@ SHAPED_INPUTS = """include:
       version: under-test
       image: ci-tags-under-test
       publish: false
-      janitor: false
+      janitor: never
       build-before-script: |
         echo "before: $CI_JOB_NAME shaped=$SHAPED"
         echo 'second line, quotes and all'
