@@ -7,11 +7,11 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from ci_tags import __version__
 from ci_tags.context import Context
-from ci_tags.errors import EXIT_FAILED, BadInput, CiTagsError
+from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, CiTagsError
 from ci_tags.output import Output
 
 # name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has
@@ -35,18 +35,40 @@ COMMANDS: dict[str, tuple[str, bool, str]] = {
 }
 
 
-def common_options() -> argparse.ArgumentParser:
-    """Options every subcommand takes, placed after the subcommand name."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document instead of human output")
-    common.add_argument("--debug", action="store_true",
-                        help="trace requests (secrets masked), show tracebacks; env CI_TAGS_DEBUG=1")
+class UsageError(Exception):
+    """The command line does not parse; argparse's message, raised instead of exiting."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # raised, not exited, so that main() can also write the --json error document
+        raise UsageError(self, message)
+
+
+def add_global_options(p: argparse.ArgumentParser, default: object) -> None:
+    """--json and --debug, taken before the command (root parser) or after it (each command)."""
+    p.add_argument("--json", action="store_true", default=default,
+                   help="print one JSON object on stdout (shapes: schemas/<command>.json)")
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="trace requests (secrets masked), show tracebacks; env CI_TAGS_DEBUG=1")
+
+
+def common_options() -> Parser:
+    """Options every subcommand takes; also accepted before the subcommand name."""
+    common = Parser(add_help=False)
+    # SUPPRESS: a command's parser must not reset what the root parser already set (ci-tags --json tags REPO)
+    add_global_options(common, argparse.SUPPRESS)
     return common
 
 
-def registry_options() -> argparse.ArgumentParser:
+def registry_options() -> Parser:
     """Options of every subcommand that talks to a registry."""
-    opts = argparse.ArgumentParser(add_help=False)
+    opts = Parser(add_help=False)
     opts.add_argument(
         "--insecure-registry",
         action="append",
@@ -75,15 +97,22 @@ def _password_from(stdin: TextIO, given: str | None) -> str:
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The root parser; only the ``selected`` command's module is imported to add its arguments."""
-    parser = argparse.ArgumentParser(prog="ci-tags", description="Manage container image tags from CI pipelines.")
+    parser = Parser(prog="ci-tags", description="Manage container image tags from CI pipelines.",
+                    epilog="Run 'ci-tags COMMAND --help' for a command's options and examples.")
     parser.add_argument("--version", action="version", version=f"ci-tags {__version__}")
+    add_global_options(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common, registry = common_options(), registry_options()
     for name, (module, remote, text) in COMMANDS.items():
         parents = [common, registry] if remote else [common]
-        cmd = sub.add_parser(name, parents=parents, help=text, description=text)
+        cmd = sub.add_parser(name, parents=parents, help=text, description=text,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == selected:
-            importlib.import_module(f"ci_tags.commands.{module}").register(cmd)
+            command = importlib.import_module(f"ci_tags.commands.{module}")
+            command.register(cmd)
+            examples = getattr(command, "EXAMPLES", "")
+            if examples:
+                cmd.epilog = "examples:\n" + examples.strip("\n")
     return parser
 
 
@@ -106,8 +135,19 @@ def main(
 
         argv = branch_argv(argv)
     parser = build_parser(selected)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        exc.parser.print_usage(stderr or sys.stderr)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        bad = Output(json_mode="--json" in options, stdout=stdout, stderr=stderr, env=env)
+        bad.command = selected if selected in COMMANDS else None
+        bad.stderr.write(f"{exc.parser.prog}: error: {exc.message}\n")
+        bad.failed("usage", exc.message, EXIT_BAD_INPUT)
+        bad.close()
+        return EXIT_BAD_INPUT
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr, env=env)
+    out.command = args.command
     if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
     ctx = Context(env=env, out=out, args=args)
@@ -122,11 +162,13 @@ def main(
         return exc.exit_code
     except KeyboardInterrupt:
         out.stderr.write("ci-tags: interrupted\n")
+        out.failed("interrupted", "interrupted", 130)
         return 130
     except Exception as exc:  # a bug: say so in one line, with the traceback only under --debug
         if args.debug:
             raise
         out.stderr.write(f"ci-tags: internal error: {type(exc).__name__} (run with --debug for details)\n")
+        out.failed("internal", f"internal error: {type(exc).__name__}", EXIT_FAILED)
         return EXIT_FAILED
     finally:
         ctx.close()

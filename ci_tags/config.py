@@ -19,8 +19,11 @@ from ci_tags.reference import PATH_RE, parse_reference, validate_tag
 
 ARCHES = ("amd64", "arm64", "arm", "arm-v7", "arm-v6", "386", "ppc64le", "s390x", "riscv64")
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
-            "max_age")
-IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto")
+            "max_age", "cache")
+IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto", "runners", "cache")
+CACHE_MODES = ("none", "registry")
+CACHE_REPOSITORY = "cache"  # the layer cache of image <name> is the repository <registry>/<name>/cache
+EVERY_ARCH = "*"  # ImageSpec.runners key of a plain list: tags added to every arch's runner tags
 TAG_KEYS = ("content", "pipeline")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -49,6 +52,10 @@ class ImageSpec:
     target: str | None = None
     aliases: tuple[str, ...] = ()  # other names FROM lines use for this image (``qemu:debian10``)
     manifesto: str | None = None  # a command run in the built image; its output's sha256 becomes a label
+    # runner tags of this image's build jobs: per arch (replacing the set's ``runners:`` for that arch), or
+    # under EVERY_ARCH (added to each arch's), e.g. a big-memory runner for one heavy image
+    runners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cache: bool = False  # ``cache: registry``: builds reuse and push layers through <repository>/cache
 
     @property
     def multi_arch(self) -> bool:
@@ -71,6 +78,18 @@ class Config:
 
     def repository(self, image: str) -> str:
         return f"{self.registry}/{image}"
+
+    def cache_repository(self, image: str) -> str | None:
+        """Where ``image``'s builds keep their layer cache, or None without ``cache: registry``."""
+        return f"{self.repository(image)}/{CACHE_REPOSITORY}" if self.images[image].cache else None
+
+    def runner_tags(self, image: str, arch: str) -> tuple[str, ...]:
+        """The runner tags of ``image``'s build for ``arch``: the image's own for that arch, else the set's
+        for the arch plus the image's for every arch."""
+        own = self.images[image].runners if image in self.images else {}
+        if arch in own:
+            return own[arch]
+        return (*self.runners.get(arch, ()), *own.get(EVERY_ARCH, ()))
 
     def image(self, name: str) -> ImageSpec:
         if name not in self.images:
@@ -218,6 +237,7 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
 
     if "images" not in top:
         raise loader.fail(root_node, "images", "missing: list the images to build")
+    set_cache = _cache(loader, top["cache"][1], "cache") if "cache" in top else False
     images: dict[str, ImageSpec] = {}
     alias_owner: dict[str, str] = {}
     image_nodes = loader.mapping(top["images"][1], "images", None)
@@ -270,8 +290,12 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
         manifesto = loader.scalar(fields["manifesto"][1], f"{key}.manifesto") if "manifesto" in fields else None
         if manifesto is not None and not manifesto.strip():
             raise loader.fail(fields["manifesto"][1], f"{key}.manifesto", "empty: give a command, e.g. pip freeze")
+        image_runners: dict[str, tuple[str, ...]] = {}
+        if "runners" in fields:
+            image_runners = _image_runners(loader, fields["runners"][1], f"{key}.runners", arches)
+        cache = _cache(loader, fields["cache"][1], f"{key}.cache") if "cache" in fields else set_cache
         images[name] = ImageSpec(name, dockerfile, context, arches, build_args, target,
-                                 aliases=tuple(aliases), manifesto=manifesto)
+                                 aliases=tuple(aliases), manifesto=manifesto, runners=image_runners, cache=cache)
 
     tags = TagTemplates()
     if "tags" in top:
@@ -336,3 +360,24 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
         keep=tuple(keep),
         max_age=max_age,
     )
+
+
+def _image_runners(loader: _Loader, node: Any, key: str, arches: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """An image's ``runners:``: a list (added to every arch's tags) or ``{arch: [tags]}`` (replacing them)."""
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return {EVERY_ARCH: tuple(s for s, _ in loader.strings(node, key))}
+    runners: dict[str, tuple[str, ...]] = {}
+    for arch, (k, v) in loader.mapping(node, key, None).items():
+        if arch not in arches:
+            raise loader.fail(k, f"{key}.{arch}", f"{arch} is not one of this image's arches ({', '.join(arches)})")
+        runners[arch] = tuple(s for s, _ in loader.strings(v, f"{key}.{arch}"))
+    return runners
+
+
+def _cache(loader: _Loader, node: Any, key: str) -> bool:
+    mode = loader.scalar(node, key)
+    if mode not in CACHE_MODES:
+        raise loader.fail(node, key, f"{mode} is not a cache mode (known: {', '.join(CACHE_MODES)})")
+    return mode == "registry"

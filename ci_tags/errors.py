@@ -14,6 +14,7 @@ class CiTagsError(Exception):
 
     exit_code = EXIT_FAILED
     label = "error"
+    kind = "error"  # the stable word for scripts: ``error.kind`` of a --json document
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -29,6 +30,7 @@ class BadInput(CiTagsError):
 
     exit_code = EXIT_BAD_INPUT
     label = "bad input"
+    kind = "bad_input"
 
 
 class AuthError(CiTagsError):
@@ -36,6 +38,7 @@ class AuthError(CiTagsError):
 
     exit_code = EXIT_AUTH
     label = "authentication refused"
+    kind = "auth"
 
 
 class NotFound(CiTagsError):
@@ -43,6 +46,7 @@ class NotFound(CiTagsError):
 
     exit_code = EXIT_NOT_FOUND
     label = "not found"
+    kind = "not_found"
 
 
 class RegistryError(CiTagsError):
@@ -50,6 +54,7 @@ class RegistryError(CiTagsError):
 
     exit_code = EXIT_FAILED
     label = "registry error"
+    kind = "registry"
 
 
 class OperationFailed(CiTagsError):
@@ -57,6 +62,7 @@ class OperationFailed(CiTagsError):
 
     exit_code = EXIT_FAILED
     label = "failed"
+    kind = "failed"
 
 
 class Unreachable(RegistryError):

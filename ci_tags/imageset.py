@@ -39,7 +39,7 @@ class ResolvedImage:
         for a in self.arches:
             if a.arch == arch:
                 return a
-        raise BadInput(f"image {self.name} is not built for {arch}", hint=f"its arches: {self.spec.arches}")
+        raise BadInput(f"image {self.name} is not built for {arch}", hint=f"its arches: {', '.join(self.spec.arches)}")
 
 
 def resolve(

@@ -2,6 +2,9 @@
 
 Human output uses rich on a terminal (colour unless ``NO_COLOR`` is set), plain lines when not a terminal (CI
 logs), and ``--json`` prints one JSON document on stdout. Errors and warnings go to stderr.
+
+The JSON document is held until the run ends, so a run that fails after its results are known still prints one
+object: the results plus ``error``. Its shape per command is published in ``schemas/<command>.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Any, TextIO
 
 from ci_tags.errors import CiTagsError
 
+# Bumped only when a key is removed or changes meaning; new keys may appear at any version.
+SCHEMA_VERSION = 1
+
 
 class Output:
     def __init__(
@@ -27,6 +33,9 @@ class Output:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.json_mode = json_mode
+        self.command: str | None = None
+        self._document: dict[str, Any] | None = None
+        self._error: dict[str, Any] | None = None
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         env = env or {}
@@ -37,9 +46,9 @@ class Output:
 
     # -- results ---------------------------------------------------------------------------------------------
 
-    def json(self, data: Any) -> None:
-        self.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-        self.stdout.flush()
+    def json(self, data: Mapping[str, Any]) -> None:
+        """The command's result document, written (with ``schema_version`` and ``command``) when the run ends."""
+        self._document = dict(data)
 
     def line(self, text: str = "") -> None:
         """One human line on stdout (silent in JSON mode, where the document is the whole output)."""
@@ -84,6 +93,18 @@ class Output:
 
         self.stderr.write(f"ci-tags: {exc.label}: {scrub(str(exc))}\n")
         self.stderr.flush()
+        self.failed(exc.kind, exc.message, exc.exit_code, exc.hint)
+
+    def failed(self, kind: str, message: str, exit_code: int, hint: str | None = None) -> None:
+        """Record why the run failed, for the ``error`` object of the JSON document."""
+        self._error = {"kind": kind, "message": message, "exit_code": exit_code}
+        if hint:
+            self._error["hint"] = hint
+
+    def log(self, text: str) -> None:
+        """A line of a tool's log (the builder's), on stderr in every mode: --json must not hide a failing build."""
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
 
     def problem(self, text: str) -> None:
         """One of several problems found in an input (each listed before the error that ends the run)."""
@@ -120,7 +141,15 @@ class Output:
         self._debug_handler = handler
 
     def close(self) -> None:
-        """Detach the debug handler, so in-process runs (tests, benchmarks) do not pile them up."""
+        """Write the JSON document; detach the debug handler, so in-process runs do not pile them up."""
+        if self.json_mode and (self._document is not None or self._error is not None):
+            doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "command": self.command}
+            doc.update(self._document or {})
+            if self._error is not None:
+                doc["error"] = self._error
+            self.stdout.write(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
+            self.stdout.flush()
+            self._document = self._error = None
         if self._debug_handler is not None:
             logger = logging.getLogger("ci_tags")
             logger.removeHandler(self._debug_handler)

@@ -103,7 +103,7 @@ def template_regex(
     ``{pipeline_id}`` (digits, or ``<branch-slug>-<digits>`` as on Jenkins). A placeholder used twice must hold the
     same value both times. Raises :class:`BadInput` for a template that cannot make valid tags of that kind."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind}")
     name = "hash" if kind == CONTENT else "pipeline_id"
     if kind == CONTENT and not MIN_HASH_LENGTH <= hash_length <= 64:
         raise BadInput(f"hash length {hash_length} is outside {MIN_HASH_LENGTH}..64")

@@ -34,12 +34,15 @@ def pipeline_gate(
     ci_status_reasons: tuple[str, ...] = (),
 ) -> Verdict:
     """Whether this pipeline may publish at all. ``ci_status_ok`` is None when no CI API could be asked."""
+    if not pipeline.branch and pipeline.system == "local":
+        return Verdict(False, "not in GitLab CI or Jenkins, and the branch is unknown (set CI_TAGS_BRANCH)")
     if not pipeline.branch:
         return Verdict(False, "not a branch pipeline (merge request or tag): publish tags stay where they are")
     if not pipeline.default_branch:
-        return Verdict(False, "the default branch is unknown (CI_DEFAULT_BRANCH, or --default-branch for Jenkins)")
+        hint = "CI_DEFAULT_BRANCH" if pipeline.system == "gitlab" else "CI_TAGS_DEFAULT_BRANCH or --default-branch"
+        return Verdict(False, f"the default branch is unknown (set {hint}, or default_branch: in ci-tags.yml)")
     if not pipeline.on_default_branch:
-        return Verdict(False, f"branch {pipeline.branch!r} is not the default branch {pipeline.default_branch!r}")
+        return Verdict(False, f"branch {pipeline.branch} is not the default branch {pipeline.default_branch}")
     if missing_images:
         return Verdict(False, f"no pipeline tag for {', '.join(missing_images)}: never publish a half-built set")
     if ci_status_ok is False:

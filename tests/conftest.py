@@ -72,8 +72,14 @@ def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
         try:
             code = main(list(argv), env={**clean_env, **(env or {})}, stdout=out, stderr=err,
                         stdin=io.StringIO(stdin))
-        except SystemExit as exc:  # argparse usage errors
+        except SystemExit as exc:  # --help, --version
             code = int(exc.code or 0)
+        options = argv[: argv.index("--")] if "--" in argv else argv  # after --, "--json" is an argument
+        if "--json" in options and "--help" not in options and out.getvalue():
+            # every --json output any test produces must match the published schema of its command
+            from tests.support.schemas import validated
+
+            validated(out.getvalue())
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run

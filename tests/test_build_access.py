@@ -81,8 +81,9 @@ def test_build_hands_buildah_a_private_auth_file_and_the_ca(cli, tls_token_regis
     assert f"{registry.host}/gitlab/project/hello:pipeline-7 -> sha256:" in result.out
     recorded = log.read_text()
     calls = [line for line in recorded.splitlines() if line.startswith("argv:")]
-    assert [c.split()[1] for c in calls] == ["bud", "push"]
-    assert all("--cert-dir" in c for c in calls) and not any("--tls-verify=false" in c for c in calls)
+    # rmi: the pushed image leaves local storage (build --keep-image keeps it); it talks to no registry
+    assert [c.split()[1] for c in calls] == ["bud", "push", "rmi"]
+    assert all("--cert-dir" in c for c in calls[:2]) and not any("--tls-verify=false" in c for c in calls)
     assert JOB_TOKEN not in recorded
     assert set(line for line in recorded.splitlines() if "mode" in line) == {"authfile-mode: 600",
                                                                                 "folder-mode: 700"}

@@ -52,7 +52,7 @@ def test_prune_on_docker_hub_pages_retries_and_removes(hub, cli):
                  "--username", "linaro-bot", "--password", SECRET, "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
-    assert report["repositories"] == 121  # 120 + ci-big, over two pages of 100
+    assert report["counts"]["repositories"] == 121  # 120 + ci-big, over two pages of 100
     assert len(report["removed"]) == 120 and report["absent"] == ["docker.io/linaro/ci-big"]
     assert all("5.0.0" not in tags for name, tags in hub.repos.items() if name.startswith("linaro/ci-"))
     assert "5.0.0" in hub.repos["linaro/tools"]

@@ -6,8 +6,8 @@ from ci_tags.ci.environment import Pipeline
 from ci_tags.publishing import TagOrigin, pipeline_gate, tag_move
 
 
-def pipeline(branch="main", default="main"):
-    return Pipeline(system="gitlab", pipeline_id="42", branch=branch, default_branch=default, commit="c" * 40)
+def pipeline(branch="main", default="main", system="gitlab"):
+    return Pipeline(system=system, pipeline_id="42", branch=branch, default_branch=default, commit="c" * 40)
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,11 @@ def pipeline(branch="main", default="main"):
         (pipeline(), [], True, True, "default branch"),
         (pipeline(branch="feature"), [], True, False, "not the default branch"),
         (pipeline(branch=None), [], True, False, "not a branch pipeline"),
-        (pipeline(default=None), [], True, False, "default branch is unknown"),
+        (pipeline(default=None), [], True, False, "default branch is unknown (set CI_DEFAULT_BRANCH"),
+        # outside CI the reason is the missing branch, not a merge-request pipeline
+        (pipeline(branch=None, system="local"), [], None, False, "not in GitLab CI or Jenkins, and the branch is "
+         "unknown (set CI_TAGS_BRANCH)"),
+        (pipeline(default=None, system="local"), [], None, False, "set CI_TAGS_DEFAULT_BRANCH or --default-branch"),
         (pipeline(), ["qemu/debian"], True, False, "half-built"),
         (pipeline(), [], False, False, "CI API"),
     ],

@@ -64,7 +64,7 @@ def test_tags_follows_link_pagination_and_ignores_page_size(registry, many_tags,
     finally:
         front.close()
     assert result.code == 0, result.err
-    listed = json.loads(result.out)["tags"]
+    listed = [t["tag"] for t in json.loads(result.out)["tags"]]
     assert listed == many_tags  # every tag exactly once
     assert len(pages) == 11
 

@@ -412,3 +412,113 @@ def test_the_jobs_authenticated_with_gitlabs_variables_only_and_no_secret_was_pr
             assert secret not in run.output
     # the builders' temporary auth files were removed with their folders
     assert not list(gitlab_project.tmp.glob("ci-tags-access-*"))
+
+
+# --- build jobs shaped by the component's inputs -----------------------------------------------------------------
+
+SHAPED_INPUTS = """include:
+  - local: templates/pipeline.yml
+    inputs:
+      version: under-test
+      image: ci-tags-under-test
+      publish: false
+      janitor: never
+      build-before-script: |
+        echo "before: $CI_JOB_NAME shaped=$SHAPED"
+        echo 'second line, quotes and all'
+      build-variables: |
+        SHAPED=yes-it-is
+      build-retry: 1
+      build-timeout: 30m
+      builder: {builder}
+"""
+
+
+def _shaped(gitlab_project, builder: str, change: str):  # type: ignore[no-untyped-def]
+    root = gitlab_project.root
+    gitlab_project.git("checkout", "-q", "-B", f"shaped-{builder}", "HEAD~1" if builder == "buildah" else "HEAD")
+    (root / ".gitlab-ci.yml").write_text(SHAPED_INPUTS.replace("{builder}", builder))
+    (root / "docker" / "tools" / "tool.txt").write_text(change)
+    gitlab_project.git("commit", "-q", "-am", f"shaped by inputs, {builder}")
+    return gitlab_project()
+
+
+@pytest.fixture(scope="module")
+def shaped(gitlab_project, broken):  # type: ignore[no-untyped-def]
+    return _shaped(gitlab_project, "buildah", "a shaped tool\n")
+
+
+@pytest.fixture(scope="module")
+def shaped_docker(gitlab_project, shaped):  # type: ignore[no-untyped-def]
+    return _shaped(gitlab_project, "docker", "a tool built by docker\n")
+
+
+def test_inputs_shape_the_build_jobs_before_script_and_variables(shaped):
+    assert shaped.code == 0, shaped.output[-3000:]
+    assert shaped.child_jobs == ["build:tools:amd64", "build:tools:arm64", "manifest:tools"]
+    for job in ("build:tools:amd64", "build:tools:arm64"):
+        # the user's lines ran in the build job, after ci-tags' set-up, with the user's variable set
+        assert f"before: {job} shaped=yes-it-is" in shaped.output
+    assert "second line, quotes and all" in shaped.output
+    assert "with buildah" in shaped.output
+
+
+def test_the_builder_input_switches_the_builder(shaped_docker):
+    # this machine has the docker CLI but no docker daemon: the switch shows in what the build job ran, and in
+    # its failure (not a silent fall-back to buildah)
+    assert "ci-tags build tools --arch amd64" in shaped_docker.output
+    assert "--builder docker" in shaped_docker.output
+    assert "with docker" in shaped_docker.output
+    assert "with buildah" not in shaped_docker.output
+    assert shaped_docker.ran("build:tools:amd64") == "FAIL"
+
+
+# --- the layer cache through whole pipelines ---------------------------------------------------------------------
+
+def _cached_pipeline(gitlab_project, last: str):  # type: ignore[no-untyped-def]
+    root = gitlab_project.root
+    config = root / "ci-tags.yml"
+    if "cache: registry" not in config.read_text():
+        config.write_text(config.read_text() + "cache: registry\n")
+    dockerfile = root / "docker" / "base" / "Dockerfile"
+    head = dockerfile.read_text().split("RUN echo slow", 1)[0]
+    dockerfile.write_text(head + f"RUN echo slow > /slow\nRUN echo quick > /quick\nRUN echo {last} > /last\n")
+    gitlab_project.git("commit", "-q", "-am", f"base: last step {last}")
+    return gitlab_project()
+
+
+@pytest.fixture(scope="module")
+def cached(gitlab_project, shaped_docker):  # type: ignore[no-untyped-def]
+    gitlab_project.git("checkout", "-q", "-B", "cached", "main~1")
+    first = _cached_pipeline(gitlab_project, "one")
+    second = _cached_pipeline(gitlab_project, "two")
+    gitlab_project.git("checkout", "-q", "main")
+    return first, second
+
+
+def _steps_run(output: str, job: str) -> list[str]:
+    """The RUN steps a job's builder ran, from its log lines: a step followed by 'Using cache' did not run."""
+    ran, current = [], None
+    for line in output.splitlines():
+        if job not in line:
+            continue
+        step = re.search(r"STEP \d+/\d+: (.*)$", line)
+        if step:
+            if current:
+                ran.append(current)
+            current = step[1].strip()
+        elif current and "Using cache" in line:
+            current = None
+    if current:
+        ran.append(current)
+    return [s for s in ran if s.startswith("RUN")]
+
+
+def test_with_the_cache_a_changed_last_step_reruns_only_that_step(cached):
+    first, second = cached
+    assert first.code == 0 and second.code == 0, second.output[-3000:]
+    assert _steps_run(first.output, "build:base:amd64") == [
+        "RUN echo built > /opt/built", "RUN echo slow > /slow", "RUN echo quick > /quick", "RUN echo one > /last"]
+    # the built images were removed from the runner's storage after each push: the steps came from the registry
+    assert _steps_run(second.output, "build:base:amd64") == ["RUN echo two > /last"]
+    assert "Cache pulled from remote" in second.output

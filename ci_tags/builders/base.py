@@ -22,6 +22,8 @@ class BuildRequest:
     plain_http: bool = False  # a registry of the build speaks plain HTTP (loopback or named-insecure)
     cert_dir: Path | None = None  # the CAs to trust instead of the per-host certs.d lookup (buildah, podman)
     manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
+    extra_args: tuple[str, ...] = ()  # the user's own build options (--secret, --network, ...), passed as given
+    cache: str | None = None  # a repository (registry/path/name/cache) to reuse and push layers through
 
 
 class Builder:
@@ -37,6 +39,11 @@ class Builder:
 
     def build_and_push(self, request: BuildRequest) -> str:
         raise NotImplementedError
+
+    def remove_local(self, reference: str) -> bool:
+        """Remove the built image from local container storage (pushed already), so a runner's storage does not
+        fill with one image per build; False when this builder keeps none."""
+        return False
 
     def _run(self, args: Sequence[str], what: str) -> str:
         """Run the builder, passing each line of its output to ``log`` as it comes (the job log)."""
@@ -67,4 +74,4 @@ def build_flags(request: BuildRequest) -> list[str]:
         flags += ["--target", request.target]
     for key, value in sorted(request.labels.items()):
         flags += ["--label", f"{key}={value}"]
-    return flags
+    return flags + list(request.extra_args)

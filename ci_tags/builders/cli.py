@@ -21,8 +21,12 @@ class BuildahBuilder(Builder):
         tls = ["--tls-verify=false"] if request.plain_http else []
         if request.cert_dir is not None:
             tls += ["--cert-dir", str(request.cert_dir)]
+        # --layers: one image per step, each pushed to the cache repository (a tag per step's cache key) and
+        # looked up there by the next build, so a changed last step re-runs only that step
+        cache = ["--layers", "--cache-from", request.cache, "--cache-to", request.cache] if request.cache else []
         self._run(
-            [self.build_verb, *tls, *build_flags(request), str(request.context)], f"build {request.reference}"
+            [self.build_verb, *tls, *cache, *build_flags(request), str(request.context)],
+            f"build {request.reference}",
         )
         if request.manifesto:
             self._label_manifesto(request)
@@ -36,6 +40,10 @@ class BuildahBuilder(Builder):
         if not digest.startswith("sha256:"):
             raise OperationFailed(f"{self.name} pushed {request.reference} but reported no digest")
         return digest
+
+    def remove_local(self, reference: str) -> bool:
+        self._run(["rmi", reference], f"remove the local image {reference}")
+        return True
 
 
     def _label_manifesto(self, request: BuildRequest) -> None:
@@ -67,7 +75,8 @@ class PodmanBuilder(BuildahBuilder):
 
 
 class DockerBuilder(Builder):
-    """docker buildx pushes directly to the registry and reports the digest in its metadata file."""
+    """docker buildx pushes directly to the registry and reports the digest in its metadata file; with
+    ``--output type=registry`` nothing is loaded into the local image store, so there is nothing to remove."""
 
     name = "docker"
 
@@ -77,8 +86,13 @@ class DockerBuilder(Builder):
         with tempfile.TemporaryDirectory() as tmp:
             meta = Path(tmp) / "meta.json"
             output = "type=registry" + (",registry.insecure=true" if request.plain_http else "")
+            cache = []
+            if request.cache:
+                ref = f"type=registry,ref={request.cache}:buildcache"
+                insecure = ",registry.insecure=true" if request.plain_http else ""
+                cache = ["--cache-from", ref + insecure, "--cache-to", f"{ref},mode=max{insecure}"]
             self._run(
-                ["buildx", "build", *build_flags(request), "--output", output, "--metadata-file", str(meta),
+                ["buildx", "build", *build_flags(request), *cache, "--output", output, "--metadata-file", str(meta),
                  str(request.context)],
                 f"build and push {request.reference}",
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -28,6 +29,14 @@ LABEL_HASH = "dev.ci-tags.content-hash"
 log = logging.getLogger("ci_tags.build")
 
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags build app                           # the image's first arch, on buildah/podman/docker
+  ci-tags build tools --arch arm64 --builder podman --json
+  ci-tags build app --keep-image              # leave the built image in local container storage
+"""
+
+
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     add_pipeline_options(p)
@@ -36,6 +45,10 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
     p.add_argument("--force", action="store_true", help="build even if the content tag exists")
+    p.add_argument("--builder-args", metavar="ARGS", default="",
+                   help="extra options of the builder's build command, e.g. '--network host --secret id=x,src=f'")
+    p.add_argument("--keep-image", action="store_true",
+                   help="keep the built image in local container storage (default: removed once pushed)")
 
 
 def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
@@ -72,6 +85,10 @@ def _hosts_of_build(
 
 
 def run(ctx: Context) -> int:
+    try:
+        builder_args = shlex.split(ctx.args.builder_args)
+    except ValueError as exc:
+        raise BadInput(f"--builder-args: {exc}") from None
     config = load(ctx)
     pipe = pipeline(ctx, config)
     pipeline_id = pipe.require_id()
@@ -83,6 +100,7 @@ def run(ctx: Context) -> int:
     target = f"{image.repository}:{arch.content_tag}"
 
     pushed = None if ctx.args.force else fetch(registry, ref.repository, arch.content_tag)
+    action, removed_local = ("reuse" if pushed is not None else "build"), False
     if pushed is not None:
         ctx.out.info(f"{target} exists already: not building it again")
         digest = pushed.digest
@@ -108,7 +126,7 @@ def run(ctx: Context) -> int:
         if pipe.source_url:
             labels["org.opencontainers.image.source"] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
-        builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.info)
+        builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.log)
         if image.spec.manifesto and not builder.runs_manifesto:
             raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         hosts = _hosts_of_build(ref.registry, image.spec.dockerfile, image.spec.build_args, set(image.bases))
@@ -144,11 +162,16 @@ def run(ctx: Context) -> int:
                     plain_http=plain_http,
                     cert_dir=access.cert_dir,
                     manifesto=image.spec.manifesto,
+                    extra_args=tuple(builder_args),
+                    cache=config.cache_repository(image.name),
                 )
             )
+            if not ctx.args.keep_image:  # in the builder's own environment, while it is set up
+                removed_local = builder.remove_local(target)
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
         pushed = registry.get_manifest(ref.repository, digest, [scope(ref.repository, "pull", "push")])
-    result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest}
+    result = {"image": image.name, "arch": arch.arch, "content_tag": arch.content_tag, "digest": digest,
+              "action": action, "local_image_removed": removed_local}
     if not image.spec.multi_arch:
         pipeline_tag = config.tags.pipeline_tag(pipeline_id)
         notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from ci_tags.commands.options import add_config_option, load
+from ci_tags.commands.options import add_config_option
 from ci_tags.context import Context
 from ci_tags.imageset import resolve
+
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags hash                      # every image of ./ci-tags.yml, no registry needed
+  ci-tags hash app tools --json
+  ci-tags hash --config images/ci-tags.yml --pin-base
+"""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -35,8 +43,20 @@ def pinner(ctx: Context) -> Any:
     return pin
 
 
+# Stands in for CI_REGISTRY_IMAGE outside CI: a content tag hashes files, not where the image is pushed.
+LOCAL_REGISTRY = "localhost/ci-tags"
+
+
 def run(ctx: Context) -> int:
-    config = load(ctx)
+    from ci_tags.config import load_config
+
+    env = ctx.env
+    if "CI_REGISTRY_IMAGE" not in env:
+        env = {**env, "CI_REGISTRY_IMAGE": LOCAL_REGISTRY}
+    config = load_config(Path(ctx.args.config), env)
+    if "CI_REGISTRY_IMAGE" not in ctx.env and config.registry == LOCAL_REGISTRY:
+        ctx.out.info(f"CI_REGISTRY_IMAGE is not set: repositories are shown under {LOCAL_REGISTRY} "
+                     "(content tags do not depend on the registry)")
     images = resolve(config, ctx.args.images or None, pinner(ctx) if ctx.args.pin_base else None)
     if ctx.args.images:
         images = [i for i in images if i.name in ctx.args.images]
@@ -44,8 +64,8 @@ def run(ctx: Context) -> int:
         for warning in image.warnings:
             ctx.out.warn(warning)
     if ctx.out.json_mode:
-        ctx.out.json(
-            [
+        ctx.out.json({
+            "images": [
                 {
                     "image": i.name,
                     "repository": i.repository,
@@ -54,7 +74,7 @@ def run(ctx: Context) -> int:
                 }
                 for i in images
             ]
-        )
+        })
         return 0
     for image in images:
         if image.spec.multi_arch:

@@ -11,6 +11,12 @@ from ci_tags.reference import parse_reference
 from ci_tags.registry.image import read_config
 from ci_tags.registry.manifest import Descriptor, platform_name
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags inspect registry.example.com/group/app:latest
+  ci-tags inspect docker.io/library/alpine:3.20 --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("reference", metavar="REF")

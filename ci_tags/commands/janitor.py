@@ -14,7 +14,8 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,14 @@ if TYPE_CHECKING:
     from ci_tags.registry.cleanup import Outcome
 
 API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
+
+
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags janitor --dry-run                   # every image of ./ci-tags.yml
+  ci-tags janitor registry.example.com/group/app --max-age 14d --keep '^v[0-9]'
+  ci-tags janitor --keep-current-of origin/main --json
+"""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -138,7 +147,14 @@ def run(ctx: Context) -> int:
         keep_last=args.keep_last,
         keep_all_content=keep_all_content,
     )
-    return _clean(ctx, _repositories(args.repositories, config), policy)
+    refs = _repositories(args.repositories, config)
+    # A layer cache repository (cache: registry) is ci-tags' own: every tag in it is a builder's cache key (64 hex
+    # digits), aged by its image's creation and bounded by the same max age; nothing in it is ever current.
+    caches = {parse_reference(c).name for n in config.images if (c := config.cache_repository(n))} if config else set()
+    if not args.repositories:
+        refs += [(parse_reference(c), True) for c in sorted(caches)]  # absent until a cached build pushes
+    cache_policy = replace(policy, content=template_regex("{hash}", CONTENT), current=frozenset())
+    return _clean(ctx, refs, policy, {c: cache_policy for c in caches})
 
 
 def _names_a_host(name: str) -> bool:
@@ -250,7 +266,9 @@ def _stop_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
             signal.signal(sig, old)
 
 
-def _clean(ctx: Context, refs: list[tuple[Reference, bool]], policy: Policy) -> int:
+def _clean(ctx: Context, refs: list[tuple[Reference, bool]], policy: Policy,
+           policies: Mapping[str, Policy] | None = None) -> int:
+    """Clean each repository with ``policy``, or its own from ``policies`` (by repository name)."""
     now = datetime.now(timezone.utc)
     chosen: dict[str, Backend | None] = {}
     outcomes: list[tuple[str, Outcome]] = []
@@ -260,7 +278,8 @@ def _clean(ctx: Context, refs: list[tuple[Reference, bool]], policy: Policy) -> 
             if stop.is_set():
                 break
             try:
-                outcome = _clean_one(ctx, ref, policy, now, chosen, missing_ok, stop)
+                own = (policies or {}).get(ref.name, policy)
+                outcome = _clean_one(ctx, ref, own, now, chosen, missing_ok, stop)
             except NotFound as exc:  # a typo must not pass for a clean repository
                 ctx.out.warn(str(exc))
                 missing.append(ref.name)
@@ -335,7 +354,8 @@ def _report(out: Output, outcomes: list[tuple[str, Outcome]], dry_run: bool, rai
     out.table("ci-tags janitor" + (" (dry run)" if dry_run else ""),
               ["repository", "removed" if not dry_run else "to remove", "failed", "kept (why)"], rows)
     if out.json_mode:
-        out.json({"dry_run": dry_run, "repositories": report})
+        out.json({"dry_run": dry_run, "repositories": report,
+                  "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": failures}})
     if failures and raise_on_failure:
         raise OperationFailed(f"{failures} tags could not be removed or checked; a re-run retries them")
     return 0

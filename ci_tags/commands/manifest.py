@@ -13,6 +13,12 @@ from ci_tags.imageset import resolve
 from ci_tags.reference import parse_reference
 from ci_tags.registry.stamp import assemble, fetch, stamp
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags manifest tools
+  ci-tags manifest tools --pipeline-id 42 --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ci_tags.commands.build_jobs import add_job_options, job_settings
 from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.emitters import JobSettings, dotenv, gitlab_child_pipeline, jenkins_matrix
+from ci_tags.emitters import dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.imageset import ResolvedImage, resolve
 from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
@@ -33,6 +33,13 @@ from ci_tags.registry.manifest import (
 )
 from ci_tags.registry.stamp import assemble, fetch, stamp, still_there
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags plan --gitlab-child child.yml --dotenv ci-tags.env
+  ci-tags plan --gitlab-child child.yml --job-before-script 'apk add git' --job-variable BUILDAH_FORMAT=docker
+  ci-tags plan --jenkins-matrix matrix.json --pipeline-id main-12 --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
@@ -40,8 +47,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gitlab-child", metavar="FILE", help="write a dynamic child pipeline with the build jobs")
     p.add_argument("--dotenv", metavar="FILE", help="write CI_TAGS_IMAGE_<NAME>=<pipeline-tag reference> lines")
     p.add_argument("--jenkins-matrix", metavar="FILE", help="write the builds as JSON for a Jenkinsfile")
-    p.add_argument("--job-image", help="image of the generated GitLab jobs (needs ci-tags and a builder)")
-    p.add_argument("--job-setup", action="append", default=[], help="a before_script line of generated jobs")
+    add_job_options(p)
     p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
     p.add_argument("--dry-run", action="store_true",
                    help="a preview: the same table, and the files' contents printed; no tag or file written")
@@ -76,6 +82,7 @@ def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | Descriptor |
 
 def run(ctx: Context) -> int:
     config = load(ctx)
+    settings = replace(job_settings(ctx.args), ci_tags_args=("--config", ctx.args.config))  # bad input: now
     pipe = pipeline(ctx, config)
     pipeline_id = pipe.require_id()
     pipeline_tag = config.tags.pipeline_tag(pipeline_id)
@@ -141,17 +148,12 @@ def run(ctx: Context) -> int:
 
     files: dict[str, str] = {}
     if ctx.args.gitlab_child:
-        settings = JobSettings(
-            image=ctx.args.job_image,
-            before_script=tuple(ctx.args.job_setup),
-            ci_tags_args=("--config", ctx.args.config),
-        )
-        doc = gitlab_child_pipeline(plan, pipeline_id, config.runners, settings)
-        files[ctx.args.gitlab_child] = yaml.safe_dump(doc, sort_keys=False)
+        doc = gitlab_child_pipeline(plan, pipeline_id, config.runner_tags, settings)
+        files[ctx.args.gitlab_child] = gitlab_yaml(doc)
     if ctx.args.dotenv:
         files[ctx.args.dotenv] = dotenv(plan)
     if ctx.args.jenkins_matrix:
-        files[ctx.args.jenkins_matrix] = json.dumps(jenkins_matrix(plan, config.runners), indent=2) + "\n"
+        files[ctx.args.jenkins_matrix] = json.dumps(jenkins_matrix(plan, config.runner_tags), indent=2) + "\n"
     if not ctx.args.dry_run:
         for name, text in files.items():
             Path(name).write_text(text)
@@ -160,7 +162,8 @@ def run(ctx: Context) -> int:
     for p in plan.images:
         image = by_name[p.name]
         for a in image.arches:
-            action = "build" if a.arch in p.builds else ("assembled" if p.action == ASSEMBLE else "reused")
+            # the plan's own words (reuse, assemble, build), the same in images[] and rows[]
+            action = BUILD if a.arch in p.builds else p.action
             rows.append({"image": p.name, "arch": a.arch, "content_tag": a.content_tag, "action": action})
     if ctx.out.json_mode:
         ctx.out.json(
@@ -174,6 +177,9 @@ def run(ctx: Context) -> int:
                 ],
                 "rows": rows,
                 "errors": {name: str(err) for name, err in errors},
+                "counts": {"images": len(plan.images),
+                           **{act: sum(1 for p in plan.images if p.action == act) for act in (REUSE, ASSEMBLE)},
+                           "build_jobs": sum(len(p.builds) for p in plan.images)},
                 "dry_run": ctx.args.dry_run,
                 **({"files": files} if ctx.args.dry_run else {}),
             }

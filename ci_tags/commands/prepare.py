@@ -15,6 +15,12 @@ from ci_tags.release.prepare import PreparedImage, PrepareReport, prepare
 from ci_tags.release_yaml import MalformedFile
 from ci_tags.tripleo import load_image_list, load_prepare_file
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags prepare containers-prepare-parameter.yaml --images images.yml --output-env-file out.yaml --dry-run
+  ci-tags prepare prepare.yaml --images images.yml --output-env-file out.yaml --local-push-destination 192.168.24.1:8787
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="environment file with parameter_defaults.ContainerImagePrepare")

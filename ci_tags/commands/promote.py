@@ -13,6 +13,12 @@ from ci_tags.promotion import Decision, load_promotion_file
 from ci_tags.release.promote import PromotionReport, promote
 from ci_tags.release_yaml import MalformedFile
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags promote releases.yml --dry-run
+  ci-tags promote releases.yml --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
@@ -27,7 +33,8 @@ def run(ctx: Context) -> int:
         for problem in exc.problems:
             ctx.out.problem(problem)
         if ctx.out.json_mode:
-            ctx.out.json({"file": str(path), "problems": exc.problems, "written": False})
+            ctx.out.json({"file": str(path), "dry_run": ctx.args.dry_run, "written": False,
+                          "problems": list(exc.problems), "entries": []})
         raise
     for entry in entries:  # --username/--password are for the registries written to; sources use their own
         ctx.aim(entry.target.api_host)
@@ -105,4 +112,5 @@ def _document(path: Path, report: PromotionReport) -> dict[str, Any]:
             item["error"] = report.failures[e.index]
         entries.append(item)
     return {"file": str(path), "dry_run": report.dry_run, "written": report.written,
-            "problems": len(report.problems), "entries": entries}
+            "problems": [f"line {d.entry.line}: {d.entry.target}: {d.action}" + (f" ({d.reason})" if d.reason else "")
+                         for d in report.problems], "entries": entries}

@@ -14,6 +14,12 @@ from ci_tags.context import Context
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.reference import DOCKER_HUB, validate_tag
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags prune docker.io/linaro --repo-prefix ci- --tag broken-tag --dry-run
+  ci-tags prune registry.gitlab.com/group --tag bad --backend gitlab --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("namespace", metavar="NAMESPACE",
@@ -65,8 +71,9 @@ def run(ctx: Context) -> int:
     for repository, why in failed.items():
         out.warn(f"{repository}:{tag}: {why}")
     if out.json_mode:
-        out.json({"tag": tag, "dry_run": ctx.args.dry_run, "repositories": len(repositories),
-                  "removed": removed, "absent": absent, "failed": failed})
+        out.json({"tag": tag, "dry_run": ctx.args.dry_run, "removed": removed, "absent": absent, "failed": failed,
+                  "counts": {"repositories": len(repositories), "removed": len(removed), "absent": len(absent),
+                             "failed": len(failed)}})
     else:
         out.line(f"{len(removed)} {verb}, {len(absent)} without {tag}, {len(failed)} failed, "
                  f"of {len(repositories)} repositories")

@@ -44,6 +44,12 @@ from ci_tags.registry.manifest import (
 )
 from ci_tags.registry.stamp import fetch, now_rfc3339, stamp
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags publish --dry-run
+  ci-tags publish --tag latest --tag stable --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
@@ -208,7 +214,7 @@ def run(ctx: Context) -> int:
     if not gate.go:
         out.line(f"not publishing: {gate.reason}")
         if out.json_mode:
-            out.json({"published": False, "reason": gate.reason, "moves": []})
+            out.json({"published": False, "dry_run": ctx.args.dry_run, "reason": gate.reason, "moves": []})
         return 0
 
     ours = origin_from({"dev.ci-tags.pipeline": pipeline_id, "org.opencontainers.image.revision": pipe.commit or ""},
@@ -233,7 +239,8 @@ def run(ctx: Context) -> int:
         moves += entries
     moved = [m for m in moves if m["status"] == MOVE]
     if out.json_mode:
-        out.json({"published": bool(moved) and not ctx.args.dry_run, "reason": gate.reason,
+        out.json({"published": bool(moved) and not ctx.args.dry_run, "dry_run": ctx.args.dry_run,
+                  "reason": gate.reason,
                   "unchanged": all(m["status"] == UNCHANGED for m in moves), "moves": moves,
                   **({"errors": failures} if failures else {})})
     if failures:

@@ -8,6 +8,12 @@ from ci_tags.context import Context
 from ci_tags.reference import parse_destination, parse_reference
 from ci_tags.registry.copy import copy_image
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags retag registry.example.com/app:hash-3f2a... v1.4.0       # a tag in the same repository
+  ci-tags retag registry.example.com/app:v1.4 docker.io/acme/app:v1.4 --json
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")

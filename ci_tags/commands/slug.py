@@ -23,6 +23,13 @@ def branch_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags slug feature/Login-Page          # feature-login-page
+  ci-tags slug "$BRANCH_NAME" --json
+"""
+
+
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("branch")
 

@@ -12,6 +12,12 @@ from ci_tags.errors import BadInput, OperationFailed
 from ci_tags.release.sync import SyncReport, sync
 from ci_tags.revisions import ImagePlan, load_sync_file, output_document, render_output
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags sync sync.yml --dry-run
+  ci-tags sync sync.yml --output images.env --output-format env
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the sync file (source, destination, images, track, label, static)")

@@ -9,6 +9,13 @@ from ci_tags.errors import OperationFailed
 from ci_tags.reference import parse_reference
 from ci_tags.registry.resolve import resolve_tags
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags tags registry.example.com/group/app
+  ci-tags tags registry.example.com/group/app --digests --json
+  ci-tags --json tags localhost:5000/app
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("repository", metavar="REPO", help="e.g. registry.example.com/group/image")
@@ -21,7 +28,8 @@ def run(ctx: Context) -> int:
     tags = sorted(registry.tags(ref.repository))
     if not ctx.args.digests:
         if ctx.out.json_mode:
-            ctx.out.json({"repository": ref.name, "tags": tags})
+            # the same element shape as with --digests: a script need not know which was asked
+            ctx.out.json({"repository": ref.name, "tags": [{"tag": t, "digest": None} for t in tags]})
         for tag in tags:
             ctx.out.line(tag)
         return 0

@@ -11,6 +11,13 @@ from ci_tags.reference import Reference, parse_reference
 from ci_tags.registry.resolve import resolve_tags, tags_by_digest
 from ci_tags.registry.untag import MOVED, Untagger
 
+# shown under "examples:" by --help
+EXAMPLES = """\
+  ci-tags untag registry.example.com/app:pipeline-41 --dry-run
+  ci-tags untag registry.example.com/app:old registry.example.com/app:older --missing-ok
+  ci-tags untag registry.example.com/app@sha256:... --digest   # every tag on that manifest goes
+"""
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove")
@@ -93,7 +100,9 @@ def _untag(ctx: Context, refs: list[Reference]) -> int:
                         )
             report.append(entry)
     if ctx.out.json_mode:
-        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report})
+        done = "would remove" if ctx.args.dry_run else "removed"
+        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report,
+                      "removed": [e["reference"] for e in report if e["status"] == done]})
     if failures:
         if all(e.get("error") == "tag not found" for e in report if e["status"] == "failed"):
             raise NotFound(f"{failures} of {len(refs)} tags not found", hint="--missing-ok accepts absent tags")
@@ -120,5 +129,5 @@ def _delete_digests(ctx: Context, refs: list[Reference]) -> int:
                 raise OperationFailed(f"{registry.host} refused to delete {ref.name}@{digest} ({resp.status_code})")
         report.append({"manifest": f"{ref.name}@{digest}", "tags": vanishing, "deleted": not ctx.args.dry_run})
     if ctx.out.json_mode:
-        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report})
+        ctx.out.json({"dry_run": ctx.args.dry_run, "results": report, "removed": [e["manifest"] for e in report]})
     return 0
