@@ -176,8 +176,8 @@ class Registry:
             raise RegistryError(f"{self.host} served {repository}:{ref} with a digest header that does not match")
         return manifest
 
-    def head_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> str | None:
-        """The digest a tag or digest resolves to, or None when it does not exist."""
+    def _head(self, repository: str, ref: str, scopes: Sequence[str] | None) -> requests.Response | None:
+        """HEAD a manifest by tag or digest (both checked first); None when it does not exist."""
         _checked_ref(repository, ref)
         resp = self.request(
             "HEAD",
@@ -186,7 +186,12 @@ class Registry:
             headers={"Accept": ACCEPT},
             expect=(200, 404),
         )
-        if resp.status_code == 404:
+        return None if resp.status_code == 404 else resp
+
+    def head_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> str | None:
+        """The digest a tag or digest resolves to, or None when it does not exist."""
+        resp = self._head(repository, ref, scopes)
+        if resp is None:
             return None
         digest = resp.headers.get("Docker-Content-Digest")
         return digest or self.get_manifest(repository, ref, scopes).digest
@@ -194,14 +199,8 @@ class Registry:
     def head_descriptor(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Descriptor | None:
         """Digest, media type and size of a manifest from a HEAD, or None when it does not exist. A HEAD is not a
         pull (Docker Hub's rate limit counts manifest GETs); a GET only where the registry's answer lacks them."""
-        resp = self.request(
-            "HEAD",
-            f"/v2/{repository}/manifests/{ref}",
-            scopes or [scope(repository, "pull")],
-            headers={"Accept": ACCEPT},
-            expect=(200, 404),
-        )
-        if resp.status_code == 404:
+        resp = self._head(repository, ref, scopes)
+        if resp is None:
             return None
         digest = resp.headers.get("Docker-Content-Digest") or ""
         media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
