@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 
 from ci_tags.cli import main
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries
+from ci_tags.oci.http import Http
 from tests.support.chaos import SCENARIOS, Tally, run_scenario
 from tests.support.images import push_image
 from tests.support.proxy import Faults, RegistryFront

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ci_tags.hashing import content_hash
+from ci_tags.project.hashing import content_hash
 
 
 def plain_hashlib(paths: list[Path]) -> str:

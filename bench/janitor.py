@@ -28,9 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import ci_tags
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
-from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
+from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
+from ci_tags.oci.client import Registries
+from ci_tags.oci.http import Http
 from tests.support.images import push_image
 from tests.support.registry import start_registry
 

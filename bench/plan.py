@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import ci_tags
-from ci_tags.config import load_config
-from ci_tags.imageset import resolve
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries
+from ci_tags.oci.http import Http
+from ci_tags.project.config import load_config
+from ci_tags.project.imageset import resolve
 from tests.support.images import push_image
 from tests.support.registry import RunningRegistry, start_registry
 

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import ci_tags
-from ci_tags.reference import parse_reference
-from ci_tags.registry.client import Registries
-from ci_tags.registry.copy import copy_image
-from ci_tags.registry.http import Http
+from ci_tags.core.reference import parse_reference
+from ci_tags.oci.client import Registries
+from ci_tags.oci.copy import copy_image
+from ci_tags.oci.http import Http
 from tests.support.images import push_image
 from tests.support.registry import RunningRegistry, start_registry
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ci_tags.output import Output
 
 if TYPE_CHECKING:
-    from ci_tags.registry.client import Registries
+    from ci_tags.oci.client import Registries
 
 
 @dataclass
@@ -35,9 +35,9 @@ class Context:
     @property
     def registries(self) -> Registries:
         if self._registries is None:
-            from ci_tags.registry.client import Registries
-            from ci_tags.registry.http import Http
-            from ci_tags.registry.trust import Trust
+            from ci_tags.oci.client import Registries
+            from ci_tags.oci.http import Http
+            from ci_tags.oci.trust import Trust
 
             trust = Trust(self.env, ca_cert=getattr(self.args, "ca_cert", None) or ())
             http = Http(pool_size=max(16, self.concurrency * 2), trust=trust)

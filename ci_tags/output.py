@@ -82,14 +82,14 @@ class Output:
     # -- diagnostics -----------------------------------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        from ci_tags.registry.http import scrub
+        from ci_tags.oci.http import scrub
 
         with self._lock:
             self.stderr.write(f"warning: {scrub(text)}\n")
             self.stderr.flush()
 
     def error(self, exc: CiTagsError) -> None:
-        from ci_tags.registry.http import scrub
+        from ci_tags.oci.http import scrub
 
         self.stderr.write(f"ci-tags: {exc.label}: {scrub(str(exc))}\n")
         self.stderr.flush()

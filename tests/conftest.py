@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ci_tags.cli import main
-from ci_tags.registry.client import Registries, Registry
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.http import Http
 from tests.support.registry import RunningRegistry, start_registry
 
 

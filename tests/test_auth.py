@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from ci_tags.reference import parse_reference
-from ci_tags.registry.auth import scope
-from ci_tags.registry.client import Registries, Registry
-from ci_tags.registry.copy import copy_image
-from ci_tags.registry.http import Http
-from ci_tags.registry.resolve import resolve_tags
+from ci_tags.core.reference import parse_reference
+from ci_tags.oci.auth import scope
+from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.copy import copy_image
+from ci_tags.oci.http import Http
+from ci_tags.oci.resolve import resolve_tags
 from tests.support.auth import BASIC_USERS, TOKEN_USERS
 from tests.support.images import push_image
 
@@ -350,7 +350,7 @@ def test_credentials_never_go_to_another_origin(basic_alice):
 
 
 def test_debug_trace_drops_user_information_from_urls():
-    from ci_tags.registry.http import _redact
+    from ci_tags.oci.http import _redact
 
     assert _redact("https://bot:S3cret@gitlab.example.com/api/v4?private_token=abc&page=2") == (
         "https://gitlab.example.com/api/v4?private_token=***&page=2")

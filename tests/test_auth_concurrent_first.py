@@ -4,8 +4,8 @@ retried with the credentials, not reported as refused credentials."""
 from __future__ import annotations
 
 from ci_tags.concurrency import run_all
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries
+from ci_tags.oci.http import Http
 from tests.support.auth import BASIC_USERS
 
 

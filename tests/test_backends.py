@@ -19,8 +19,8 @@ from ci_tags.backends.dockerhub import DockerHubBackend
 from ci_tags.backends.gitlab import GitLabBackend
 from ci_tags.backends.oci import OciBackend
 from ci_tags.errors import AuthError, BadInput, NotFound
-from ci_tags.registry.client import Registries
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries
+from ci_tags.oci.http import Http
 from tests.support.fake_dockerhub import FakeDockerHub, fake_digest
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront

@@ -8,10 +8,10 @@ import argparse
 import pytest
 
 from ci_tags.commands.build_jobs import add_job_options, job_settings
-from ci_tags.config import load_config
-from ci_tags.emitters import NOOP_JOB, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
+from ci_tags.core.emitters import NOOP_JOB, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
+from ci_tags.core.plan import decide
 from ci_tags.errors import BadInput
-from ci_tags.plan import decide
+from ci_tags.project.config import load_config
 from tests.test_plan import state
 
 

@@ -91,7 +91,7 @@ def test_publish_refuses_when_the_api_reports_a_failure(gitlab, registry, reg, c
     config = f"registry: {registry.host}/cis\nimages:\n  a:\n    dockerfile: d/Dockerfile\n"
     (tmp_path / "ci-tags.yml").write_text(config)
     image = push_image(reg, "cis/a", "x")
-    from ci_tags.registry.stamp import stamp
+    from ci_tags.oci.stamp import stamp
 
     stamp(reg, "cis/a", image.manifest, "pipeline-5", {"dev.ci-tags.kind": "pipeline"}, "amd64")
     monkeypatch.chdir(tmp_path)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.config import TagTemplates, load_config
 from ci_tags.errors import BadInput
+from ci_tags.project.config import TagTemplates, load_config
 
 ENV = {"CI_REGISTRY_IMAGE": "registry.example.com/group/project"}
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.dockerfile_syntax import DockerfileSyntaxError, parse_syntax
-from ci_tags.dockerignore import PatternError, clean, compile_patterns, matches_or_parent_matches, read_patterns
+from ci_tags.core.dockerfile_syntax import DockerfileSyntaxError, parse_syntax
+from ci_tags.core.dockerignore import PatternError, clean, compile_patterns, matches_or_parent_matches, read_patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ci_tags.errors import BadInput
-from ci_tags.registry.credentials import Credentials, find_credentials
+from ci_tags.oci.credentials import Credentials, find_credentials
 
 HOST = "registry.example.com:5050"
 

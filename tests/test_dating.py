@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from ci_tags.policy import CONTENT, IN_USE, PIPELINE, Policy, TagInfo, decide, pipeline_series, template_regex
-from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND
-from ci_tags.registry.stamp import stamp
+from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND
+from ci_tags.core.policy import CONTENT, IN_USE, PIPELINE, Policy, TagInfo, decide, pipeline_series, template_regex
+from ci_tags.oci.stamp import stamp
 from tests.support.images import push_image
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)

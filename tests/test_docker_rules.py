@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_tags.dockerfile import BaseInfo, parse_dockerfile
+from ci_tags.core.dockerfile import BaseInfo, parse_dockerfile
 from ci_tags.errors import BadInput
-from ci_tags.hashing import content_hash
+from ci_tags.project.hashing import content_hash
 
 FILES = ("app.py", "other.py", "a.txt", "b.txt", "dist/app-amd64", "dist/app-arm64", "dist/app-", "x/y.txt",
          "script.sh", "lib/one.txt", "lib/two.txt", "3.txt", "$F", "package.json", "lib/]x.txt")
@@ -302,7 +302,7 @@ def test_mtimes_and_checkout_path_stay_out(tmp_path):
 
 
 def test_rewrite_follows_the_parser_not_lines():
-    from ci_tags.dockerfile import rewrite_bases
+    from ci_tags.core.dockerfile import rewrite_bases
 
     pinned = "reg/base@sha256:" + "a" * 64
     text = ("FROM \\\n  base AS b\n"
@@ -319,7 +319,7 @@ def test_rewrite_follows_the_parser_not_lines():
 
 
 def test_rewrite_of_a_from_that_names_a_variable_per_arch():
-    from ci_tags.dockerfile import rewrite_bases
+    from ci_tags.core.dockerfile import rewrite_bases
 
     text = "\ufeffARG TARGETARCH\nFROM base-${TARGETARCH}\n"
     assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="arm64") == \
@@ -355,7 +355,7 @@ def test_a_name_starting_with_two_dots_is_inside_the_context(tmp_path):
 
 
 def test_rewrite_pins_copy_from_a_set_image_but_not_a_stage():
-    from ci_tags.dockerfile import rewrite_bases
+    from ci_tags.core.dockerfile import rewrite_bases
 
     text = "FROM base AS base\nCOPY --from=base /a /a\nFROM debian:12\nCOPY --chown=1 --from=tools:1 /t /t\n"
     out = rewrite_bases(text, {"base": "R@sha256:1", "tools:1": "T@sha256:2"})
@@ -390,7 +390,7 @@ FRAGMENTS = ["FROM base\n", "FROM \\\n  base AS b\n", "FROM\tbase:1\n", "from ba
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8))
 def test_rewrite_changes_only_what_the_parser_calls_a_parent(parts):
-    from ci_tags.dockerfile import rewrite_bases
+    from ci_tags.core.dockerfile import rewrite_bases
 
     text = "FROM base\n" + "".join(parts)
     pinned = "reg/base@sha256:" + "a" * 64

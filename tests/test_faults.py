@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ci_tags.registry.http import Http
+from ci_tags.oci.http import Http
 from tests.support.chaos import SCENARIOS, Tally, run_scenario
 from tests.support.proxy import Faults, RegistryFront
 

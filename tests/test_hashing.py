@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ci_tags.dockerfile import parse_dockerfile, rewrite_bases
-from ci_tags.dockerignore import DockerIgnore
+from ci_tags.core.dockerfile import parse_dockerfile, rewrite_bases
+from ci_tags.core.dockerignore import DockerIgnore
 from ci_tags.errors import BadInput
-from ci_tags.hashing import content_hash, order_images, parent_of
+from ci_tags.project.hashing import content_hash, order_images, parent_of
 
 
 def make_context(root: Path, dockerfile: str = "FROM debian:12\nCOPY src/ /src/\nCOPY run.sh /\n") -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ci_tags.errors import EXIT_FAILED, RegistryError
-from ci_tags.registry.http import Http, parse_retry_after
+from ci_tags.oci.http import Http, parse_retry_after
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
 from tests.support.registry import free_port

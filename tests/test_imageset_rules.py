@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci_tags.config import load_config
-from ci_tags.imageset import resolve
+from ci_tags.project.config import load_config
+from ci_tags.project.imageset import resolve
 
 ENV = {"CI_REGISTRY_IMAGE": "registry.example.com/group/project"}
 

@@ -6,8 +6,8 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE
-from ci_tags.registry.stamp import stamp
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE
+from ci_tags.oci.stamp import stamp
 from tests.support.images import push_image
 
 
@@ -125,8 +125,8 @@ def test_bad_arguments(registry, cli):
 def test_an_image_a_concurrent_pipeline_tags_during_the_run_survives(reg, registry):
     """Branch A's janitor lists the repository; branch B's plan then stamps its pipeline tag onto A's expired
     content image; A removes the content tag. B's tag must still resolve to a complete image."""
-    from ci_tags.policy import CONTENT, PIPELINE, Policy, decide, template_regex
-    from ci_tags.registry.cleanup import clean_repository
+    from ci_tags.core.policy import CONTENT, PIPELINE, Policy, decide, template_regex
+    from ci_tags.services.janitor.registry_api import clean_repository
 
     repo = "janitor/race"
     old = push_image(reg, repo, "hash-" + "7" * 64, created=ago(30))
@@ -159,7 +159,7 @@ def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_index
     """An expired content tag whose image a kept index of another tool points at, on a registry that 'supports'
     tag DELETE by deleting the manifest: the kept index must still resolve to a complete image afterwards. (A
     ci-tags pipeline tag pointing at it would keep the content tag itself: rule in-use.)"""
-    from ci_tags.registry.manifest import stamped_index
+    from ci_tags.core.manifest import stamped_index
     from tests.support.proxy import RegistryFront
     from tests.test_untag import UnsafeTagDelete
 

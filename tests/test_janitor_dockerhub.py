@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
-from ci_tags.registry.stamp import stamp
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
+from ci_tags.oci.stamp import stamp
 from tests.support.fake_dockerhub import FakeDockerHub, fake_digest
 from tests.support.images import push_image
 from tests.support.janitor_setup import SIG, ago, content, one_image_project, removal_lines, tags_of_mixed_ages

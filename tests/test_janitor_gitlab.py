@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
-from ci_tags.registry.stamp import stamp
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
+from ci_tags.oci.stamp import stamp
 from tests.support.fake_gitlab_registry import FakeGitLabRegistry, FakeTag, digest_of
 from tests.support.images import push_image
 from tests.support.janitor_setup import ago, content, one_image_project, removal_lines, tags_of_mixed_ages
@@ -182,7 +182,7 @@ def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registr
 def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, registry, project, cli):
     """A branch pipeline whose Dockerfile changed: main's content tag is a month old and not current here, but
     latest's stamp (read through the registry API: GitLab's API lists only latest's own digest) names it."""
-    from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG
+    from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG
 
     config, _ = project(f"{registry.host}/team/app")
     repo = "team/app/ci"

@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
-from ci_tags.registry.stamp import stamp
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
+from ci_tags.oci.stamp import stamp
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
 

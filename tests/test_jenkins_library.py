@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 import ci_tags
-from ci_tags.registry.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
+from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
 from tests.support.auth import BASIC_USERS
 from tests.support.jenkins_harness import Agent, Build, Harness
 from tests.support.project import buildah_env, push_busybox_base, write_project

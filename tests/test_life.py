@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci_tags.registry.manifest import ANNOTATION_CONTENT_TAG, stamp_of
+from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, stamp_of
 from tests.support.clock import move_back
 from tests.support.gitlab_registry import GitLabLikeRegistry
 from tests.support.proxy import Intercept, RegistryFront

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.manifesto import LABEL, MAX_TEXT, TEXT_LABEL, manifesto_labels
-from ci_tags.registry.image import read_config
+from ci_tags.builders.manifesto import LABEL, MAX_TEXT, TEXT_LABEL, manifesto_labels
+from ci_tags.oci.image import read_config
 from tests.support.project import buildah_env, push_busybox_base, write_project
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from ci_tags.errors import EXIT_FAILED, Unreachable
-from ci_tags.registry.http import Http
-from ci_tags.registry.trust import Trust
+from ci_tags.oci.http import Http
+from ci_tags.oci.trust import Trust
 from tests.support.registry import RunningRegistry, free_port, start_registry
 from tests.support.tls import PrivateCA, make_ca
 

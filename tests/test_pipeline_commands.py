@@ -10,7 +10,7 @@ import shutil
 import pytest
 import yaml
 
-from ci_tags.registry.manifest import ANNOTATION_CREATED, ANNOTATION_PIPELINE, OCI_INDEX, stamp_of
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_PIPELINE, OCI_INDEX, stamp_of
 from tests.support.project import buildah_env, push_busybox_base, write_project
 
 pytestmark = pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is installed by .ci/setup")

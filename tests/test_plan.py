@@ -2,8 +2,8 @@
 
 import yaml
 
-from ci_tags.emitters import NOOP_JOB, JobSettings, dotenv, env_name, gitlab_child_pipeline, jenkins_matrix
-from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
+from ci_tags.core.emitters import NOOP_JOB, JobSettings, dotenv, env_name, gitlab_child_pipeline, jenkins_matrix
+from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
 
 REG = "registry.example.com/group"
 

@@ -13,9 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_tags.config import ARCHES
-from ci_tags.errors import BadInput
-from ci_tags.policy import (
+from ci_tags.core.policy import (
     CONTENT,
     PIPELINE,
     REASONS,
@@ -29,6 +27,8 @@ from ci_tags.policy import (
     must_still_resolve,
     template_regex,
 )
+from ci_tags.errors import BadInput
+from ci_tags.project.config import ARCHES
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 DAY, HOUR, SECOND = timedelta(days=1), timedelta(hours=1), timedelta(seconds=1)

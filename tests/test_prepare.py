@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci_tags.registry.client import Registries, Registry
-from ci_tags.registry.http import Http
+from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.http import Http
 from tests.support.auth import BASIC_USERS
 from tests.support.images import push_image
 
@@ -163,7 +163,7 @@ def test_push_destination_true_needs_the_local_destination(
 def test_labels_of_an_index_come_from_its_linux_amd64_image(
     upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    from ci_tags.registry.manifest import OCI_INDEX, Manifest, sha256_digest
+    from ci_tags.core.manifest import OCI_INDEX, Manifest, sha256_digest
 
     repo = "tripleo-index/centos-binary-nova-api"
     arm = push_image(upstream, repo, None, arch="arm64", labels={"version": "9", "release": "arm"}).manifest

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ci_tags.registry.client import Registry
+from ci_tags.oci.client import Registry
 from tests.support.images import push_image
 from tests.test_templates import INPUT_RE, component, fill_inputs, job_with_extends, validate
 

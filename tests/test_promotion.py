@@ -1,4 +1,4 @@
-"""The pure rules of promote (ci_tags.promotion): reading the file, and the decision per entry."""
+"""The pure rules of promote (ci_tags.core.promotion): reading the file, and the decision per entry."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ci_tags.core.promotion import Observed, PromotionEntry, decide, load_promotion_file
+from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
-from ci_tags.promotion import Observed, PromotionEntry, decide, load_promotion_file
-from ci_tags.reference import parse_reference
-from ci_tags.release_yaml import MalformedFile
+from ci_tags.project.yamlfile import MalformedFile
 
 A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 

@@ -62,7 +62,7 @@ def test_prune_on_docker_hub_pages_retries_and_removes(hub, cli):
 
 def test_docker_hub_tag_listing_pages_and_dates(hub):
     from ci_tags.backends.dockerhub import DockerHubBackend
-    from ci_tags.registry.http import Http
+    from ci_tags.oci.http import Http
 
     backend = DockerHubBackend(Http(sleep=lambda s: None), "linaro-bot", SECRET, hub.url)
     tags = backend.tags("docker.io/linaro/ci-big")

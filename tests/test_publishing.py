@@ -3,7 +3,7 @@
 import pytest
 
 from ci_tags.ci.environment import Pipeline
-from ci_tags.publishing import TagOrigin, pipeline_gate, tag_move
+from ci_tags.core.publishing import TagOrigin, pipeline_gate, tag_move
 
 
 def pipeline(branch="main", default="main", system="gitlab"):

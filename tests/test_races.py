@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from ci_tags.registry.http import Http
-from ci_tags.registry.manifest import OCI_MANIFEST, Manifest, sha256_digest, stamp_of, throwaway_manifest
-from ci_tags.registry.untag import Untagger
+from ci_tags.core.manifest import OCI_MANIFEST, Manifest, sha256_digest, stamp_of, throwaway_manifest
+from ci_tags.oci.http import Http
+from ci_tags.oci.untag import Untagger
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
 from tests.support.scenes import AtRequest, janitor_scene, one_image_config, stamp_at, state, target_of
@@ -153,8 +153,8 @@ def test_two_publishes_at_once_end_on_the_newest(reg, registry, cli, front, tmp_
 def test_plan_never_reuses_a_placeholder_or_an_image_removed_meanwhile(reg, registry, cli, front, tmp_path):
     """At each moment of a plan, another branch's janitor puts its placeholder over the content tag and, a
     request later, deletes it. A plan that says 'reused' has a pipeline tag whose image exists."""
-    from ci_tags.config import load_config
-    from ci_tags.imageset import resolve
+    from ci_tags.project.config import load_config
+    from ci_tags.project.imageset import resolve
 
     def placeholder() -> Manifest:
         data = throwaway_manifest("race")

@@ -2,8 +2,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ci_tags.core.reference import (
+    Reference,
+    is_loopback_host,
+    parse_destination,
+    parse_reference,
+    slugify,
+    validate_tag,
+)
 from ci_tags.errors import BadInput
-from ci_tags.reference import Reference, is_loopback_host, parse_destination, parse_reference, slugify, validate_tag
 
 DIGEST = "sha256:" + "a" * 64
 

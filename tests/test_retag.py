@@ -6,9 +6,9 @@ import tracemalloc
 
 import pytest
 
-from ci_tags.reference import parse_reference
-from ci_tags.registry.copy import copy_image
-from ci_tags.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST
+from ci_tags.core.manifest import DOCKER_MANIFEST, OCI_MANIFEST
+from ci_tags.core.reference import parse_reference
+from ci_tags.oci.copy import copy_image
 from tests.support.images import push_blob, push_image, push_index
 
 KINDS = [
@@ -102,7 +102,7 @@ def test_cross_registry_copy_streams_without_holding_the_layer_in_memory(reg, re
                    "size": len(config)},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": size}],
     }
-    from ci_tags.registry.manifest import Manifest
+    from ci_tags.core.manifest import Manifest
 
     reg.put_manifest(repo, "v1", Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST))
     tracemalloc.start()

@@ -1,4 +1,4 @@
-"""The pure rules of sync (ci_tags.revisions): the file, and the plan per image."""
+"""The pure rules of sync (ci_tags.core.revisions): the file, and the plan per image."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ci_tags.core.reference import Reference
+from ci_tags.core.revisions import Observed, SyncSpec, load_sync_file, output_document, plan_image, render_output
 from ci_tags.errors import BadInput
-from ci_tags.reference import Reference
-from ci_tags.revisions import Observed, SyncSpec, load_sync_file, output_document, plan_image, render_output
 
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 SPEC = SyncSpec(Path("sync.yml"), Reference("quay.io", "openstack.kolla"), Reference("r.example:5000", "kolla"),

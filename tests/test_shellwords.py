@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ci_tags.shellwords import ShellLex, ShellSyntaxError
+from ci_tags.core.shellwords import ShellLex, ShellSyntaxError
 
 ENV = {"PWD": "/home", "EMPTY": "", "FILE": "dist/app-amd64.tar.gz", "SPACE": "a  b"}
 

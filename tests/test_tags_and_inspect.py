@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ci_tags.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST
+from ci_tags.core.manifest import DOCKER_MANIFEST, OCI_MANIFEST
 from tests.support.images import push_image, push_index
 from tests.support.proxy import RegistryFront
 
@@ -14,8 +14,8 @@ MANY = 1100
 
 @pytest.fixture(scope="module")
 def many_tags(registry, tmp_path_factory):
-    from ci_tags.registry.client import Registries
-    from ci_tags.registry.http import Http
+    from ci_tags.oci.client import Registries
+    from ci_tags.oci.http import Http
 
     regs = Registries(Http(), {})
     reg = regs.get(registry.host)
@@ -145,8 +145,8 @@ def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body):
 
 @pytest.mark.parametrize("size", ["null", '"12"', "-1", "true"])
 def test_a_manifest_with_a_malformed_size_is_a_registry_error(size):
+    from ci_tags.core.manifest import Manifest
     from ci_tags.errors import RegistryError
-    from ci_tags.registry.manifest import Manifest
 
     data = ('{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": '
             '{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:' + "0" * 64 + '", '

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ci_tags.registry.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
+from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
 from tests.support.gitlab_registry import start_gitlab_like
 from tests.support.project import buildah_env, push_busybox_base, write_project
 

@@ -1,4 +1,4 @@
-"""The pure rules of prepare (ci_tags.tripleo): entries in order, includes over excludes, tags from labels."""
+"""The pure rules of prepare (ci_tags.core.tripleo): entries in order, includes over excludes, tags from labels."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ci_tags.core.reference import Reference
+from ci_tags.core.tripleo import PrepareEntry, choose, destination, discovered_tag, load_image_list, load_prepare_file
 from ci_tags.errors import BadInput
-from ci_tags.reference import Reference
-from ci_tags.release_yaml import MalformedFile
-from ci_tags.tripleo import PrepareEntry, choose, destination, discovered_tag, load_image_list, load_prepare_file
+from ci_tags.project.yamlfile import MalformedFile
 
 NS = Reference("docker.io", "tripleomaster")
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ci_tags.registry.manifest import DOCKER_MANIFEST, OCI_MANIFEST
+from ci_tags.core.manifest import DOCKER_MANIFEST, OCI_MANIFEST
 from tests.support.images import push_image, push_index
 from tests.support.proxy import RegistryFront
 

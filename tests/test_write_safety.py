@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from ci_tags.policy import PIPELINE, Policy, TagInfo, decide, template_regex
-from ci_tags.registry.http import Http
-from ci_tags.registry.manifest import OCI_MANIFEST, Manifest, sha256_digest, stamp_of, throwaway_manifest
-from ci_tags.registry.untag import Untagger
+from ci_tags.core.manifest import OCI_MANIFEST, Manifest, sha256_digest, stamp_of, throwaway_manifest
+from ci_tags.core.policy import PIPELINE, Policy, TagInfo, decide, template_regex
+from ci_tags.oci.http import Http
+from ci_tags.oci.untag import Untagger
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
 from tests.support.scenes import one_image_config, stamp_at, state, target_of
@@ -155,8 +155,8 @@ def _placeholder(nonce: str, old_style: bool) -> Manifest:
 
 @pytest.mark.parametrize("old_style", [False, True])
 def test_a_tag_left_on_a_placeholder_is_no_image(old_style, reg, registry, cli, tmp_path):
-    from ci_tags.config import load_config
-    from ci_tags.imageset import resolve
+    from ci_tags.project.config import load_config
+    from ci_tags.project.imageset import resolve
 
     prefix = f"safety/ph-{old_style}".lower()
     config = one_image_config(tmp_path, f"{registry.host}/{prefix}", "ci-tags.yml")

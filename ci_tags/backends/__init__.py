@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ci_tags.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST
 from ci_tags.errors import BadInput
-from ci_tags.reference import DOCKER_HUB, DOCKER_HUB_API_HOST
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.registry.client import Registries
+    from ci_tags.oci.client import Registries
 
 KINDS = ("auto", "oci", "gitlab", "dockerhub")
 HUB_HOSTS = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API_HOST})
@@ -68,7 +68,7 @@ def backend_for(
             kind = "oci"
     if kind == "dockerhub":
         from ci_tags.backends.dockerhub import DockerHubBackend
-        from ci_tags.registry.credentials import find_credentials
+        from ci_tags.oci.credentials import find_credentials
 
         creds = find_credentials(DOCKER_HUB, env, username=username, password=password)
         if creds is None:

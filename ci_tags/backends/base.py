@@ -56,7 +56,7 @@ class Backend(Protocol):
 @runtime_checkable
 class TagDetail(Protocol):
     """A backend whose tag listing may lack dates, with a request per tag for the detail (GitLab's API): the
-    janitor then asks for the details it needs only (ci_tags/backends/cleanup.py)."""
+    janitor then asks for the details it needs only (ci_tags/services/janitor/service_api.py)."""
 
     def tag_listing(self, repository: str) -> list[TagRecord]:
         """Every tag, with what the listing alone says (possibly no digest and no dates)."""

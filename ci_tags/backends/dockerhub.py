@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ci_tags.backends.base import TagRecord, name_after, parse_time
+from ci_tags.core.reference import DOCKER_HUB
 from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
-from ci_tags.reference import DOCKER_HUB
-from ci_tags.registry.http import Http
+from ci_tags.oci.http import Http
 
 if TYPE_CHECKING:
     import requests

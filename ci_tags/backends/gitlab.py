@@ -33,7 +33,7 @@ from urllib.parse import quote
 from ci_tags.backends.base import TagRecord, is_complete, name_after, parse_time
 from ci_tags.concurrency import run_all
 from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
-from ci_tags.registry.http import USER_AGENT
+from ci_tags.oci.http import USER_AGENT
 
 if TYPE_CHECKING:
     import requests

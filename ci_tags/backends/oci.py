@@ -1,5 +1,5 @@
 """Any OCI registry through ci-tags' own client: ``/v2/_catalog`` for repositories, the tag list for tags, and
-the safe untag (ci_tags/registry/untag.py) to remove one tag.
+the safe untag (ci_tags/oci/untag.py) to remove one tag.
 
 Plain registries keep no dates and the tag list gives no digests, so records carry neither. A tag is never
 removed by deleting its manifest's digest here: that would take every other tag on the same image with it.
@@ -14,8 +14,8 @@ import threading
 from ci_tags.backends.base import TagRecord, name_after
 from ci_tags.concurrency import run_all
 from ci_tags.errors import NotFound
-from ci_tags.registry.client import Registry
-from ci_tags.registry.untag import Untagger
+from ci_tags.oci.client import Registry
+from ci_tags.oci.untag import Untagger
 
 
 class OciBackend:

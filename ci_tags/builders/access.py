@@ -5,7 +5,7 @@ For the length of one build, a private temporary folder (mode 0700) holds:
 - ``auth.json`` (buildah, podman: ``REGISTRY_AUTH_FILE``) or ``config.json`` (docker: ``DOCKER_CONFIG``, with the
   user's other Docker files linked next to it, so buildx finds its plugins and builders), mode 0600: the user's
   own auth files merged under the credentials ci-tags resolved for every registry the build touches
-  (ci_tags/registry/authfile.py). The user's files are only read.
+  (ci_tags/oci/authfile.py). The user's files are only read.
 - ``certs/`` (buildah, podman: ``--cert-dir``), when ci-tags trusts CAs that the builder would not find by itself
   in certs.d (``--ca-cert``, ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``): those, with the certs.d CAs of every
   registry of the build, since ``--cert-dir`` replaces the builder's per-host lookup.
@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ci_tags.registry.authfile import merged_auth_config
-from ci_tags.registry.credentials import (
+from ci_tags.oci.authfile import merged_auth_config
+from ci_tags.oci.credentials import (
     Credentials,
     containers_auth_path,
     docker_auth_config,
     docker_config_dir,
     read_json,
 )
-from ci_tags.registry.trust import Trust
+from ci_tags.oci.trust import Trust
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ class BuildRequest:
     labels: Mapping[str, str] = field(default_factory=dict)
     plain_http: bool = False  # a registry of the build speaks plain HTTP (loopback or named-insecure)
     cert_dir: Path | None = None  # the CAs to trust instead of the per-host certs.d lookup (buildah, podman)
-    manifesto: str | None = None  # a command run in the built image before the push (ci_tags.manifesto)
+    manifesto: str | None = None  # a command run in the built image before the push (ci_tags.builders.manifesto)
     extra_args: tuple[str, ...] = ()  # the user's own build options (--secret, --network, ...), passed as given
     cache: str | None = None  # a repository (registry/path/name/cache) to reuse and push layers through
 

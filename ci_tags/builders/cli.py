@@ -49,7 +49,7 @@ class BuildahBuilder(Builder):
     def _label_manifesto(self, request: BuildRequest) -> None:
         """Run the manifesto command in a container of the built image and label the image with its output's
         hash (a commit adds one empty layer); the command's stderr goes to the job log, its stdout is hashed."""
-        from ci_tags.manifesto import manifesto_labels
+        from ci_tags.builders.manifesto import manifesto_labels
 
         ctr = self._run(["from", "--pull-never", "--quiet", request.reference], "start the manifesto container")
         ctr = ctr.strip().splitlines()[-1]

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ci_tags.core.reference import slugify, validate_tag
 from ci_tags.errors import BadInput
-from ci_tags.reference import slugify, validate_tag
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
-from ci_tags.dockerfile import rewrite_bases
+from ci_tags.core.dockerfile import rewrite_bases
+from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput, NotFound, OperationFailed
-from ci_tags.imageset import resolve
-from ci_tags.reference import parse_reference
-from ci_tags.registry.auth import scope
-from ci_tags.registry.stamp import fetch, stamp
+from ci_tags.oci.auth import scope
+from ci_tags.oci.stamp import fetch, stamp
+from ci_tags.project.imageset import resolve
 
 LABEL_HASH = "dev.ci-tags.content-hash"
 log = logging.getLogger("ci_tags.build")
@@ -54,7 +54,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def _check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
     """Refuse, before building, RUN steps for an architecture this machine cannot execute."""
     from ci_tags.builders.emulation import can_run, host_arch
-    from ci_tags.dockerfile import parse_dockerfile
+    from ci_tags.core.dockerfile import parse_dockerfile
 
     runs = parse_dockerfile(dockerfile.read_bytes().decode("utf-8"), build_args, str(dockerfile), arch=arch).runs
     if runs and not can_run(arch):
@@ -73,7 +73,7 @@ def _hosts_of_build(
     set_registry: str, dockerfile: Path, build_args: Mapping[str, str], parents: set[str]
 ) -> list[str]:
     """The registries a build touches: the set's (push, and pull of set parents), then those of external FROMs."""
-    from ci_tags.hashing import external_images
+    from ci_tags.project.hashing import external_images
 
     hosts = [set_registry]
     for written in external_images(dockerfile, build_args):

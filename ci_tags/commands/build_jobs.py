@@ -7,7 +7,7 @@ import argparse
 import re
 import shlex
 
-from ci_tags.emitters import NOOP_IMAGE, JobSettings
+from ci_tags.core.emitters import NOOP_IMAGE, JobSettings
 from ci_tags.errors import BadInput
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

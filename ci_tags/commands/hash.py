@@ -8,7 +8,7 @@ from typing import Any
 
 from ci_tags.commands.options import add_config_option
 from ci_tags.context import Context
-from ci_tags.imageset import resolve
+from ci_tags.project.imageset import resolve
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -26,8 +26,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def pinner(ctx: Context) -> Any:
     """``--pin-base``: an external reference -> the digest its registry serves now."""
+    from ci_tags.core.reference import parse_reference
     from ci_tags.errors import NotFound
-    from ci_tags.reference import parse_reference
 
     cache: dict[str, str] = {}
 
@@ -48,7 +48,7 @@ LOCAL_REGISTRY = "localhost/ci-tags"
 
 
 def run(ctx: Context) -> int:
-    from ci_tags.config import load_config
+    from ci_tags.project.config import load_config
 
     env = ctx.env
     if "CI_REGISTRY_IMAGE" not in env:

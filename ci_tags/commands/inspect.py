@@ -7,9 +7,9 @@ from typing import Any
 
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.reference import parse_reference
-from ci_tags.registry.image import read_config
-from ci_tags.registry.manifest import Descriptor, platform_name
+from ci_tags.core.manifest import Descriptor, platform_name
+from ci_tags.core.reference import parse_reference
+from ci_tags.oci.image import read_config
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -1,9 +1,10 @@
 """``ci-tags janitor [REPO...]``: the early job's cleanup. Removes pipeline tags older than --max-age, and
 content tags older than it unless current; never a tag ci-tags does not make, a publish tag, a signature, or a
-tag of unknown age (see ci_tags/policy.py). Then prints a report per repository.
+tag of unknown age (see ci_tags/core/policy.py). Then prints a report per repository.
 
-Through the registry API (ci_tags/registry/cleanup.py), or, where ``--backend`` picks one, through Docker Hub's
-or GitLab's API (ci_tags/backends/cleanup.py, which says where each service's tag ages come from)."""
+Through the registry API (ci_tags/services/janitor/registry_api.py), or, where ``--backend`` picks one,
+through Docker Hub's or GitLab's API (ci_tags/services/janitor/service_api.py,
+which says where each service's tag ages come from)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,7 @@ from typing import TYPE_CHECKING
 from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import add_backend_options, add_config_option, backend_from_options, load, pipeline
 from ci_tags.context import Context
-from ci_tags.errors import BadInput, NotFound, OperationFailed
-from ci_tags.output import Output
-from ci_tags.policy import (
+from ci_tags.core.policy import (
     CONTENT,
     PIPELINE,
     Decision,
@@ -36,12 +35,14 @@ from ci_tags.policy import (
     parse_duration,
     template_regex,
 )
-from ci_tags.reference import DOCKER_HUB, Reference, parse_reference, slugify
+from ci_tags.core.reference import DOCKER_HUB, Reference, parse_reference, slugify
+from ci_tags.errors import BadInput, NotFound, OperationFailed
+from ci_tags.output import Output
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.config import Config
-    from ci_tags.registry.cleanup import Outcome
+    from ci_tags.project.config import Config
+    from ci_tags.services.janitor.registry_api import Outcome
 
 API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
 
@@ -72,8 +73,8 @@ def register(p: argparse.ArgumentParser) -> None:
 def _current_tags_of(ctx: Context, git_ref: str, config_path: Path) -> set[str]:
     """Content tags of every image as the checkout stands at ``git_ref``: a detached git worktree, so the files
     are exactly what a checkout of that ref holds (no export-ignore or export-subst as with git archive)."""
-    from ci_tags.config import load_config
-    from ci_tags.imageset import resolve
+    from ci_tags.project.config import load_config
+    from ci_tags.project.imageset import resolve
 
     top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True,
                          cwd=config_path.resolve().parent, check=False)
@@ -121,7 +122,7 @@ def run(ctx: Context) -> int:
     protected = {"latest"}
     content_template, pipeline_template = "hash-{hash}", "pipeline-{pipeline_id}"
     if config is not None:
-        from ci_tags.imageset import resolve
+        from ci_tags.project.imageset import resolve
 
         current = {t for i in resolve(config) for t in (i.content_tag, *(a.content_tag for a in i.arches))}
         protected |= set(config.publish)
@@ -223,7 +224,7 @@ class _RemovalProgress:
 
 def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
                chosen: dict[str, Backend | None], missing_ok: bool, stop: threading.Event) -> Outcome:
-    from ci_tags.registry.cleanup import clean_repository
+    from ci_tags.services.janitor.registry_api import clean_repository
 
     backend = _backend(ctx, ref, chosen)
     with contextlib.ExitStack() as stack:
@@ -236,7 +237,7 @@ def _clean_one(ctx: Context, ref: Reference, policy: Policy, now: datetime,
             return clean_repository(ctx.registries.get(ref.api_host), ref.repository, decided, policy,
                                     dry_run=ctx.args.dry_run, concurrency=ctx.concurrency,
                                     on_removed=progress.removed, missing_ok=missing_ok, now=now, stop=stop)
-        from ci_tags.backends.cleanup import clean_with_backend
+        from ci_tags.services.janitor.service_api import clean_with_backend
 
         return clean_with_backend(backend, ref.name, decided, policy, dry_run=ctx.args.dry_run,
                                   concurrency=ctx.concurrency,

@@ -8,10 +8,10 @@ import argparse
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
+from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput, NotFound
-from ci_tags.imageset import resolve
-from ci_tags.reference import parse_reference
-from ci_tags.registry.stamp import assemble, fetch, stamp
+from ci_tags.oci.stamp import assemble, fetch, stamp
+from ci_tags.project.imageset import resolve
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -13,7 +13,7 @@ from ci_tags.context import Context
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.config import Config
+    from ci_tags.project.config import Config
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
@@ -51,8 +51,8 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
 
 
 def load(ctx: Context) -> Config:
-    from ci_tags.config import load_config
-    from ci_tags.reference import parse_reference
+    from ci_tags.core.reference import parse_reference
+    from ci_tags.project.config import load_config
 
     config = load_config(Path(ctx.args.config), ctx.env)
     ctx.aim(parse_reference(f"{config.registry}/x").api_host)  # the set's registry is the command's target

@@ -15,13 +15,8 @@ from ci_tags.commands.hash import pinner
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.emitters import dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
-from ci_tags.errors import CiTagsError, OperationFailed
-from ci_tags.imageset import ResolvedImage, resolve
-from ci_tags.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
-from ci_tags.reference import parse_reference
-from ci_tags.registry.auth import scope
-from ci_tags.registry.manifest import (
+from ci_tags.core.emitters import dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
+from ci_tags.core.manifest import (
     ANNOTATION_CONTENT_TAG,
     ANNOTATION_KIND,
     ANNOTATION_PIPELINE,
@@ -31,7 +26,12 @@ from ci_tags.registry.manifest import (
     Manifest,
     may_be_placeholder,
 )
-from ci_tags.registry.stamp import assemble, fetch, stamp, still_there
+from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
+from ci_tags.core.reference import parse_reference
+from ci_tags.errors import CiTagsError, OperationFailed
+from ci_tags.oci.auth import scope
+from ci_tags.oci.stamp import assemble, fetch, stamp, still_there
+from ci_tags.project.imageset import ResolvedImage, resolve
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.context import Context
+from ci_tags.core.reference import DOMAIN_RE
+from ci_tags.core.tripleo import load_image_list, load_prepare_file
 from ci_tags.errors import BadInput, OperationFailed
-from ci_tags.reference import DOMAIN_RE
-from ci_tags.release.prepare import PreparedImage, PrepareReport, prepare
-from ci_tags.release_yaml import MalformedFile
-from ci_tags.tripleo import load_image_list, load_prepare_file
+from ci_tags.project.yamlfile import MalformedFile
+from ci_tags.services.release.prepare import PreparedImage, PrepareReport, prepare
 
 # shown under "examples:" by --help
 EXAMPLES = """\

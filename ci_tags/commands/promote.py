@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.context import Context
+from ci_tags.core.promotion import Decision, load_promotion_file
 from ci_tags.errors import OperationFailed
-from ci_tags.promotion import Decision, load_promotion_file
-from ci_tags.release.promote import PromotionReport, promote
-from ci_tags.release_yaml import MalformedFile
+from ci_tags.project.yamlfile import MalformedFile
+from ci_tags.services.release.promote import PromotionReport, promote
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -11,8 +11,8 @@ from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import add_backend_options, backend_from_options
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
+from ci_tags.core.reference import DOCKER_HUB, validate_tag
 from ci_tags.errors import BadInput, NotFound, OperationFailed
-from ci_tags.reference import DOCKER_HUB, validate_tag
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -1,6 +1,6 @@
 """``ci-tags publish``: the final job. Moves each image's publish tags to this pipeline's image, only on the
 default branch, only when every image has its pipeline tag and the CI API (if asked) reports success, and
-never back in time, also when publishes run at once (ci_tags/publishing.py: intents). A tag that already holds
+never back in time, also when publishes run at once (ci_tags/core/publishing.py: intents). A tag that already holds
 the image stays as it is ("unchanged", same digest). Otherwise it says why and exits 0; a read or write that
 fails ends with a summary and exit 1."""
 
@@ -14,8 +14,18 @@ from typing import Any
 from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.errors import CiTagsError, OperationFailed
-from ci_tags.publishing import (
+from ci_tags.core.manifest import (
+    ANNOTATION_CREATED,
+    ANNOTATION_KIND,
+    ANNOTATION_PIPELINE,
+    ANNOTATION_PUBLISH_TAGS,
+    ANNOTATION_REVISION,
+    ANNOTATION_TARGET,
+    Manifest,
+    stamp_of,
+    stamped_index,
+)
+from ci_tags.core.publishing import (
     INTENT_PREFIX,
     KEEP,
     MOVE,
@@ -28,21 +38,11 @@ from ci_tags.publishing import (
     pipeline_gate,
     settle,
 )
-from ci_tags.reference import Reference, parse_reference, slugify, validate_tag
-from ci_tags.registry.client import Registry
-from ci_tags.registry.image import read_config
-from ci_tags.registry.manifest import (
-    ANNOTATION_CREATED,
-    ANNOTATION_KIND,
-    ANNOTATION_PIPELINE,
-    ANNOTATION_PUBLISH_TAGS,
-    ANNOTATION_REVISION,
-    ANNOTATION_TARGET,
-    Manifest,
-    stamp_of,
-    stamped_index,
-)
-from ci_tags.registry.stamp import fetch, now_rfc3339, stamp
+from ci_tags.core.reference import Reference, parse_reference, slugify, validate_tag
+from ci_tags.errors import CiTagsError, OperationFailed
+from ci_tags.oci.client import Registry
+from ci_tags.oci.image import read_config
+from ci_tags.oci.stamp import fetch, now_rfc3339, stamp
 
 # shown under "examples:" by --help
 EXAMPLES = """\

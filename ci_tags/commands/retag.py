@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ci_tags.context import Context
-from ci_tags.reference import parse_destination, parse_reference
-from ci_tags.registry.copy import copy_image
+from ci_tags.core.reference import parse_destination, parse_reference
+from ci_tags.oci.copy import copy_image
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ci_tags.context import Context
-from ci_tags.reference import slugify
+from ci_tags.core.reference import slugify
 
 _OPTIONS = ("-h", "--help", "--json", "--debug")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.context import Context
+from ci_tags.core.revisions import ImagePlan, load_sync_file, output_document, render_output
 from ci_tags.errors import BadInput, OperationFailed
-from ci_tags.release.sync import SyncReport, sync
-from ci_tags.revisions import ImagePlan, load_sync_file, output_document, render_output
+from ci_tags.services.release.sync import SyncReport, sync
 
 # shown under "examples:" by --help
 EXAMPLES = """\

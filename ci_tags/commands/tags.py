@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ci_tags.context import Context
+from ci_tags.core.reference import parse_reference
 from ci_tags.errors import OperationFailed
-from ci_tags.reference import parse_reference
-from ci_tags.registry.resolve import resolve_tags
+from ci_tags.oci.resolve import resolve_tags
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from ci_tags.context import Context
+from ci_tags.core.reference import Reference, parse_reference
 from ci_tags.errors import BadInput, NotFound, OperationFailed, RegistryError
-from ci_tags.reference import Reference, parse_reference
-from ci_tags.registry.resolve import resolve_tags, tags_by_digest
-from ci_tags.registry.untag import MOVED, Untagger
+from ci_tags.oci.resolve import resolve_tags, tags_by_digest
+from ci_tags.oci.untag import MOVED, Untagger
 
 # shown under "examples:" by --help
 EXAMPLES = """\

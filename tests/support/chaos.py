@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.registry.client import Registry
+from ci_tags.oci.client import Registry
 from tests.support.images import push_image
 from tests.support.scenes import janitor_scene, one_image_config, stamp_at, state, target_of
 
@@ -90,8 +90,8 @@ def janitor(reg: Registry, direct: str, proxy: str, work: Path, key: str) -> Sce
 
 
 def plan(reg: Registry, direct: str, proxy: str, work: Path, key: str) -> Scenario:
-    from ci_tags.config import load_config
-    from ci_tags.imageset import resolve
+    from ci_tags.project.config import load_config
+    from ci_tags.project.imageset import resolve
 
     prefix = f"chaos/plan-{key}"
     via_proxy = one_image_config(work / prefix, f"{proxy}/{prefix}", "proxy.yml")

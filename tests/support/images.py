@@ -6,9 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from ci_tags.registry.auth import scope
-from ci_tags.registry.client import Registry
-from ci_tags.registry.manifest import (
+from ci_tags.core.manifest import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,
@@ -16,6 +14,8 @@ from ci_tags.registry.manifest import (
     Manifest,
     sha256_digest,
 )
+from ci_tags.oci.auth import scope
+from ci_tags.oci.client import Registry
 
 LAYER_TYPES = {
     OCI_MANIFEST: "application/vnd.oci.image.layer.v1.tar+gzip",

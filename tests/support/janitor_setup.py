@@ -20,8 +20,8 @@ def content(n: int) -> str:
 
 def one_image_project(tmp_path: Path) -> Callable[[str], tuple[str, str]]:
     """A ci-tags.yml with one image; returns a function: registry -> (config path, the current content tag)."""
-    from ci_tags.config import load_config
-    from ci_tags.imageset import resolve
+    from ci_tags.project.config import load_config
+    from ci_tags.project.imageset import resolve
 
     (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\n")
     (tmp_path / "a.txt").write_text("a\n")

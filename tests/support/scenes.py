@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ci_tags.registry.client import Registry
-from ci_tags.registry.manifest import (
+from ci_tags.core.manifest import (
     ANNOTATION_CREATED,
     ANNOTATION_KIND,
     ANNOTATION_PIPELINE,
@@ -18,6 +17,7 @@ from ci_tags.registry.manifest import (
     stamp_of,
     stamped_index,
 )
+from ci_tags.oci.client import Registry
 from tests.support.images import push_image
 
 

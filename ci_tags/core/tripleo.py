@@ -1,0 +1,233 @@
+"""Pure rules of ``ci-tags prepare``: TripleO's ``ContainerImagePrepare``, with its documented semantics.
+
+- Entries apply in order; a later entry overrides an earlier one for the images it selects.
+- ``includes`` and ``excludes`` match when the image name contains the value; ``includes`` first: an entry with
+  ``includes`` selects exactly the images matching one of them (its ``excludes`` are not consulted), else it
+  selects every image matching none of its ``excludes``.
+- ``set`` gives ``namespace``, ``name_prefix``, ``name_suffix`` and ``tag``: the source is
+  ``<namespace>/<name_prefix><image><name_suffix>:<tag>``.
+- ``tag_from_label`` is a label name, or a template over labels (``'{version}-{release}'``): the image's tag is
+  read from the source image's labels.
+- ``push_destination: true`` is the local push destination, a string names a registry: the image is copied there
+  under the discovered tag, at the namespace's path without its registry.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ci_tags.core.reference import DOMAIN_RE, PATH_RE, Reference, parse_reference, validate_tag
+from ci_tags.errors import BadInput
+from ci_tags.oci.credentials import Credentials
+from ci_tags.project.config import YamlLoader
+from ci_tags.project.yamlfile import Collector, MalformedFile, compose, line_of
+
+ENTRY_KEYS = ("push_destination", "includes", "excludes", "set", "tag_from_label")
+USED_SET_KEYS = ("namespace", "name_prefix", "name_suffix", "tag")
+
+
+@dataclass(frozen=True)
+class PrepareEntry:
+    index: int
+    line: int
+    namespace: Reference  # registry and path
+    name_prefix: str = ""
+    name_suffix: str = ""
+    tag: str = "latest"
+    tag_from_label: str | None = None
+    push_destination: bool | str = False  # True: the local push destination
+    includes: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+
+    def selects(self, image: str) -> bool:
+        if self.includes:
+            return any(value in image for value in self.includes)
+        return not any(value in image for value in self.excludes)
+
+    def source(self, image: str) -> Reference:
+        return parse_reference(f"{self.namespace.name}/{self.name_prefix}{image}{self.name_suffix}:{self.tag}")
+
+
+@dataclass(frozen=True)
+class PrepareFile:
+    path: Path
+    entries: tuple[PrepareEntry, ...]
+    credentials: Mapping[str, Credentials] = field(default_factory=dict)  # registry -> credentials
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    image: str
+    params: tuple[str, ...]
+
+
+def choose(entries: tuple[PrepareEntry, ...], image: str) -> PrepareEntry | None:
+    """The entry that decides ``image``: the last one selecting it."""
+    chosen = None
+    for entry in entries:
+        if entry.selects(image):
+            chosen = entry
+    return chosen
+
+
+def discovered_tag(entry: PrepareEntry, labels: Mapping[str, str]) -> str:
+    """The tag from the source image's labels (``tag_from_label``), else the entry's tag; bad input when a label
+    is missing or the result is not a valid tag."""
+    spec = entry.tag_from_label
+    if spec is None:
+        return entry.tag
+    if "{" in spec:
+        names = [f for _, f, _, _ in string.Formatter().parse(spec) if f is not None]
+        missing = [n for n in names if n not in labels]
+        if missing:
+            raise BadInput(f"the image has no label {missing[0]!r} (tag_from_label {spec!r})")
+        tag = spec.format(**{n: labels[n] for n in names})
+    elif spec in labels:
+        tag = labels[spec]
+    else:
+        raise BadInput(f"the image has no label {spec!r} (tag_from_label)")
+    try:
+        return validate_tag(tag)
+    except BadInput as exc:
+        raise BadInput(f"tag_from_label {spec!r} gives {exc.message}") from None
+
+
+def destination(entry: PrepareEntry, image: str, tag: str, local: str | None) -> Reference | None:
+    """Where the image is pushed (None: not pushed): the push registry, then the namespace's path."""
+    if entry.push_destination is False:
+        return None
+    if entry.push_destination is True:
+        if not local:
+            raise BadInput(f"ContainerImagePrepare[{entry.index}] (line {entry.line}): push_destination: true "
+                           "needs --local-push-destination HOST:PORT")
+        host = local
+    else:
+        host = entry.push_destination
+    return parse_reference(f"{host}/{entry.namespace.repository}/{entry.name_prefix}{image}{entry.name_suffix}"
+                           f":{tag}")
+
+
+def load_prepare_file(path: Path) -> PrepareFile:
+    """TripleO's environment file with ``parameter_defaults.ContainerImagePrepare``; every malformed entry listed."""
+    import yaml
+
+    loader, root = compose(path)
+    top = loader.mapping(root, "", None)
+    if "parameter_defaults" not in top:
+        raise loader.fail(root, "parameter_defaults", "missing")
+    params = loader.mapping(top["parameter_defaults"][1], "parameter_defaults", None)
+    if "ContainerImagePrepare" not in params:
+        raise loader.fail(top["parameter_defaults"][1], "parameter_defaults.ContainerImagePrepare", "missing")
+    seq = params["ContainerImagePrepare"][1]
+    key = "parameter_defaults.ContainerImagePrepare"
+    if not isinstance(seq, yaml.SequenceNode) or not seq.value:
+        raise loader.fail(seq, key, "expected a list of entries")
+    problems = Collector()
+    entries = []
+    for i, node in enumerate(seq.value):
+        entry = problems.check(partial(_entry, loader, node, f"{key}[{i}]", i))
+        if entry is not None:
+            entries.append(entry)
+    creds: dict[str, Credentials] = {}
+    if "ContainerImageRegistryCredentials" in params:
+        creds = problems.check(lambda: _credentials(loader, params["ContainerImageRegistryCredentials"][1])) or {}
+    problems.raise_if_any(path)
+    return PrepareFile(path, tuple(entries), creds)
+
+
+def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PrepareEntry:
+    fields = loader.mapping(node, key, ENTRY_KEYS)
+    if "set" not in fields:
+        raise loader.fail(node, f"{key}.set", "missing (namespace, name_prefix, name_suffix, tag)")
+    values = {k: loader.scalar(v, f"{key}.set.{k}")
+              for k, (_, v) in loader.mapping(fields["set"][1], f"{key}.set", None).items() if k in USED_SET_KEYS}
+    if not values.get("namespace"):
+        raise loader.fail(fields["set"][1], f"{key}.set.namespace", "missing")
+    try:
+        probe = parse_reference(f"{values['namespace']}/x")
+        namespace = Reference(probe.registry, probe.repository[: -len("/x")])
+        prefix, suffix = values.get("name_prefix", ""), values.get("name_suffix", "")
+        validate_tag(values.get("tag", "latest"))
+        if not PATH_RE.fullmatch(f"{prefix}x{suffix}"):
+            raise BadInput(f"name_prefix {prefix!r} and name_suffix {suffix!r} do not make a repository name")
+    except BadInput as exc:
+        raise loader.fail(fields["set"][1], f"{key}.set", exc.message) from None
+    push: bool | str = False
+    if "push_destination" in fields:
+        v = fields["push_destination"][1]
+        text = loader.scalar(v, f"{key}.push_destination")
+        if v.tag.endswith(":bool") or text.lower() in ("true", "false"):
+            push = text.lower() == "true"
+        elif DOMAIN_RE.fullmatch(text):
+            push = text
+        else:
+            raise loader.fail(v, f"{key}.push_destination", f"{text!r} is neither true/false nor HOST[:PORT]")
+    lists = {}
+    for name in ("includes", "excludes"):
+        lists[name] = tuple(s for s, _ in loader.strings(fields[name][1], f"{key}.{name}")) if name in fields else ()
+    label = None
+    if "tag_from_label" in fields:
+        label = loader.scalar(fields["tag_from_label"][1], f"{key}.tag_from_label")
+        try:
+            list(string.Formatter().parse(label))
+        except ValueError as exc:
+            raise loader.fail(fields["tag_from_label"][1], f"{key}.tag_from_label", f"bad template: {exc}") from None
+    return PrepareEntry(index, line_of(node), namespace, prefix, suffix, values.get("tag", "latest"), label, push,
+                        lists["includes"], lists["excludes"])
+
+
+def _credentials(loader: YamlLoader, node: Any) -> dict[str, Credentials]:
+    key = "parameter_defaults.ContainerImageRegistryCredentials"
+    found = {}
+    for registry, (k, v) in loader.mapping(node, key, None).items():
+        users = loader.mapping(v, f"{key}.{registry}", None)
+        if len(users) != 1:
+            raise loader.fail(v, f"{key}.{registry}", "expected exactly one user: password")
+        [(user, (_, secret))] = users.items()
+        try:
+            host = parse_reference(f"{registry}/x").api_host
+        except BadInput:
+            raise loader.fail(k, f"{key}.{registry}", "not a registry host") from None
+        # the secret never goes into a message: only its key's line is named
+        password = loader.scalar(secret, f"{key}.{registry}.{user}")
+        found[host] = Credentials(user, password, f"ContainerImageRegistryCredentials in {loader.path}")
+    return found
+
+
+def load_image_list(path: Path) -> list[ImageRequest]:
+    """``- {image: nova-api, params: [ContainerNovaApiImage]}`` entries."""
+    import yaml
+
+    loader, root = compose(path)
+    if not isinstance(root, yaml.SequenceNode) or not root.value:
+        raise loader.fail(root, "", "expected a list of {image: NAME, params: [PARAMETER...]}")
+    problems = Collector()
+    found: list[ImageRequest] = []
+
+    def one(i: int, node: Any) -> ImageRequest:
+        fields = loader.mapping(node, f"[{i}]", ("image", "params"))
+        if "image" not in fields or "params" not in fields:
+            raise loader.fail(node, f"[{i}]", "needs image and params")
+        image = loader.scalar(fields["image"][1], f"[{i}].image")
+        if not PATH_RE.fullmatch(image):
+            raise loader.fail(fields["image"][1], f"[{i}].image", f"{image!r} is not an image name")
+        params = tuple(p for p, _ in loader.strings(fields["params"][1], f"[{i}].params"))
+        if not params:
+            raise loader.fail(fields["params"][1], f"[{i}].params", "empty")
+        return ImageRequest(image, params)
+
+    for i, node in enumerate(root.value):
+        request = problems.check(partial(one, i, node))
+        if request is not None:
+            found.append(request)
+    problems.raise_if_any(path)
+    return found
+
+
+__all__ = ["ImageRequest", "MalformedFile", "PrepareEntry", "PrepareFile", "choose", "destination",
+           "discovered_tag", "load_image_list", "load_prepare_file"]

@@ -1,0 +1,411 @@
+"""The OCI distribution API: manifests, tags, blobs and mounts on one registry host.
+
+Every call names the scopes it needs, so that one Bearer token can serve a whole operation (a copy asks once for
+``pull,push`` on the destination and ``pull`` on the source).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from ci_tags.core.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
+from ci_tags.core.reference import PATH_RE, is_loopback_host, validate_digest, validate_tag
+from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
+from ci_tags.oci.auth import Authenticator, scope
+from ci_tags.oci.credentials import Credentials, find_credentials
+from ci_tags.oci.http import Http, scrub
+
+if TYPE_CHECKING:
+    import requests
+
+
+log = logging.getLogger("ci_tags.registry")
+_LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+CHUNK = 1 << 20
+
+
+class SizedStream:
+    """An iterable body with a known length, so requests streams it with a Content-Length, not chunked."""
+
+    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
+        self._chunks = chunks
+        self._size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def __len__(self) -> int:
+        return self._size
+
+
+def _error_text(resp: requests.Response) -> str:
+    """The registry's error codes and messages, cut short and scrubbed of credentials a server may echo."""
+    try:
+        errors = resp.json().get("errors") or []
+        if not isinstance(errors, list):
+            errors = []
+    except (ValueError, AttributeError, RecursionError):
+        errors = []
+    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
+    return scrub("; ".join(parts)[:300] or (resp.reason or ""))
+
+
+def error_codes(resp: requests.Response) -> set[str]:
+    try:
+        return {str(e.get("code", "")) for e in resp.json().get("errors") or [] if isinstance(e, dict)}
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        return set()
+
+
+def _checked_ref(repository: str, ref: str) -> None:
+    """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
+    would otherwise be normalised into another repository's path, or half a batch written before a failure."""
+    if not PATH_RE.fullmatch(repository):
+        raise BadInput(f"invalid repository path {repository!r}")
+    if ":" in ref:
+        validate_digest(ref)
+    else:
+        validate_tag(ref)
+
+
+class Registry:
+    """One registry host, reached over the process's shared HTTP session."""
+
+    def __init__(self, host: str, http: Http, auth: Authenticator, scheme: str, *, may_fall_back: bool = False) -> None:
+        self.host = host
+        self.http = http
+        self.auth = auth
+        self.base = f"{scheme}://{host}"
+        # A loopback registry is tried over HTTPS first and, when a plain-HTTP server answers, over HTTP (as
+        # Docker does for localhost); decided by the first answer.
+        self.may_fall_back = may_fall_back and scheme == "https"
+        self.fell_back = False
+        self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
+
+    @property
+    def plain_http(self) -> bool:
+        return self.base.startswith("http://")
+
+    def speaks_plain_http(self) -> bool:
+        """Does this registry talk plain HTTP? Asks ``/v2/`` once if that is still undecided (loopback)."""
+        if self.may_fall_back:
+            self._send("GET", self.base + "/v2/", {}).close()
+        return self.plain_http
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> requests.Response:
+        """One request; a loopback registry that turns out to speak plain HTTP gets it again over HTTP."""
+        https_base = "https://" + self.host
+        try:
+            resp = self.http.request(method, url, headers=headers, **kwargs)
+        except Unreachable as exc:
+            fallback = self.may_fall_back or self.fell_back  # another thread may have switched meanwhile
+            if not (fallback and exc.cause == "http-server" and url.startswith(https_base + "/")):
+                raise
+            self.may_fall_back, self.fell_back = False, True
+            self.base = "http://" + self.host
+            log.debug("%s answers plain HTTP: using http://", self.host)
+            return self.http.request(method, self.base + url[len(https_base):], headers=headers, **kwargs)
+        if url.startswith(https_base + "/"):
+            self.may_fall_back = False  # a TLS answer: this registry speaks HTTPS
+        return resp
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        scopes: Sequence[str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Any = None,
+        stream: bool = False,
+        expect: Iterable[int] = (200,),
+        what: str = "",
+    ) -> requests.Response:
+        """Send an authenticated request; raise a ci-tags error unless the status is in ``expect``."""
+        url = path if path.startswith(("http://", "https://")) else self.base + path
+        # Credentials go to this registry's own origin only: an upload Location or a Link header naming another
+        # host, or plain http behind a TLS proxy, gets the request without them (a signed URL needs none).
+        ours = url == self.base or url.startswith(self.base + "/")
+        for attempt in (1, 2):
+            hdrs = {**(headers or {}), **(self.auth.header(scopes) if ours else {})}
+            resp = self._send(method, url, hdrs, params=params, data=data, stream=stream)
+            if self.plain_http and url.startswith(f"https://{self.host}/"):
+                url = "http://" + url[len("https://"):]  # switched to plain HTTP during this request
+            if resp.status_code == 401 and ours and attempt == 1 and self.auth.unauthorized(
+                resp.headers.get("WWW-Authenticate"), scopes, hdrs.get("Authorization")
+            ):
+                resp.close()
+                continue
+            break
+        expected = set(expect)
+        if resp.status_code in expected:
+            return resp
+        if resp.status_code in (401, 403):
+            raise self.auth.refusal(scopes, resp.status_code)
+        if resp.status_code == 404:
+            raise NotFound(f"{what or path} not found on {self.host}", hint=_error_text(resp) or None)
+        if resp.status_code == 429:
+            raise RegistryError(f"{self.host} kept rate-limiting {method} {what or path}", hint="try again later")
+        if resp.status_code == 400 and "HTTP request to an HTTPS server" in resp.text[:200]:
+            raise RegistryError(f"{self.host} speaks HTTPS and was called over plain HTTP",
+                                hint=f"drop --insecure-registry {self.host} (or CI_TAGS_INSECURE_REGISTRIES)")
+        raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {_error_text(resp)}")
+
+    # -- manifests -------------------------------------------------------------------------------------------
+
+    def get_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Manifest:
+        _checked_ref(repository, ref)
+        resp = self.request(
+            "GET",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull")],
+            headers={"Accept": ACCEPT},
+            what=f"{self.host}/{repository}{'@' if ':' in ref else ':'}{ref}",
+        )
+        manifest = Manifest.from_bytes(resp.content, resp.headers.get("Content-Type"))
+        served = resp.headers.get("Docker-Content-Digest")
+        if ref.startswith("sha256:") and manifest.digest != ref:
+            raise RegistryError(f"{self.host} served {repository}@{ref} with the wrong digest {manifest.digest}")
+        if served and served.startswith("sha256:") and served != manifest.digest:
+            raise RegistryError(f"{self.host} served {repository}:{ref} with a digest header that does not match")
+        return manifest
+
+    def _head(self, repository: str, ref: str, scopes: Sequence[str] | None) -> requests.Response | None:
+        """HEAD a manifest by tag or digest (both checked first); None when it does not exist."""
+        _checked_ref(repository, ref)
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull")],
+            headers={"Accept": ACCEPT},
+            expect=(200, 404),
+        )
+        return None if resp.status_code == 404 else resp
+
+    def head_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> str | None:
+        """The digest a tag or digest resolves to, or None when it does not exist."""
+        resp = self._head(repository, ref, scopes)
+        if resp is None:
+            return None
+        digest = resp.headers.get("Docker-Content-Digest")
+        return digest or self.get_manifest(repository, ref, scopes).digest
+
+    def head_descriptor(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Descriptor | None:
+        """Digest, media type and size of a manifest from a HEAD, or None when it does not exist. A HEAD is not a
+        pull (Docker Hub's rate limit counts manifest GETs); a GET only where the registry's answer lacks them."""
+        resp = self._head(repository, ref, scopes)
+        if resp is None:
+            return None
+        digest = resp.headers.get("Docker-Content-Digest") or ""
+        media_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
+        size = resp.headers.get("Content-Length") or ""
+        if not digest.startswith("sha256:") or media_type not in ALL_TYPES or not size.isdigit() or size == "0":
+            manifest = self.get_manifest(repository, ref, scopes)
+            return Descriptor(manifest.media_type, manifest.digest, manifest.size)
+        return Descriptor(media_type, digest, int(size))
+
+    def put_manifest(
+        self, repository: str, ref: str, manifest: Manifest, scopes: Sequence[str] | None = None
+    ) -> str:
+        """Put the manifest's exact bytes under ``ref``; return the digest. A success only when the registry
+        confirms that digest: by its ``Docker-Content-Digest`` header, else by a HEAD of ``ref`` afterwards (a
+        proxy answering 200 with an HTML page has stored nothing)."""
+        _checked_ref(repository, ref)
+        resp = self.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull", "push")],
+            headers={"Content-Type": manifest.media_type},
+            data=manifest.data,
+            expect=(200, 201, 202),
+            what=f"{self.host}/{repository}:{ref}",
+        )
+        served = resp.headers.get("Docker-Content-Digest")
+        if served and served != manifest.digest:
+            raise RegistryError(
+                f"{self.host} stored {repository}:{ref} as {served}, expected {manifest.digest}",
+                hint="the registry rewrote the manifest; the copy is not byte-identical",
+            )
+        if not served and self.head_manifest(repository, ref, scopes) != manifest.digest:
+            raise RegistryError(
+                f"{self.host} answered {resp.status_code} to the PUT of {repository}:{ref} but does not serve "
+                f"{manifest.digest} there",
+                hint="a proxy in front of the registry may have answered instead of it",
+            )
+        return manifest.digest
+
+    def delete_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> requests.Response:
+        """DELETE a manifest by tag or digest; the caller reads the status (202, or 400/405 when refused)."""
+        _checked_ref(repository, ref)
+        return self.request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{ref}",
+            scopes or [scope(repository, "pull", "push", "delete")],
+            expect=(200, 202, 400, 404, 405),
+        )
+
+    # -- listings --------------------------------------------------------------------------------------------
+
+    def _paged(self, path: str, key: str, scopes: Sequence[str], what: str) -> list[str]:
+        items: list[str] = []
+        url: str | None = path
+        params: dict[str, Any] | None = {"n": 1000}
+        seen: set[str] = set()
+        while url:
+            resp = self.request("GET", url, scopes, params=params, what=what)
+            try:
+                body = resp.json()
+            except (ValueError, RecursionError):
+                raise RegistryError(f"{self.host} answered the {what} listing with a body that is not JSON") from None
+            if not isinstance(body, dict):
+                raise RegistryError(f"{self.host} answered the {what} listing with a malformed body")
+            page = body.get(key) or []
+            if not isinstance(page, list) or not all(isinstance(i, str) for i in page):
+                raise RegistryError(f"{self.host} answered the {what} listing with a malformed {key!r} list")
+            items += page
+            link = _LINK_NEXT_RE.search(resp.headers.get("Link", ""))
+            url = urljoin(self.base + path, link.group(1)) if link else None
+            if url in seen:
+                raise RegistryError(f"{self.host} sent a pagination loop while listing {what}")
+            if url:
+                seen.add(url)
+            params = None  # the next link carries its own query
+        return items
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of a repository, following ``Link`` pagination (also when the registry ignores ``n``)."""
+        return self._paged(
+            f"/v2/{repository}/tags/list", "tags", [scope(repository, "pull")], f"repository {repository}"
+        )
+
+    def catalog(self) -> list[str]:
+        return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "the catalog")
+
+    # -- blobs -----------------------------------------------------------------------------------------------
+
+    def blob_exists(self, repository: str, digest: str, scopes: Sequence[str] | None = None) -> bool:
+        resp = self.request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", scopes or [scope(repository, "pull")], expect=(200, 404)
+        )
+        return resp.status_code == 200
+
+    def open_blob(
+        self, repository: str, digest: str, scopes: Sequence[str] | None = None, *, stream: bool = True
+    ) -> requests.Response:
+        """GET a blob; ``stream=False`` for small ones read whole (a truncated body is then retried)."""
+        return self.request(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes or [scope(repository, "pull")],
+            stream=stream,
+            what=f"blob {digest} in {repository}",
+        )
+
+    def mount_blob(self, repository: str, digest: str, source: str, scopes: Sequence[str]) -> str | None:
+        """Mount a blob from another repository; None when mounted, else the upload URL to push it to."""
+        resp = self.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes,
+            params={"mount": digest, "from": source},
+            expect=(201, 202),
+        )
+        if resp.status_code == 201:
+            return None
+        return self._location(resp)
+
+    def start_upload(self, repository: str, scopes: Sequence[str]) -> str:
+        resp = self.request("POST", f"/v2/{repository}/blobs/uploads/", scopes, expect=(202,))
+        return self._location(resp)
+
+    def finish_upload(self, location: str, digest: str, body: Any, size: int, scopes: Sequence[str]) -> None:
+        """A monolithic upload: PUT the whole blob to the session's URL with its digest."""
+        sep = "&" if "?" in location else "?"
+        self.request(
+            "PUT",
+            f"{location}{sep}digest={digest}",
+            scopes,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            data=body,
+            expect=(201, 204),
+            what=f"upload of blob {digest}",
+        )
+
+    def _location(self, resp: requests.Response) -> str:
+        location = resp.headers.get("Location")
+        if not location:
+            raise RegistryError(f"{self.host} started an upload without a Location header")
+        return urljoin(self.base + "/", location)
+
+
+class Registries:
+    """Every registry one process talks to: one shared HTTP pool, one authenticator per host.
+
+    ``--username``/``--password`` and ``CI_TAGS_REGISTRY_*`` belong to the command's target registries (declared
+    with ``target``; else the first registry the command asks for); every other host uses its own credentials."""
+
+    def __init__(
+        self,
+        http: Http,
+        env: Mapping[str, str],
+        *,
+        insecure: Iterable[str] = (),
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.http = http
+        self.env = env
+        self.insecure = {h.strip() for h in insecure if h.strip()}
+        self.insecure |= {h.strip() for h in env.get("CI_TAGS_INSECURE_REGISTRIES", "").split(",") if h.strip()}
+        self.username = username
+        self.password = password
+        self.targets: set[str] = set()
+        self._by_host: dict[str, Registry] = {}
+        self._lock = threading.Lock()
+
+    def plain_http(self, host: str) -> bool:
+        """May this host be reached over plain HTTP: loopback registries and those the user named as insecure."""
+        return is_loopback_host(host) or host in self.insecure
+
+    def target(self, host: str) -> Registry:
+        """The registry a command works on: the explicit credentials are for it."""
+        with self._lock:
+            self.targets.add(host)
+        return self.get(host)
+
+    def credentials(self, host: str) -> Credentials | None:
+        """The credentials found for ``host`` through the whole chain (ci_tags/oci/credentials.py)."""
+        if self.password and not self.username:
+            raise BadInput("--password needs --username")
+        hub = {"docker.io", "registry-1.docker.io", "index.docker.io"}
+        target = host in self.targets or (host in hub and bool(hub & self.targets))
+        return find_credentials(host, self.env, username=self.username, password=self.password, target=target)
+
+    def get(self, host: str) -> Registry:
+        with self._lock:
+            if host not in self._by_host:
+                if not self.targets and not self._by_host:
+                    self.targets.add(host)  # a command that declared none: its first registry is its target
+                creds = self.credentials(host)
+                log.debug("credentials for %s: %s", host, creds if creds else "none (anonymous)")
+                # --insecure-registry means plain HTTP; a loopback registry tries HTTPS first, as Docker does
+                scheme = "http" if host in self.insecure else "https"
+                auth = Authenticator(host, creds, self.http, self.plain_http)
+                self._by_host[host] = Registry(host, self.http, auth, scheme,
+                                               may_fall_back=is_loopback_host(host))
+            return self._by_host[host]
+
+    def use_credentials(self, host: str, credentials: Credentials) -> None:
+        """Credentials an input file gives for ``host`` (TripleO's ContainerImageRegistryCredentials): they win
+        over the usual chain for that host."""
+        with self._lock:
+            auth = Authenticator(host, credentials, self.http, self.plain_http)
+            log.debug("credentials for %s: %s", host, credentials)
+            self._by_host[host] = Registry(host, self.http, auth, "http" if host in self.insecure else "https",
+                                           may_fall_back=is_loopback_host(host))

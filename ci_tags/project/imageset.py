@@ -1,0 +1,133 @@
+"""The image set of a checkout, resolved: for each image of ci-tags.yml, its parents in the set, its content
+hash and content tag per architecture, in build order (parents first)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ci_tags.core.dockerfile import BaseInfo
+from ci_tags.errors import BadInput
+from ci_tags.project.config import Config, ImageSpec
+from ci_tags.project.hashing import content_hash, external_images, looks_like_old_name, order_images, parent_of
+
+
+@dataclass(frozen=True)
+class ArchImage:
+    arch: str
+    hash: str
+    content_tag: str  # per-arch tag (the image's own tag when single-arch)
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    spec: ImageSpec
+    repository: str  # registry/path/name
+    content_tag: str  # the tag the pipeline tag stands for: the image, or the multi-arch index
+    arches: tuple[ArchImage, ...]
+    parents: tuple[str, ...]
+    bases: dict[str, str]  # FROM reference as written -> parent image name (for build)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def arch(self, arch: str) -> ArchImage:
+        for a in self.arches:
+            if a.arch == arch:
+                return a
+        raise BadInput(f"image {self.name} is not built for {arch}", hint=f"its arches: {', '.join(self.spec.arches)}")
+
+
+def resolve(
+    config: Config,
+    wanted: Iterable[str] | None = None,
+    pin: Callable[[str], str] | None = None,
+) -> list[ResolvedImage]:
+    """Hash the images (all, or ``wanted`` and the parents they need), parents first.
+
+    ``pin`` maps an external image reference to the digest to hash instead of its text (``--pin-base``)."""
+    names = set(config.images)
+    aliases = {alias: name for name, spec in config.images.items() for alias in spec.aliases}
+    parents: dict[str, list[str]] = {}
+    externals: dict[str, list[str]] = {}
+    for name, spec in config.images.items():
+        where = str(spec.dockerfile.relative_to(config.root))
+        refs: list[str] = []
+        for arch in spec.arches:  # a FROM may name ${TARGETARCH}
+            refs += [r for r in external_images(spec.dockerfile, spec.build_args, arch, spec.target)
+                     if r not in refs]
+        externals[name] = refs
+        parents[name] = list(dict.fromkeys(
+            p for p in (parent_of(r, names, config.registry, aliases) for r in refs) if p))
+    order = order_images(parents)
+    if wanted is not None:
+        for name in wanted:
+            config.image(name)  # unknown names are bad input
+        needed: set[str] = set()
+        stack = list(wanted)
+        while stack:
+            n = stack.pop()
+            if n not in needed:
+                needed.add(n)
+                stack += parents[n]
+        order = [n for n in order if n in needed]
+    resolved: dict[str, ResolvedImage] = {}
+    infos: dict[tuple[str, str], BaseInfo] = {}  # what a child of the set sees of its parent: ENV, ONBUILD
+    for name in order:
+        spec = config.images[name]
+        base_of = {r: parent_of(r, names, config.registry, aliases) for r in externals[name]}
+        for parent in base_of.values():
+            if parent and not set(spec.arches) <= set(config.images[parent].arches):
+                raise BadInput(
+                    f"image {name} builds for {', '.join(spec.arches)} FROM {parent}, "
+                    f"which is built only for {', '.join(config.images[parent].arches)}",
+                    hint=f"add the missing arches to {parent} in {config.path}",
+                )
+        arch_images = []
+        warnings: list[str] = []
+        where = str(spec.dockerfile.relative_to(config.root))
+        for ref, p in base_of.items():
+            old = None if p else looks_like_old_name(ref, names)
+            if old:
+                warnings.append(f"{where}: FROM {ref} looks like a local image, perhaps an older name of {old}; "
+                                f"if it is, list it under images.{old}.aliases in {config.path.name}")
+        for arch in spec.arches:
+            bases = {
+                ref: (f"content:{resolved[p].arch(arch).hash}" if p else (pin(ref) if pin else ref))
+                for ref, p in base_of.items()
+            }
+
+            def base_info(ref: str, arch: str = arch, base_of: dict[str, str | None] = base_of) -> BaseInfo:
+                parent = base_of.get(ref)
+                if parent is None:
+                    return BaseInfo()
+                return infos[(parent, arch)]
+
+            result = content_hash(
+                spec.dockerfile, spec.context, arch=arch, build_args=spec.build_args, target=spec.target,
+                bases=bases, where=where, base_info=base_info,
+            )
+            parsed = result.dockerfile
+            if parsed is not None:
+                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain,
+                                               parsed.env_complete)
+            warnings += [w for w in result.warnings if w not in warnings]
+            tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
+            arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))
+        if spec.multi_arch:
+            from hashlib import sha256
+
+            index_hex = sha256("\n".join(f"{a.arch}={a.hash}" for a in arch_images).encode()).hexdigest()
+            content_tag = config.tags.content_tag(index_hex)
+        else:
+            content_tag = arch_images[0].content_tag
+        resolved[name] = ResolvedImage(
+            spec, config.repository(name), content_tag, tuple(arch_images),
+            tuple(dict.fromkeys(p for p in base_of.values() if p)),
+            {r: p for r, p in base_of.items() if p}, tuple(warnings),
+        )
+    return [resolved[n] for n in order]

@@ -1,1 +1,0 @@
-"""The OCI distribution client: HTTP session, auth, manifests and blobs, copy and safe untag."""

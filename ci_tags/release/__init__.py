@@ -1,1 +1,0 @@
-"""The release flows (promote, sync, prepare): registry I/O around the pure decisions."""

@@ -1,0 +1,122 @@
+"""``prepare``'s I/O: for each image of the list, the entry that decides it (``ci_tags.core.tripleo``), its source's
+digest and labels (config blob only, no layer), the discovered tag, and where it is pushed; copies only when no
+image has a problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ci_tags.concurrency import run_all
+from ci_tags.core.reference import Reference
+from ci_tags.core.tripleo import ImageRequest, PrepareFile, choose, destination, discovered_tag
+from ci_tags.errors import BadInput, CiTagsError, NotFound
+from ci_tags.oci.client import Registries
+from ci_tags.oci.copy import CopyResult
+from ci_tags.services.release.copying import copy_verified
+from ci_tags.services.release.labels import image_labels
+
+
+@dataclass
+class PreparedImage:
+    request: ImageRequest
+    source: Reference | None = None  # as the entry names it
+    digest: str | None = None
+    tag: str | None = None  # the discovered tag
+    target: Reference | None = None  # where it is pushed (None: not pushed)
+    target_digest: str | None = None  # what the target holds now
+    entry: int | None = None
+    problem: str | None = None
+
+    @property
+    def action(self) -> str:
+        if self.problem:
+            return "problem"
+        if self.target is None:
+            return "not pushed"
+        if self.target_digest is None:
+            return "copy"
+        return "nothing"
+
+    @property
+    def reference(self) -> str:
+        """What the parameters get: the pushed reference, else the source under the discovered tag."""
+        if self.target is not None:
+            return str(self.target)
+        assert self.source is not None and self.tag is not None
+        return str(self.source.with_tag(self.tag))
+
+
+@dataclass
+class PrepareReport:
+    images: list[PreparedImage]
+    dry_run: bool
+    copies: dict[str, CopyResult] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        return any(i.problem for i in self.images)
+
+    def parameters(self) -> dict[str, str]:
+        return {p: i.reference for i in self.images for p in i.request.params}
+
+
+def _inspect(registries: Registries, file: PrepareFile, request: ImageRequest, local: str | None) -> PreparedImage:
+    item = PreparedImage(request)
+    entry = choose(file.entries, request.image)
+    if entry is None:
+        item.problem = "no ContainerImagePrepare entry selects it"
+        return item
+    item.entry = entry.index
+    try:
+        item.source = entry.source(request.image)
+        reg = registries.get(item.source.api_host)
+        try:
+            manifest = reg.get_manifest(item.source.repository, item.source.identifier)
+        except NotFound:
+            item.problem = f"{item.source} does not exist (ContainerImagePrepare[{entry.index}], line {entry.line})"
+            return item
+        item.digest = manifest.digest
+        labels = image_labels(reg, item.source.repository, manifest) if entry.tag_from_label else {}
+        item.tag = discovered_tag(entry, labels)
+        item.target = destination(entry, request.image, item.tag, local)
+        if item.target is not None:
+            item.target_digest = registries.get(item.target.api_host).head_manifest(
+                item.target.repository, item.target.identifier)
+            if item.target_digest not in (None, item.digest):
+                item.problem = f"conflict: {item.target} is another image ({item.target_digest})"
+    except BadInput as exc:
+        item.problem = f"{item.source or request.image}: {exc.message}"
+    except CiTagsError as exc:
+        item.problem = str(exc)
+    return item
+
+
+def prepare(
+    registries: Registries,
+    file: PrepareFile,
+    requests: list[ImageRequest],
+    *,
+    local: str | None,
+    dry_run: bool,
+    concurrency: int,
+) -> PrepareReport:
+    for host, credentials in file.credentials.items():
+        registries.use_credentials(host, credentials)
+    found = run_all(lambda r: _inspect(registries, file, r, local), requests, concurrency)
+    report = PrepareReport([item for _, item, _ in found if item is not None], dry_run)
+    if dry_run or report.blocked:
+        return report
+
+    def copy(item: PreparedImage) -> CopyResult:
+        assert item.source and item.digest and item.target
+        return copy_verified(registries, item.source.with_digest(item.digest), item.target)
+
+    # Two images of the list can share one push target (the same image under two parameters): copy it once.
+    unique = {str(i.target): i for i in report.images if i.action == "copy"}
+    for item, result, err in run_all(copy, list(unique.values()), concurrency):
+        if err is not None:
+            report.failures[str(item.target)] = str(err)
+        elif result is not None:
+            report.copies[str(item.target)] = result
+    return report
