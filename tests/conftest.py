@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -34,6 +36,26 @@ def registry2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegis
 def _in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own empty folder, so none reads this repository's own ci-tags.yml by accident."""
     monkeypatch.chdir(tmp_path)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[C], C]]:
+    """``closing(thing)`` hands ``thing`` back and closes it when the test ends, passed or failed, the last one
+    first: a test's fronts, fake APIs, servers and HTTP clients, without a try/finally in the test."""
+    with ExitStack() as stack:
+
+        def close_at_end(thing: C) -> C:
+            stack.callback(thing.close)
+            return thing
+
+        yield close_at_end
 
 
 @pytest.fixture

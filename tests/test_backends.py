@@ -133,15 +133,12 @@ def test_hub_delete_removes_that_tag_only(hub, http):
         backend.tags("docker.io/linaro/missing")
 
 
-def test_hub_429_waits_for_retry_after_then_retries(http, sleeps):
-    fake = FakeDockerHub("linaro-bot", SECRET, hub_repos(), rate_limit_first=True)
-    try:
-        backend = DockerHubBackend(http, "linaro-bot", SECRET, fake.url)
-        assert len(backend.repositories("linaro", "ci-")) == 131
-        assert fake.requests[0] == fake.requests[1] == ("POST", "/v2/auth/token")  # the 429, then its retry
-        assert sleeps == [1.0]  # Retry-After: 1, honoured by the HTTP choke point
-    finally:
-        fake.close()
+def test_hub_429_waits_for_retry_after_then_retries(http, sleeps, closing):
+    fake = closing(FakeDockerHub("linaro-bot", SECRET, hub_repos(), rate_limit_first=True))
+    backend = DockerHubBackend(http, "linaro-bot", SECRET, fake.url)
+    assert len(backend.repositories("linaro", "ci-")) == 131
+    assert fake.requests[0] == fake.requests[1] == ("POST", "/v2/auth/token")  # the 429, then its retry
+    assert sleeps == [1.0]  # Retry-After: 1, honoured by the HTTP choke point
 
 
 def test_hub_wrong_credentials_raise_auth_error_without_the_secret(hub, http, caplog):
@@ -163,14 +160,11 @@ def test_hub_logs_in_again_when_the_token_expires(hub, http):
     assert hub.logins == 2
 
 
-def test_hub_falls_back_to_the_deprecated_login_route(http):
-    fake = FakeDockerHub("linaro-bot", SECRET, hub_repos(), legacy_login_only=True)
-    try:
-        backend = DockerHubBackend(http, "linaro-bot", SECRET, fake.url)
-        assert [t.tag for t in backend.tags("docker.io/linaro/tools")] == ["5.0.0"]
-        assert fake.count("POST", "/v2/auth/token") == 1 and fake.count("POST", "/v2/users/login") == 1
-    finally:
-        fake.close()
+def test_hub_falls_back_to_the_deprecated_login_route(http, closing):
+    fake = closing(FakeDockerHub("linaro-bot", SECRET, hub_repos(), legacy_login_only=True))
+    backend = DockerHubBackend(http, "linaro-bot", SECRET, fake.url)
+    assert [t.tag for t in backend.tags("docker.io/linaro/tools")] == ["5.0.0"]
+    assert fake.count("POST", "/v2/auth/token") == 1 and fake.count("POST", "/v2/users/login") == 1
 
 
 def test_hub_refuses_names_that_are_not_hub_repositories(hub, http):
@@ -283,7 +277,7 @@ def test_oci_lists_the_catalog_by_namespace_and_prefix_and_untags_one_tag(reg, r
         backend.delete_tag(f"{registry.host}/bk/ci-amd64", "5.0.0")
 
 
-def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client):
+def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client, closing):
     """Distribution 2.8 answers the whole catalog at once; a front pages the real registry's catalog by 50 with
     Link headers, as registries that honour ``n`` do, and forwards everything else."""
     for i in range(105):
@@ -300,13 +294,10 @@ def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client):
             headers["Link"] = f'</v2/_catalog?last={page[-1]}&n=50>; rel="next"'
         return 200, headers, json.dumps({"repositories": page}).encode()
 
-    front = RegistryFront(registry.url, intercept)
-    try:
-        names = OciBackend(client.get(front.host)).repositories("many", "r")
-        assert names == [f"{front.host}/many/r{i:03d}" for i in range(105)]
-        assert len([p for m, p in front.seen if p.startswith("/v2/_catalog")]) >= 3  # 105+ names by 50
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, intercept))
+    names = OciBackend(client.get(front.host)).repositories("many", "r")
+    assert names == [f"{front.host}/many/r{i:03d}" for i in range(105)]
+    assert len([p for m, p in front.seen if p.startswith("/v2/_catalog")]) >= 3  # 105+ names by 50
 
 
 def test_oci_dates_are_unknown(reg):

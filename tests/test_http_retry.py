@@ -234,7 +234,7 @@ def test_parse_retry_after(value, expected):
 # -- end to end ------------------------------------------------------------------------------------------------------
 
 
-def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli):
+def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli, closing):
     push_image(reg, "ratelimit/app", "v1")
     limited: list[str] = []
 
@@ -244,26 +244,20 @@ def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli):
             return 429, {"Retry-After": "1", "Content-Type": "application/json"}, b'{"errors": []}'
         return None
 
-    front = RegistryFront(registry.url, first_listing_is_rate_limited)
-    try:
-        result = cli("tags", f"{front.host}/ratelimit/app", "--debug")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, first_listing_is_rate_limited))
+    result = cli("tags", f"{front.host}/ratelimit/app", "--debug")
     assert result.code == 0, result.err
     assert result.out == "v1\n"
     assert "retrying in 1.00 s" in result.err
     assert [m for m, p in front.seen if p.startswith("/v2/ratelimit/app/tags/list")] == ["GET", "GET"]
 
 
-def test_cli_gives_up_when_the_registry_asks_to_wait_too_long(registry, cli):
+def test_cli_gives_up_when_the_registry_asks_to_wait_too_long(registry, cli, closing):
     def always_limited(method, path, query):
         return 429, {"Retry-After": "3600"}, b""
 
-    front = RegistryFront(registry.url, always_limited)
-    try:
-        result = cli("tags", f"{front.host}/ratelimit/app")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, always_limited))
+    result = cli("tags", f"{front.host}/ratelimit/app")
     assert result.code == EXIT_FAILED
     assert f"{front.host} kept rate-limiting GET repository ratelimit/app (try again later)" in result.err
     assert len(front.seen) == 1

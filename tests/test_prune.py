@@ -82,7 +82,7 @@ def test_prune_bad_input(cli):
     assert cli("prune", "docker.io/linaro", "--tag", "bad tag").code == 2
 
 
-def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_other_tags(reg, registry, cli):
+def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_other_tags(reg, registry, cli, closing):
     """A registry that 'supports' tag DELETE by deleting the manifest: prune must notice the tags that went with
     it and put them back (latest shares the digest of the release tag being pruned)."""
     from tests.support.proxy import RegistryFront
@@ -91,11 +91,8 @@ def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_ot
     image = push_image(reg, "prunesafe/app", "5.0.0")
     reg.put_manifest("prunesafe/app", "latest", image.manifest)
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("prune", f"{front.host}/prunesafe", "--tag", "5.0.0")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("prune", f"{front.host}/prunesafe", "--tag", "5.0.0")
     assert result.code == 0, result.err
     assert behaviour.tag_deletes == 1
     assert reg.head_manifest("prunesafe/app", "5.0.0") is None

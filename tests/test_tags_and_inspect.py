@@ -56,13 +56,10 @@ def test_tags_lists_more_than_a_thousand_tags_from_the_real_registry(registry, m
 
 
 @pytest.mark.parametrize("relative", [True, False], ids=["relative-link", "absolute-link"])
-def test_tags_follows_link_pagination_and_ignores_page_size(registry, many_tags, cli, relative):
-    front = paging_front(registry, 100, relative)
-    try:
-        result = cli("tags", f"{front.host}/tags/many", "--json")
-        pages = [p for m, p in front.seen if p.startswith("/v2/tags/many/tags/list")]
-    finally:
-        front.close()
+def test_tags_follows_link_pagination_and_ignores_page_size(registry, many_tags, cli, relative, closing):
+    front = closing(paging_front(registry, 100, relative))
+    result = cli("tags", f"{front.host}/tags/many", "--json")
+    pages = [p for m, p in front.seen if p.startswith("/v2/tags/many/tags/list")]
     assert result.code == 0, result.err
     listed = [t["tag"] for t in json.loads(result.out)["tags"]]
     assert listed == many_tags  # every tag exactly once
@@ -127,17 +124,14 @@ def test_inspect_by_digest_and_missing(reg, registry, cli):
 
 
 @pytest.mark.parametrize("body", [b"<html>proxy error</html>", b'["a", "b"]', b'{"tags": [1, 2]}'])
-def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body):
+def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body, closing):
     """A proxy or broken registry answering 200 with something else: one clear line, exit 1, no traceback."""
 
     def intercept(method, path, query):
         return (200, {"Content-Type": "application/json"}, body) if path.endswith("/tags/list") else None
 
-    front = RegistryFront(registry.url, intercept)
-    try:
-        result = cli("tags", f"{front.host}/any/repo")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, intercept))
+    result = cli("tags", f"{front.host}/any/repo")
     assert result.code == 1
     assert "malformed" in result.err or "not JSON" in result.err
     assert "internal error" not in result.err and "Traceback" not in result.err
