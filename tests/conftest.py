@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -56,6 +57,14 @@ def closing() -> Iterator[Callable[[C], C]]:
             return thing
 
         yield close_at_end
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """``unique("linaro")`` -> ``"linaro-3f9a0c1d"``: a namespace of this test's own (one suffix per test), for a
+    test that lists a namespace of a session-wide registry, which other tests write to as well."""
+    suffix = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{suffix}"
 
 
 @pytest.fixture

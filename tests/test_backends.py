@@ -254,39 +254,45 @@ def test_choosing_oci_or_hub_does_not_import_python_gitlab():
 # -- any OCI registry: the real one ----------------------------------------------------------------------------
 
 
-def test_oci_lists_the_catalog_by_namespace_and_prefix_and_untags_one_tag(reg, registry):
+def test_oci_lists_the_catalog_by_namespace_and_prefix_and_untags_one_tag(reg, registry, unique):
+    bk = unique("bk")
     digests = {}
-    for name in ["bk/ci-amd64", "bk/ci-arm64", "bk/other", "bkx/ci-z", "elsewhere/bk/ci-y"]:
+    for name in [f"{bk}/ci-amd64", f"{bk}/ci-arm64", f"{bk}/other", f"{bk}x/ci-z", f"elsewhere/{bk}/ci-y"]:
         image = push_image(reg, name, "5.0.0", layer_size=64)
         reg.put_manifest(name, "latest", image.manifest)  # a sibling on the same digest
         digests[name] = image.manifest.digest
     backend = OciBackend(reg)
-    assert backend.repositories("bk", "ci-") == [f"{registry.host}/bk/ci-amd64", f"{registry.host}/bk/ci-arm64"]
-    assert f"{registry.host}/bk/other" in backend.repositories("bk", "")
-    records = sorted(backend.tags(f"{registry.host}/bk/ci-amd64"), key=lambda t: t.tag)
+    assert backend.repositories(bk, "ci-") == [f"{registry.host}/{bk}/ci-amd64", f"{registry.host}/{bk}/ci-arm64"]
+    assert f"{registry.host}/{bk}/other" in backend.repositories(bk, "")
+    records = sorted(backend.tags(f"{registry.host}/{bk}/ci-amd64"), key=lambda t: t.tag)
     assert records == [TagRecord("5.0.0", None, None), TagRecord("latest", None, None)]
     assert not backend.supports_tag_dates()
 
     mark = registry.mark()
-    backend.delete_tag(f"{registry.host}/bk/ci-amd64", "5.0.0")
-    assert reg.tags("bk/ci-amd64") == ["latest"]
-    assert reg.head_manifest("bk/ci-amd64", "latest") == digests["bk/ci-amd64"]  # the sibling kept its image
+    backend.delete_tag(f"{registry.host}/{bk}/ci-amd64", "5.0.0")
+    assert reg.tags(f"{bk}/ci-amd64") == ["latest"]
+    assert reg.head_manifest(f"{bk}/ci-amd64", "latest") == digests[f"{bk}/ci-amd64"]  # the sibling kept its image
     deletes = [r for r in registry.since(mark) if r.method == "DELETE"]
-    assert deletes and all(digests["bk/ci-amd64"] not in r.uri for r in deletes)  # never by the image's digest
+    assert deletes and all(digests[f"{bk}/ci-amd64"] not in r.uri for r in deletes)  # never by the image's digest
     with pytest.raises(NotFound):
-        backend.delete_tag(f"{registry.host}/bk/ci-amd64", "5.0.0")
+        backend.delete_tag(f"{registry.host}/{bk}/ci-amd64", "5.0.0")
 
 
-def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client, closing):
+def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client, closing, unique):
     """Distribution 2.8 answers the whole catalog at once; a front pages the real registry's catalog by 50 with
     Link headers, as registries that honour ``n`` do, and forwards everything else."""
+    many = unique("many")
     for i in range(105):
-        push_image(reg, f"many/r{i:03d}", "1", layer_size=16)
+        push_image(reg, f"{many}/r{i:03d}", "1", layer_size=16)
 
     def intercept(method, path, query):
         if path != "/v2/_catalog":
             return None
-        everything = requests.get(f"{registry.url}/v2/_catalog?n=1000", timeout=10).json()["repositories"]
+        everything, url = [], f"{registry.url}/v2/_catalog?n=1000"
+        while url:  # the real catalog, whole: past the registry's own limit of 1000 names an answer
+            answer = requests.get(url, timeout=10)
+            everything += answer.json()["repositories"]
+            url = registry.url + answer.links["next"]["url"] if "next" in answer.links else ""
         last = query.get("last", [""])[0]
         page = [r for r in everything if r > last][:50]
         headers = {"Content-Type": "application/json"}
@@ -295,8 +301,8 @@ def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client, 
         return 200, headers, json.dumps({"repositories": page}).encode()
 
     front = closing(RegistryFront(registry.url, intercept))
-    names = OciBackend(client.get(front.host)).repositories("many", "r")
-    assert names == [f"{front.host}/many/r{i:03d}" for i in range(105)]
+    names = OciBackend(client.get(front.host)).repositories(many, "r")
+    assert names == [f"{front.host}/{many}/r{i:03d}" for i in range(105)]
     assert len([p for m, p in front.seen if p.startswith("/v2/_catalog")]) >= 3  # 105+ names by 50
 
 

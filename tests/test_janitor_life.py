@@ -45,8 +45,8 @@ def test_a_repository_that_does_not_exist_is_an_error_not_a_clean_run(registry, 
     assert "no such repository" in result.err and f"{registry.host}/typo/repo" in result.err
 
 
-def test_prune_over_a_namespace_without_repositories_says_so(registry, cli):
-    result = cli("prune", f"{registry.host}/no-such-namespace", "--tag", "5.0.0", "--dry-run")
+def test_prune_over_a_namespace_without_repositories_says_so(registry, cli, unique):
+    result = cli("prune", f"{registry.host}/{unique('no-such-namespace')}", "--tag", "5.0.0", "--dry-run")
     assert result.code == 4 and "no repository under" in result.err
 
 
