@@ -143,3 +143,8 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory, token_issuer: Token
     reg = start_registry(tmp_path_factory.mktemp("token-registry"), auth=token_issuer.registry_auth())
     yield reg
     reg.stop()
+
+
+# -- whole GitLab pipelines (tests/support/gitlab_pipeline.py): module-scoped, one project per test module ---------
+
+from tests.support.gitlab_pipeline import gitlab_project, gitlab_registry  # noqa: E402, F401
