@@ -9,7 +9,6 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ci_tags.builders import BuildRequest, find_builder
@@ -20,6 +19,7 @@ from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.core.dockerfile import rewrite_bases
 from ci_tags.core.reference import parse_reference
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.oci.auth import scope
 from ci_tags.oci.stamp import fetch, stamp
@@ -118,7 +118,7 @@ def run(ctx: Context) -> int:
                 )
             replacements[base_ref] = f"{parent_image.repository}@{parent_digest}"
         labels = {
-            "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "org.opencontainers.image.created": now_rfc3339(),
             LABEL_HASH: arch.hash,
         }
         if pipe.commit:

@@ -32,10 +32,10 @@ from ci_tags.core.policy import (
     Summary,
     TagInfo,
     decide,
-    parse_duration,
     template_regex,
 )
 from ci_tags.core.reference import DOCKER_HUB, Reference, parse_reference, slugify
+from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.output import Output
 

@@ -39,10 +39,11 @@ from ci_tags.core.publishing import (
     settle,
 )
 from ci_tags.core.reference import Reference, parse_reference, slugify, validate_tag
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.oci.client import Registry
 from ci_tags.oci.image import read_config
-from ci_tags.oci.stamp import fetch, now_rfc3339, stamp
+from ci_tags.oci.stamp import fetch, stamp
 
 # shown under "examples:" by --help
 EXAMPLES = """\

@@ -39,9 +39,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from ci_tags.core.arches import ARCHES
 from ci_tags.core.reference import validate_tag
+from ci_tags.core.times import format_duration
 from ci_tags.errors import BadInput
-from ci_tags.project.config import ARCHES
 
 CONTENT = "content"
 PIPELINE = "pipeline"
@@ -60,33 +61,6 @@ MIN_HASH_LENGTH = 12
 PIPELINE_ID_RE = r"(?:[0-9]+|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?-[0-9]+)"
 INTENT_RE = re.compile(r"ci-tags-intent-" + PIPELINE_ID_RE)
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_DURATION_RE = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``7d``, ``36h``, ``90m``, ``2w``, ``1d12h`` -> timedelta. Units in the order w, d, h, m, each at most once.
-
-    Raises :class:`BadInput` for anything else, and for a duration of zero."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    hint = "use e.g. 7d, 36h, 90m, 2w or 1d12h: units w, d, h, m, largest first"
-    if not text.strip() or match is None:
-        raise BadInput(f"invalid duration {text!r}", hint=hint)
-    try:
-        weeks, days, hours, minutes = (int(n) if n else 0 for n in match.groups())
-        total = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-    except (OverflowError, ValueError):  # ValueError: more digits than int() takes
-        raise BadInput(f"invalid duration {text!r}: too long", hint=hint) from None
-    if total <= timedelta(0):
-        raise BadInput(f"invalid duration {text!r}: it must be more than zero")
-    return total
-
-
-def format_duration(delta: timedelta) -> str:
-    """Compact and exact to the second: ``7d``, ``1d12h``, ``9d3h2m5s``; ``0s`` for nothing."""
-    seconds = int(abs(delta).total_seconds())
-    parts = [(seconds // 86400, "d"), (seconds // 3600 % 24, "h"), (seconds // 60 % 60, "m"), (seconds % 60, "s")]
-    text = "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
-    return f"-{text}" if delta < timedelta(0) else text
 
 
 def template_regex(

@@ -10,26 +10,11 @@ from datetime import datetime
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import ANNOTATION_CREATED, Manifest, stamp_of
+from ci_tags.core.times import parse_time
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.oci.auth import scope
 from ci_tags.oci.client import Registry
 from ci_tags.oci.image import read_config
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 time (as in image configs and annotations), tz-aware; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if "." in text:  # Go writes nanoseconds; Python takes at most microseconds
-        head, _, rest = text.partition(".")
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 @dataclass

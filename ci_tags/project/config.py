@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_tags.core.arches import ARCHES
 from ci_tags.core.reference import PATH_RE, parse_reference, validate_tag
+from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput
 
-ARCHES = ("amd64", "arm64", "arm", "arm-v7", "arm-v6", "386", "ppc64le", "s390x", "riscv64")
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
             "max_age", "cache")
 IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto", "runners", "cache")
@@ -339,8 +340,6 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     if slug_flag is not None and slug_flag.lower() not in ("true", "false"):
         raise loader.fail(top["publish_branch_slug"][1], "publish_branch_slug", "expected true or false")
     max_age = optional("max_age") or "7d"
-    from ci_tags.core.policy import parse_duration  # policy imports this module: import at use
-
     try:
         parse_duration(max_age)
     except BadInput as exc:
