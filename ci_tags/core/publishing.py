@@ -9,8 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from ci_tags.ci.environment import Pipeline
+
+class PipelineFacts(Protocol):
+    """What the publish gate reads of the pipeline (ci_tags/ci/environment.py's Pipeline has it)."""
+
+    @property
+    def system(self) -> str: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def default_branch(self) -> str | None: ...
+    @property
+    def on_default_branch(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class Verdict:
 
 
 def pipeline_gate(
-    pipeline: Pipeline,
+    pipeline: PipelineFacts,
     missing_images: list[str],
     ci_status_ok: bool | None,
     ci_status_reasons: tuple[str, ...] = (),

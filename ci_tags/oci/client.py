@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from ci_tags.core.hosts import DOCKER_HUB_HOSTS, is_docker_hub
 from ci_tags.core.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
 from ci_tags.core.reference import PATH_RE, is_loopback_host, validate_digest, validate_tag
 from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
@@ -383,8 +384,7 @@ class Registries:
         """The credentials found for ``host`` through the whole chain (ci_tags/oci/credentials.py)."""
         if self.password and not self.username:
             raise BadInput("--password needs --username")
-        hub = {"docker.io", "registry-1.docker.io", "index.docker.io"}
-        target = host in self.targets or (host in hub and bool(hub & self.targets))
+        target = host in self.targets or (is_docker_hub(host) and bool(DOCKER_HUB_HOSTS & self.targets))
         return find_credentials(host, self.env, username=self.username, password=self.password, target=target)
 
     def get(self, host: str) -> Registry:

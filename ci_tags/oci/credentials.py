@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_tags.core.hosts import DOCKER_HUB_AUTH_KEYS, is_docker_hub
 from ci_tags.errors import BadInput
-
-DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ class Credentials:
 
 
 def _host_keys(registry: str) -> tuple[str, ...]:
-    if registry in ("docker.io", "registry-1.docker.io", "index.docker.io"):
-        return DOCKER_HUB_KEYS
+    if is_docker_hub(registry):
+        return DOCKER_HUB_AUTH_KEYS
     return (registry, f"https://{registry}", f"http://{registry}")
 
 
