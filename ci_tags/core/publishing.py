@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_REVISION
+
 
 class PipelineFacts(Protocol):
     """What the publish gate reads of the pipeline (ci_tags/ci/environment.py's Pipeline has it)."""
@@ -99,12 +101,11 @@ def tag_move(
 
 
 def origin_from(annotations: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> TagOrigin:
-    from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_REVISION
 
     if annotations:
         return TagOrigin(annotations.get(ANNOTATION_PIPELINE), annotations.get(ANNOTATION_REVISION))
     labels = labels or {}
-    return TagOrigin(labels.get("dev.ci-tags.pipeline"), labels.get("org.opencontainers.image.revision"))
+    return TagOrigin(labels.get(ANNOTATION_PIPELINE), labels.get(ANNOTATION_REVISION))
 
 
 # -- converging under concurrent publishes ------------------------------------------------------------------------

@@ -13,8 +13,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ci_tags.core.credentials import Credentials
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_V1_KEY, is_docker_hub
-from ci_tags.oci.credentials import Credentials, _host_keys, _normalise_key
+from ci_tags.oci.credentials import _host_keys, _normalise_key
 
 
 def merged_auth_config(

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from ci_tags.core.credentials import Credentials
 from ci_tags.core.hosts import DOCKER_HUB_HOSTS, is_docker_hub
 from ci_tags.core.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
 from ci_tags.core.reference import PATH_RE, is_loopback_host, validate_digest, validate_tag
 from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
 from ci_tags.oci.auth import Authenticator, scope
-from ci_tags.oci.credentials import Credentials, find_credentials
+from ci_tags.oci.credentials import find_credentials
 from ci_tags.oci.http import Http, scrub
 
 if TYPE_CHECKING:

@@ -22,24 +22,12 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_tags.core.credentials import Credentials as Credentials  # the data; this module finds it
 from ci_tags.core.hosts import DOCKER_HUB_AUTH_KEYS, is_docker_hub
 from ci_tags.errors import BadInput
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A user name and a secret; the secret never shows in ``repr`` or ``str``."""
-
-    username: str
-    password: str = field(repr=False)
-    source: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.username} (from {self.source})"
 
 
 def _host_keys(registry: str) -> tuple[str, ...]:
