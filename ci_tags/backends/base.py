@@ -47,10 +47,6 @@ class Backend(Protocol):
         """Remove that tag and nothing else, whatever other tags share its digest; NotFound when absent."""
         ...
 
-    def supports_tag_dates(self) -> bool:
-        """Whether :meth:`tags` can fill ``pushed_at`` or ``created_at`` (a plain OCI registry cannot)."""
-        ...
-
 
 @runtime_checkable
 class TagDetail(Protocol):

@@ -171,9 +171,6 @@ class DockerHubBackend:
         url = f"{self.base}/v2/repositories/{ns}/{name}/tags/{quote(tag, safe='')}/"
         self._call("DELETE", url, f"removing {DOCKER_HUB}/{ns}/{name}:{tag}", ok=(200, 202, 204)).close()
 
-    def supports_tag_dates(self) -> bool:
-        return True
-
 
 def _split(repository: str) -> tuple[str, str]:
     """``docker.io/ns/name`` (or ``ns/name``) -> URL-quoted (ns, name)."""

@@ -63,6 +63,3 @@ class OciBackend:
                     siblings[other] = digest
         if untagger.remove(tag, digest, siblings).method == "absent":
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
-
-    def supports_tag_dates(self) -> bool:
-        return False

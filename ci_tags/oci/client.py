@@ -57,13 +57,6 @@ def _error_text(resp: requests.Response) -> str:
     return scrub("; ".join(parts)[:300] or (resp.reason or ""))
 
 
-def error_codes(resp: requests.Response) -> set[str]:
-    try:
-        return {str(e.get("code", "")) for e in resp.json().get("errors") or [] if isinstance(e, dict)}
-    except (ValueError, AttributeError, TypeError, RecursionError):
-        return set()
-
-
 def _checked_ref(repository: str, ref: str) -> None:
     """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
     would otherwise be normalised into another repository's path, or half a batch written before a failure."""

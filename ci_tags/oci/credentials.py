@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -228,8 +227,3 @@ def find_credentials(
     if not docker_dir or not config:
         return None
     return _from_docker_config(config, registry, env, str(docker_dir / "config.json"))
-
-
-def environment() -> dict[str, str]:
-    """The process environment as a plain mapping (commands receive it; nothing deeper reads os.environ)."""
-    return dict(os.environ)
