@@ -211,7 +211,7 @@ def run(ctx: Context) -> int:
     found = {name: m for name, m, _ in fetched}
     missing = [n for n in names if found.get(n) is None]
     ci_ok, ci_reasons = _ci_status(ctx, pipe)
-    gate = pipeline_gate(pipe, missing, ci_ok, ci_reasons)
+    gate = pipeline_gate(pipe, missing, ci_status_ok=ci_ok, ci_status_reasons=ci_reasons)
     if not gate.go:
         out.line(f"not publishing: {gate.reason}")
         if out.json_mode:

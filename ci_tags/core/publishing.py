@@ -44,6 +44,7 @@ class Verdict:
 def pipeline_gate(
     pipeline: PipelineFacts,
     missing_images: list[str],
+    *,
     ci_status_ok: bool | None,
     ci_status_reasons: tuple[str, ...] = (),
 ) -> Verdict:
