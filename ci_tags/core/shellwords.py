@@ -202,6 +202,8 @@ class _Word:
             name.append(self.next())
         return "".join(name)
 
+    # Long on purpose: one branch per case of buildkit's processDollar (shell/lex.go), in its order, so the two
+    # can be compared side by side when buildkit changes.
     def process_dollar(self) -> str:
         self.next()
         if self.peek() != "{":
