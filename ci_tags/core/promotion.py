@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from ci_tags.core.reference import Reference, parse_reference, validate_tag
-from ci_tags.core.yamlnodes import Collector, NodeReader, compose_document, line_of
+from ci_tags.core.yamlnodes import Collector, Node, NodeReader, compose_document, line_of
 from ci_tags.errors import BadInput
 
 ENTRY_KEYS = ("name", "src_build_tag", "src_ref", "tag", "source")
@@ -86,7 +86,7 @@ def parse_promotion_file(text: str, path: Path) -> list[PromotionEntry]:
 
 
 def _field(
-    loader: NodeReader, fields: dict[str, tuple[Any, Any]], key: str, name: str, convert: Callable[[str], T]
+    loader: NodeReader, fields: dict[str, tuple[Node, Node]], key: str, name: str, convert: Callable[[str], T]
 ) -> T:
     """``fields[name]`` as a non-empty string passed through ``convert``; its problem names the line and key."""
     node = fields[name][1]
@@ -106,7 +106,7 @@ def _repository(text: str) -> Reference:
     return ref
 
 
-def _entry(loader: NodeReader, node: Any, key: str, index: int) -> PromotionEntry:
+def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PromotionEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     for required in ("name", "tag", "src_ref"):
         if required not in fields:

@@ -169,3 +169,14 @@ def slugify(branch: str) -> str:
             hint="a slug keeps only letters and digits; the name has none in its first 63 characters",
         )
     return slug
+
+
+def validate_repository_ref(repository: str, ref: str) -> None:
+    """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
+    would otherwise be normalised into another repository's path, or half a batch written before a failure."""
+    if not PATH_RE.fullmatch(repository):
+        raise BadInput(f"invalid repository path {repository!r}")
+    if ":" in ref:
+        validate_digest(ref)
+    else:
+        validate_tag(ref)

@@ -19,11 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from ci_tags.core.credentials import Credentials
 from ci_tags.core.reference import DOMAIN_RE, PATH_RE, Reference, parse_reference, validate_tag
-from ci_tags.core.yamlnodes import Collector, MalformedFile, NodeReader, compose_document, line_of
+from ci_tags.core.yamlnodes import Collector, MalformedFile, Node, NodeReader, compose_document, line_of
 from ci_tags.errors import BadInput
 
 ENTRY_KEYS = ("push_destination", "includes", "excludes", "set", "tag_from_label")
@@ -139,7 +138,7 @@ def parse_prepare_file(text: str, path: Path) -> PrepareFile:
     return PrepareFile(path, tuple(entries), creds)
 
 
-def _entry(loader: NodeReader, node: Any, key: str, index: int) -> PrepareEntry:
+def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PrepareEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     if "set" not in fields:
         raise loader.fail(node, f"{key}.set", "missing (namespace, name_prefix, name_suffix, tag)")
@@ -180,7 +179,7 @@ def _entry(loader: NodeReader, node: Any, key: str, index: int) -> PrepareEntry:
                         lists["includes"], lists["excludes"])
 
 
-def _credentials(loader: NodeReader, node: Any) -> dict[str, Credentials]:
+def _credentials(loader: NodeReader, node: Node) -> dict[str, Credentials]:
     key = "parameter_defaults.ContainerImageRegistryCredentials"
     found = {}
     for registry, (k, v) in loader.mapping(node, key, None).items():
@@ -208,7 +207,7 @@ def parse_image_list(text: str, path: Path) -> list[ImageRequest]:
     problems = Collector()
     found: list[ImageRequest] = []
 
-    def one(i: int, node: Any) -> ImageRequest:
+    def one(i: int, node: Node) -> ImageRequest:
         fields = loader.mapping(node, f"[{i}]", ("image", "params"))
         if "image" not in fields or "params" not in fields:
             raise loader.fail(node, f"[{i}]", "needs image and params")

@@ -17,7 +17,8 @@ from ci_tags.core.manifest import Descriptor, Manifest, is_placeholder
 from ci_tags.core.reference import Reference
 from ci_tags.errors import NotFound, RegistryError
 from ci_tags.oci.auth import scope
-from ci_tags.oci.client import CHUNK, Registries, SizedStream
+from ci_tags.oci.bodies import CHUNK, SizedStream
+from ci_tags.oci.client import Registries
 
 # how the blobs travel: not at all (same repository), mounted within a registry, streamed between registries
 CopyMode = Literal["same-repository", "mount", "stream"]
