@@ -247,9 +247,9 @@ def _passing_time(sleep: Callable[[float], None]) -> tuple[Callable[[float], Non
     lock = threading.Lock()
 
     def passing(seconds: float) -> None:
+        sleep(seconds)  # the time has passed when the sleep ends, not while it lasts
         with lock:
             slept[0] += seconds
-        sleep(seconds)
 
     def clock() -> float:
         with lock:
