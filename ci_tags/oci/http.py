@@ -174,20 +174,17 @@ class Http:
         if options.get("timeout") is None:  # a client that set none still gets one
             options = {**options, "timeout": self.timeout}
         host, attempt = _netloc(request.url or ""), 0
-        waited = False
         while True:
             attempt += 1
-            if not waited:  # another request's wait for this host holds this one back too
-                pause = self.gate.remaining(host)
-                if pause > 0:
-                    log.debug("waiting %.2f s for %s", pause, host)
-                    self.sleep(pause)
+            pause = self.gate.remaining(host)  # a wait another request was asked for holds this one back too
+            if pause > 0:
+                log.debug("waiting %.2f s for %s", pause, host)
+                self.sleep(pause)
             resp, wait = self._attempt(request, options, send_once, host, attempt)
             if wait is None:
                 assert resp is not None
                 return resp
             self.sleep(wait)
-            waited = True
 
     def _attempt(self, request: requests.PreparedRequest, options: dict[str, Any],
                  send_once: Callable[[dict[str, Any]], requests.Response], host: str,
