@@ -10,12 +10,15 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn, TextIO
 
 from ci_tags import __version__
-from ci_tags.context import Context
+from ci_tags.context import DEFAULT_CONCURRENCY, Context, RegistryOptions
 from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, CiTagsError
-from ci_tags.output import Output
+from ci_tags.output import Output, render
+from ci_tags.output.result import Result
 
-# name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has
-# register(parser) and run(ctx) -> int. Only the module of the command being run is imported.
+# name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has register(parser),
+# an Options dataclass with from_args(namespace) (the only place the command line is read) and
+# run(ctx, options) -> a result (ci_tags/output/result.py) that the output renders. Only the module of the
+# command being run is imported.
 COMMANDS: dict[str, tuple[str, bool, str]] = {
     "slug": ("slug", False, "print a branch name as a valid tag, as GitLab's CI_COMMIT_REF_SLUG"),
     "inspect": ("inspect", True, "show an image's digest, media type, size, platforms, created time and labels"),
@@ -81,7 +84,8 @@ def registry_options() -> Parser:
     opts.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     opts.add_argument("--ca-cert", action="append", default=[], metavar="FILE",
                       help="also trust this CA (PEM) for TLS, on top of the system store and certs.d")
-    opts.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    opts.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                      help=f"requests in flight at once (default {DEFAULT_CONCURRENCY})")
     return opts
 
 
@@ -150,13 +154,18 @@ def main(
     out.command = args.command
     if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
-    ctx = Context(env=env, out=out, args=args)
+    ctx = Context(env=env, out=out)
     module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
     try:
         if getattr(args, "password_stdin", False):
             args.password = _password_from(stdin or sys.stdin, args.password)
-        code: int = module.run(ctx)
-        return code
+        ctx.registry = RegistryOptions.from_args(args)
+        if not hasattr(module, "Options"):  # not yet turned to typed options and results (issue 15)
+            ctx.args = args
+            code: int = module.run(ctx)
+            return code
+        result: Result = module.run(ctx, module.Options.from_args(args))
+        return render(result, out)
     except CiTagsError as exc:
         out.error(exc)
         return exc.exit_code

@@ -1,5 +1,5 @@
-"""What every command receives: the environment (a mapping, never read deeper down), the output, and the
-registries of this process, created on first use over one connection pool."""
+"""What every command receives: the environment (a mapping, never read deeper down), the output, the registry
+options of the command line, and the registries of this process, created on first use over one connection pool."""
 
 from __future__ import annotations
 
@@ -13,12 +13,37 @@ from ci_tags.output import Output
 if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
 
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """The options of every command that talks to registries (cli.registry_options), typed."""
+
+    insecure: tuple[str, ...] = ()
+    username: str | None = None
+    password: str | None = None
+    ca_certs: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RegistryOptions:
+        return cls(
+            insecure=tuple(getattr(args, "insecure_registry", None) or ()),
+            username=getattr(args, "username", None),
+            password=getattr(args, "password", None),
+            ca_certs=tuple(getattr(args, "ca_cert", None) or ()),
+            concurrency=max(1, int(getattr(args, "concurrency", None) or DEFAULT_CONCURRENCY)),
+        )
+
 
 @dataclass
 class Context:
     env: Mapping[str, str]
     out: Output
-    args: argparse.Namespace
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    # the parsed command line, only for commands not yet turned to typed Options (issue 15): to be removed
+    args: argparse.Namespace = field(default_factory=argparse.Namespace)
     _registries: Registries | None = field(default=None, repr=False)
     _targets: set[str] = field(default_factory=set, repr=False)
 
@@ -30,7 +55,7 @@ class Context:
 
     @property
     def concurrency(self) -> int:
-        return max(1, int(getattr(self.args, "concurrency", 8) or 8))
+        return self.registry.concurrency
 
     @property
     def registries(self) -> Registries:
@@ -39,14 +64,14 @@ class Context:
             from ci_tags.oci.http import Http
             from ci_tags.oci.trust import Trust
 
-            trust = Trust(self.env, ca_cert=getattr(self.args, "ca_cert", None) or ())
+            trust = Trust(self.env, ca_cert=self.registry.ca_certs)
             http = Http(pool_size=max(16, self.concurrency * 2), trust=trust)
             self._registries = Registries(
                 http,
                 self.env,
-                insecure=getattr(self.args, "insecure_registry", None) or (),
-                username=getattr(self.args, "username", None),
-                password=getattr(self.args, "password", None),
+                insecure=self.registry.insecure,
+                username=self.registry.username,
+                password=self.registry.password,
             )
             self._registries.targets |= self._targets
         return self._registries

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_destination, parse_reference
-from ci_tags.oci.copy import copy_image
+from ci_tags.services.retag import Retagged, retag
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -20,32 +21,18 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
 
 
-def run(ctx: Context) -> int:
-    src = parse_reference(ctx.args.source)
-    dst = parse_destination(ctx.args.destination, src)
+@dataclass(frozen=True)
+class Options:
+    source: str
+    destination: str
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        return cls(source=args.source, destination=args.destination)
+
+
+def run(ctx: Context, opts: Options) -> Retagged:
+    src = parse_reference(opts.source)
+    dst = parse_destination(opts.destination, src)
     ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
-    result = copy_image(ctx.registries, src, dst, concurrency=ctx.concurrency)
-    if ctx.out.json_mode:
-        ctx.out.json(
-            {
-                "source": str(src),
-                "destination": str(dst),
-                "digest": result.digest,
-                "media_type": result.media_type,
-                "mode": result.mode,
-                "blobs": {
-                    "mounted": result.blobs_mounted,
-                    "streamed": result.blobs_streamed,
-                    "present": result.blobs_present,
-                },
-                "bytes_streamed": result.bytes_streamed,
-            }
-        )
-    else:
-        ctx.out.line(f"{src} -> {dst} {result.digest}")
-        if result.mode != "same-repository":
-            ctx.out.info(
-                f"blobs: {result.blobs_mounted} mounted, {result.blobs_present} already present, "
-                f"{result.blobs_streamed} streamed ({result.bytes_streamed} bytes)"
-            )
-    return 0
+    return retag(ctx.registries, src, dst, concurrency=ctx.concurrency)

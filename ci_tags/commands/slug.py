@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from ci_tags.context import Context
 from ci_tags.core.reference import slugify
+from ci_tags.errors import CiTagsError
 
 _OPTIONS = ("-h", "--help", "--json", "--debug")
 
@@ -34,10 +38,24 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("branch")
 
 
-def run(ctx: Context) -> int:
-    slug = slugify(ctx.args.branch)
-    if ctx.out.json_mode:
-        ctx.out.json({"branch": ctx.args.branch, "slug": slug})
-    else:
-        ctx.out.line(slug)
-    return 0
+@dataclass(frozen=True)
+class Options:
+    branch: str
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        return cls(branch=args.branch)
+
+
+@dataclass(frozen=True)
+class Slug:
+    branch: str
+    slug: str
+    failure: CiTagsError | None = None
+
+    def document(self) -> Mapping[str, Any]:
+        return {"branch": self.branch, "slug": self.slug}
+
+
+def run(ctx: Context, opts: Options) -> Slug:
+    return Slug(opts.branch, slugify(opts.branch))

@@ -1,4 +1,4 @@
-"""The only module that prints.
+"""The only package that prints.
 
 Human output uses rich on a terminal (colour unless ``NO_COLOR`` is set), plain lines when not a terminal (CI
 logs), and ``--json`` prints one JSON document on stdout. Errors and warnings go to stderr.
@@ -15,9 +15,12 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ci_tags.errors import CiTagsError
+
+if TYPE_CHECKING:
+    from ci_tags.output.result import Result
 
 # Bumped only when a key is removed or changes meaning; new keys may appear at any version.
 SCHEMA_VERSION = 1
@@ -155,3 +158,17 @@ class Output:
             logger.removeHandler(self._debug_handler)
             logger.setLevel(logging.NOTSET)
             self._debug_handler = None
+
+
+def render(result: Result, out: Output) -> int:
+    """Show a command's result in the chosen format; report its partial failure after it. The exit code."""
+    if out.json_mode:
+        out.json(result.document())
+    else:
+        from ci_tags.output.text import render_text
+
+        render_text(result, out)
+    if result.failure is not None:
+        out.error(result.failure)
+        return result.failure.exit_code
+    return 0
