@@ -282,15 +282,19 @@ def _yield_between_opcodes_of_http(frame: Any, event: str, arg: Any) -> Any:
     return local
 
 
-def test_request_count_counts_every_request_sent_from_many_threads(server, make_http):
-    http = make_http()
+@pytest.fixture
+def thread_switches_in_http() -> Iterator[None]:
+    """Threads started during the test hand the GIL over between every opcode of ci_tags/oci/http.py."""
     threading.settrace(_yield_between_opcodes_of_http)
-    try:
-        from ci_tags.concurrency import run_all
+    yield
+    threading.settrace(None)  # type: ignore[arg-type]
 
-        outcomes = run_all(lambda i: http.request("GET", server.url).status_code, range(160), 8)
-    finally:
-        threading.settrace(None)  # type: ignore[arg-type]
+
+def test_request_count_counts_every_request_sent_from_many_threads(server, make_http, thread_switches_in_http):
+    from ci_tags.concurrency import run_all
+
+    http = make_http()
+    outcomes = run_all(lambda i: http.request("GET", server.url).status_code, range(160), 8)
     assert [status for _, status, _ in outcomes] == [200] * 160
     assert len(server.seen) == 160
     assert http.request_count == 160
