@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE, Manifest
 from ci_tags.oci.stamp import stamp
 from tests.support.images import push_image
 
@@ -30,11 +31,16 @@ def populate(reg, repo, seed=1):
         contents.append((tag, img.manifest, days))
     used = set()  # images that kept tags point at
     ages = sorted((rnd.choice([0.5, 2, 6, 8, 20, 45]) for _ in range(150)), reverse=True)  # numbers grow with time
-    for n, days in enumerate(ages):
-        tag, manifest, _ = rnd.choice(contents)
-        index = stamp(reg, repo, manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline", ANNOTATION_PIPELINE: str(n),
-                                                              ANNOTATION_CREATED: ago(days)}, "amd64")
-        digests[f"pipeline-{n}"] = index.digest
+    made = [(n, days, rnd.choice(contents)[1]) for n, days in enumerate(ages)]
+
+    def pipeline_tag(n: int, days: float, manifest: Manifest) -> str:
+        return stamp(reg, repo, manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline", ANNOTATION_PIPELINE: str(n),
+                                                             ANNOTATION_CREATED: ago(days)}, "amd64").digest
+
+    with ThreadPoolExecutor(8) as pool:  # set-up only: 150 stamps one after another took seconds
+        stamped = list(pool.map(lambda m: pipeline_tag(*m), made))
+    for (n, days, manifest), digest in zip(made, stamped, strict=True):
+        digests[f"pipeline-{n}"] = digest
         if days > 7:
             expected.add(f"pipeline-{n}")
         else:
