@@ -22,7 +22,7 @@ from ci_tags.errors import AuthError, BadInput, NotFound
 from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
 from tests.support.fake_dockerhub import FakeDockerHub, fake_digest
-from tests.support.images import push_image
+from tests.support.images import in_parallel, push_image
 from tests.support.proxy import RegistryFront
 
 SECRET = "dckr_pat_s3cr3t-value-never-printed"
@@ -280,8 +280,7 @@ def test_oci_catalog_pages_past_one_hundred_repositories(reg, registry, client, 
     """Distribution 2.8 answers the whole catalog at once; a front pages the real registry's catalog by 50 with
     Link headers, as registries that honour ``n`` do, and forwards everything else."""
     many = unique("many")
-    for i in range(105):
-        push_image(reg, f"{many}/r{i:03d}", "1", layer_size=16)
+    in_parallel(lambda i: push_image(reg, f"{many}/r{i:03d}", "1", layer_size=16), range(105))
 
     def intercept(method, path, query):
         if path != "/v2/_catalog":

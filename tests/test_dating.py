@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND
 from ci_tags.core.policy import CONTENT, IN_USE, PIPELINE, Policy, TagInfo, decide, pipeline_series, template_regex
 from ci_tags.oci.stamp import stamp
-from tests.support.images import push_image
+from tests.support.images import in_parallel, push_image
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 POLICY = Policy(max_age=timedelta(days=7), content=template_regex("hash-{hash}", CONTENT),
@@ -42,9 +42,9 @@ def test_a_content_tag_a_kept_stamp_names_is_in_use_and_one_an_expired_stamp_nam
 def test_steady_state_reads_only_the_oldest_pipeline_tag(reg, registry, cli) -> None:
     repo = "dating/steady"
     image = push_image(reg, repo, "hash-" + "1" * 64, created=ago(2))
-    for n in range(40):
-        stamp(reg, repo, image.manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline",
-                                                           ANNOTATION_CREATED: ago(6 - n * 0.1)}, "amd64")
+    in_parallel(lambda n: stamp(reg, repo, image.manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline",
+                                                                             ANNOTATION_CREATED: ago(6 - n * 0.1)},
+                                "amd64"), range(40))
     mark = registry.mark()
     result = cli("janitor", f"{registry.host}/{repo}", "--json")
     assert result.code == 0, result.err

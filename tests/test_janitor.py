@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import random
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND, ANNOTATION_PIPELINE, Manifest
 from ci_tags.oci.stamp import stamp
-from tests.support.images import push_image
+from tests.support.images import in_parallel, push_image
 
 
 def ago(days: float) -> str:
@@ -37,8 +36,7 @@ def populate(reg, repo, seed=1):
         return stamp(reg, repo, manifest, f"pipeline-{n}", {ANNOTATION_KIND: "pipeline", ANNOTATION_PIPELINE: str(n),
                                                              ANNOTATION_CREATED: ago(days)}, "amd64").digest
 
-    with ThreadPoolExecutor(8) as pool:  # set-up only: 150 stamps one after another took seconds
-        stamped = list(pool.map(lambda m: pipeline_tag(*m), made))
+    stamped = in_parallel(lambda m: pipeline_tag(*m), made)
     for (n, days, manifest), digest in zip(made, stamped, strict=True):
         digests[f"pipeline-{n}"] = digest
         if days > 7:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
 from ci_tags.oci.stamp import stamp
-from tests.support.images import push_image
+from tests.support.images import in_parallel, push_image
 from tests.support.proxy import RegistryFront
 
 
@@ -25,9 +25,9 @@ def ago(days: float) -> str:
 def expired_pipeline_tags(reg, repo: str, count: int) -> list[str]:
     image = push_image(reg, repo, "hash-" + "e" * 64, created=ago(1))
     tags = [f"pipeline-{n}" for n in range(count)]
-    for n, tag in enumerate(tags):
-        stamp(reg, repo, image.manifest, tag, {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(40 - n * 0.1)},
-              "amd64")
+    in_parallel(lambda n: stamp(reg, repo, image.manifest, tags[n], {ANNOTATION_KIND: "pipeline",
+                                                                     ANNOTATION_CREATED: ago(40 - n * 0.1)},
+                                "amd64"), range(count))
     return tags
 
 

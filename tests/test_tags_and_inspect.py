@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from ci_tags.core.manifest import DOCKER_MANIFEST, OCI_MANIFEST
-from tests.support.images import push_image, push_index
+from tests.support.images import in_parallel, push_image, push_index
 from tests.support.proxy import RegistryFront
 
 MANY = 1100
@@ -14,16 +14,13 @@ MANY = 1100
 
 @pytest.fixture(scope="module")
 def many_tags(registry, tmp_path_factory):
-    from concurrent.futures import ThreadPoolExecutor
-
     from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
 
     regs = Registries(Http(), {})
     reg = regs.get(registry.host)
     manifest = push_image(reg, "tags/many", "t0000").manifest
-    with ThreadPoolExecutor(8) as pool:  # set-up only: 1099 PUTs one after another took ~10 s
-        list(pool.map(lambda i: reg.put_manifest("tags/many", f"t{i:04d}", manifest), range(1, MANY)))
+    in_parallel(lambda i: reg.put_manifest("tags/many", f"t{i:04d}", manifest), range(1, MANY))
     regs.http.close()
     return [f"t{i:04d}" for i in range(MANY)]
 
