@@ -218,7 +218,7 @@ def run(ctx: Context) -> int:
             out.json({"published": False, "dry_run": ctx.args.dry_run, "reason": gate.reason, "moves": []})
         return 0
 
-    ours = origin_from({"dev.ci-tags.pipeline": pipeline_id, "org.opencontainers.image.revision": pipe.commit or ""},
+    ours = origin_from({ANNOTATION_PIPELINE: pipeline_id, ANNOTATION_REVISION: pipe.commit or ""},
                        None)
     ancestor = is_ancestor(config.root)
     moves: list[dict[str, Any]] = []
