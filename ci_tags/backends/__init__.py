@@ -41,6 +41,7 @@ def backend_for(
     gitlab_url: str | None = None,
     gitlab_token: str | None = None,
     hub_url: str = DOCKER_HUB_API_URL,
+    concurrency: int = 8,
 ) -> Backend:
     """The backend for a registry ``host``. ``kind`` is "oci", "gitlab", "dockerhub", or "auto":
 
@@ -49,6 +50,8 @@ def backend_for(
     - GitLab -> its API when asked for with ``gitlab_url``, or in GitLab CI (GITLAB_CI) for the job's registry
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
+
+    ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
     """
     if kind not in KINDS:
         raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(KINDS)}")
@@ -83,7 +86,9 @@ def backend_for(
             raise BadInput("the GitLab backend needs GitLab's address", hint="--gitlab-url, or CI_SERVER_URL in CI")
         if token is None:
             raise BadInput("the GitLab backend needs a token", hint="CI_TAGS_GITLAB_TOKEN (api scope), or CI_JOB_TOKEN")
-        return GitLabBackend(url, token[0], job_token=token[1], session=registries.http.session)
+        return GitLabBackend(url, token[0], job_token=token[1], session=registries.http.session,
+                             detail_workers=concurrency)
     from ci_tags.backends.oci import OciBackend
 
-    return OciBackend(registries.get(DOCKER_HUB_API_HOST if host in DOCKER_HUB_HOSTS else host))
+    return OciBackend(registries.get(DOCKER_HUB_API_HOST if host in DOCKER_HUB_HOSTS else host),
+                      concurrency=concurrency)

@@ -21,8 +21,10 @@ from ci_tags.oci.untag import ABSENT, Untagger
 class OciBackend:
     name = "oci"
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, concurrency: int = 8) -> None:
+        """``concurrency``: the command's --concurrency, for the HEADs that find a tag's siblings."""
         self.registry = registry
+        self.concurrency = concurrency
         self._untaggers: dict[str, Untagger] = {}
         self._lock = threading.Lock()
 
@@ -58,7 +60,7 @@ class OciBackend:
         if not self.registry.tag_delete_refused:  # the placeholder route cannot touch other tags: no need
             others = [t for t in self.registry.tags(path) if t != tag]
             for other, found, err in run_all(lambda t: self.registry.head_manifest(path, t, untagger.scopes),
-                                             others, 8):
+                                             others, self.concurrency):
                 if err is None and found == digest:
                     siblings[other] = digest
         if untagger.remove(tag, digest, siblings).method == ABSENT:

@@ -39,7 +39,8 @@ def backend_from_options(ctx: Context, host: str) -> Backend:
 
     args = ctx.args
     return backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url,
+                       concurrency=ctx.concurrency)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:

@@ -78,12 +78,12 @@ def _ci_status(ctx: Context, pipe: Any) -> tuple[bool | None, tuple[str, ...]]:
     if pipe.system == "gitlab" and ctx.env.get("CI_TAGS_GITLAB_TOKEN"):
         from ci_tags.ci.gitlab import check_gitlab_pipeline
 
-        status = check_gitlab_pipeline(pipe, ctx.env["CI_TAGS_GITLAB_TOKEN"])
+        status = check_gitlab_pipeline(pipe, ctx.env["CI_TAGS_GITLAB_TOKEN"], http=ctx.registries.http)
     elif pipe.system == "jenkins" and ctx.env.get("CI_TAGS_JENKINS_TOKEN"):
         from ci_tags.ci.jenkins import check_jenkins_build
 
         status = check_jenkins_build(pipe, pipe.api_url, ctx.env.get("CI_TAGS_JENKINS_USER"),
-                                     ctx.env["CI_TAGS_JENKINS_TOKEN"])
+                                     ctx.env["CI_TAGS_JENKINS_TOKEN"], http=ctx.registries.http)
     else:
         return None, ()
     if not status.checked:
