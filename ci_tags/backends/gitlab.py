@@ -239,9 +239,6 @@ class GitLabBackend:
         path = f"/projects/{project_id}/registry/repositories/{repository_id}/tags/{quote(tag, safe='')}"
         self._call(f"removing {repository}:{tag}", lambda: self.client.http_delete(path))
 
-    def supports_tag_dates(self) -> bool:
-        return True
-
 
 def _id(path: str) -> str:
     """A group or project path as an API id: URL-encoded, slashes included (``group%2Fproject``)."""

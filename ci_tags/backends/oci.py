@@ -15,7 +15,7 @@ from ci_tags.backends.base import TagRecord, name_after
 from ci_tags.concurrency import run_all
 from ci_tags.errors import NotFound
 from ci_tags.oci.client import Registry
-from ci_tags.oci.untag import Untagger
+from ci_tags.oci.untag import ABSENT, Untagger
 
 
 class OciBackend:
@@ -63,8 +63,5 @@ class OciBackend:
                                              others, self.concurrency):
                 if err is None and found == digest:
                     siblings[other] = digest
-        if untagger.remove(tag, digest, siblings).method == "absent":
+        if untagger.remove(tag, digest, siblings).method == ABSENT:
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
-
-    def supports_tag_dates(self) -> bool:
-        return False

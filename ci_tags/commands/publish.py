@@ -39,10 +39,11 @@ from ci_tags.core.publishing import (
     settle,
 )
 from ci_tags.core.reference import Reference, parse_reference, slugify, validate_tag
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.oci.client import Registry
 from ci_tags.oci.image import read_config
-from ci_tags.oci.stamp import fetch, now_rfc3339, stamp
+from ci_tags.oci.stamp import fetch, stamp
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -210,7 +211,7 @@ def run(ctx: Context) -> int:
     found = {name: m for name, m, _ in fetched}
     missing = [n for n in names if found.get(n) is None]
     ci_ok, ci_reasons = _ci_status(ctx, pipe)
-    gate = pipeline_gate(pipe, missing, ci_ok, ci_reasons)
+    gate = pipeline_gate(pipe, missing, ci_status_ok=ci_ok, ci_status_reasons=ci_reasons)
     if not gate.go:
         out.line(f"not publishing: {gate.reason}")
         if out.json_mode:
