@@ -107,7 +107,7 @@ def test_image_runners_for_an_arch_it_is_not_built_for_is_bad_input(tmp_path):
 
 
 def test_a_child_pipeline_with_every_job_option_validates_against_gitlab_ci_schema(tmp_path):
-    from tests.test_templates import validate
+    from tests.support.components import validate
 
     settings = job_settings(options(
         "--job-image", "ci-tags:1", "--job-before-script", "echo one", "--job-variable", "A=1",

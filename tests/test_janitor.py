@@ -155,7 +155,7 @@ def test_a_config_named_but_missing_is_bad_input_not_ignored(registry, cli, tmp_
     assert result.code == 2 and "--keep-current-of" in result.err
 
 
-def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli):
+def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli, closing):
     """An expired content tag whose image a kept index of another tool points at, on a registry that 'supports'
     tag DELETE by deleting the manifest: the kept index must still resolve to a complete image afterwards. (A
     ci-tags pipeline tag pointing at it would keep the content tag itself: rule in-use.)"""
@@ -168,11 +168,8 @@ def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_index
     foreign = stamped_index(old.manifest, {"os": "linux", "architecture": "amd64"}, {"made-by": "another tool"})
     reg.put_manifest(repo, "pipeline-5", foreign)  # no ci-tags stamp: no age, kept; names nothing
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("janitor", f"{front.host}/{repo}", "--json")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("janitor", f"{front.host}/{repo}", "--json")
     assert result.code == 0, result.err
     assert behaviour.tag_deletes == 1
     assert sorted(reg.tags(repo)) == ["pipeline-5"]

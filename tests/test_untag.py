@@ -147,14 +147,11 @@ class UnsafeTagDelete:
         return 202, {}, b""
 
 
-def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg, registry, cli, shared_image):
+def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg, registry, cli, shared_image, closing):
     manifest = shared_image("untag/unsafe")
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("untag", f"{front.host}/untag/unsafe:pipeline-1")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("untag", f"{front.host}/untag/unsafe:pipeline-1")
     assert behaviour.tag_deletes == 1
     assert result.code == 0, result.err
     assert "put them back" in result.err
