@@ -8,7 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_KIND, ANNOTATION_PIPELINE, ANNOTATION_REVISION
+from ci_tags.core.manifest import (
+    ANNOTATION_CONTENT_TAG,
+    ANNOTATION_KIND,
+    ANNOTATION_PIPELINE,
+    ANNOTATION_REVISION,
+    StampKind,
+)
 
 if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
@@ -50,7 +56,7 @@ def pinner(registries: Callable[[], Registries]) -> Pin:
     return pin
 
 
-def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, kind: str) -> dict[str, str]:
+def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, kind: StampKind) -> dict[str, str]:
     """The annotations of a pipeline tag's stamp: what made it, from which content tag and commit."""
     notes = {ANNOTATION_KIND: kind, ANNOTATION_PIPELINE: pipeline_id, ANNOTATION_CONTENT_TAG: content_tag}
     if commit:

@@ -8,12 +8,13 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ci_tags.core.dockerfile import rewrite_bases
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
 from ci_tags.core.reference import parse_reference
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.oci.auth import scope
 from ci_tags.oci.stamp import fetch, stamp
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
     from ci_tags.project.config import Config
 
-LABEL_HASH = "dev.ci-tags.content-hash"
 log = logging.getLogger("ci_tags.build")
 
 
@@ -46,7 +46,7 @@ class Built:
     arch: str
     content_tag: str
     digest: str
-    action: str  # "reuse" (the content tag was there) or "build"
+    action: Literal["reuse", "build"]  # reuse: the content tag was there
     local_image_removed: bool
     pipeline_tag: str | None  # None for an arch of a multi-arch image: its manifest job tags the index
     failure: CiTagsError | None = None
@@ -74,7 +74,8 @@ def build_image(registries: Registries, config: Config, pipe: Pipeline, opts: Bu
     registry = registries.get(ref.api_host)
     target = f"{image.repository}:{arch.content_tag}"
     pushed = None if opts.force else fetch(registry, ref.repository, arch.content_tag)
-    action, removed_local = "reuse", False
+    action: Literal["reuse", "build"] = "reuse"
+    removed_local = False
     if pushed is not None:
         report.info(f"{target} exists already: not building it again")
         digest = pushed.digest
@@ -114,14 +115,11 @@ def parent_digests(registries: Registries, resolved: Mapping[str, ResolvedImage]
 
 def labels(arch: ArchImage, pipe: Pipeline) -> dict[str, str]:
     """The image's labels: when, from which content hash, commit and source."""
-    found = {
-        "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        LABEL_HASH: arch.hash,
-    }
+    found = {ANNOTATION_CREATED: now_rfc3339(), LABEL_CONTENT_HASH: arch.hash}
     if pipe.commit:
-        found["org.opencontainers.image.revision"] = pipe.commit
+        found[ANNOTATION_REVISION] = pipe.commit
     if pipe.source_url:
-        found["org.opencontainers.image.source"] = pipe.source_url
+        found[ANNOTATION_SOURCE] = pipe.source_url
     return found
 
 

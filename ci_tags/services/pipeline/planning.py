@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.emitters import JobSettings, Runners, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
-from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, ImageState, Plan, decide
+from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, Action, ImageState, Plan, decide
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.project.imageset import ResolvedImage, resolve
 from ci_tags.services.pipeline import Pin, Report
@@ -39,7 +39,7 @@ class Row:
     image: str
     arch: str
     content_tag: str
-    action: str
+    action: Action
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ci_tags.core.manifest import INDEX_TYPES, Descriptor, Manifest, may_be_placeholder
-from ci_tags.core.plan import ASSEMBLE, BUILD, ArchTarget, ImageState, decide
+from ci_tags.core.plan import ASSEMBLE, BUILD, Action, ArchTarget, ImageState, decide
 from ci_tags.core.reference import parse_reference
 from ci_tags.errors import CiTagsError
 from ci_tags.oci.auth import scope
@@ -85,7 +85,7 @@ class Reuse:
             return state, exc
         return state, None
 
-    def _tag(self, image: ResolvedImage, action: str, content: Content, arches: ArchManifests) -> bool:
+    def _tag(self, image: ResolvedImage, action: Action, content: Content, arches: ArchManifests) -> bool:
         """Point this pipeline's tag at the image (its index assembled first if need be); whether the content
         is still there afterwards."""
         ref = parse_reference(image.repository)
