@@ -7,7 +7,13 @@ import argparse
 import shlex
 from dataclasses import dataclass
 
-from ci_tags.commands.options import PipelineOptions, add_config_option, add_pipeline_options, detect, load_image_set
+from ci_tags.commands.options import (
+    PipelineOptions,
+    add_config_option,
+    add_pipeline_options,
+    load_image_set,
+    pipeline_of,
+)
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.services.pipeline import Report, pinner
@@ -59,7 +65,7 @@ def run(ctx: Context, opts: Options) -> Built:
     except ValueError as exc:
         raise BadInput(f"--builder-args: {exc}") from None
     config = load_image_set(ctx, opts.pipeline.config)
-    pipe = detect(ctx, opts.pipeline, config)
+    pipe = pipeline_of(ctx, opts.pipeline, config)
     pipeline_id = pipe.require_id()
     build = BuildOptions(image=opts.image, arch=opts.arch, builder=opts.builder, builder_args=builder_args,
                          force=opts.force, keep_image=opts.keep_image)

@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from ci_tags.commands.options import PipelineOptions, add_config_option, add_pipeline_options, detect, load_image_set
+from ci_tags.commands.options import (
+    PipelineOptions,
+    add_config_option,
+    add_pipeline_options,
+    load_image_set,
+    pipeline_of,
+)
 from ci_tags.context import Context
 from ci_tags.services.pipeline.manifests import Assembled, assemble_image
 
@@ -35,5 +41,5 @@ class Options:
 
 def run(ctx: Context, opts: Options) -> Assembled:
     config = load_image_set(ctx, opts.pipeline.config)
-    pipe = detect(ctx, opts.pipeline, config)
+    pipe = pipeline_of(ctx, opts.pipeline, config)
     return assemble_image(ctx.registries, config, opts.image, pipeline_id=pipe.require_id(), commit=pipe.commit)

@@ -77,7 +77,7 @@ def load_image_set(ctx: Context, path: str) -> Config:
     return config
 
 
-def detect(ctx: Context, opts: PipelineOptions, config: Config | None = None) -> Pipeline:
+def pipeline_of(ctx: Context, opts: PipelineOptions, config: Config | None = None) -> Pipeline:
     """The pipeline this runs in; the default branch is --default-branch, else the CI's, else the config's."""
     found = detect_pipeline(ctx.env, pipeline_id=opts.pipeline_id, default_branch=opts.default_branch)
     if found.default_branch is None and config is not None and config.default_branch:
@@ -95,4 +95,4 @@ def load(ctx: Context) -> Config:
 def pipeline(ctx: Context, config: Config | None = None) -> Pipeline:
     opts = PipelineOptions(pipeline_id=getattr(ctx.args, "pipeline_id", None),
                            default_branch=getattr(ctx.args, "default_branch", None))
-    return detect(ctx, opts, config)
+    return pipeline_of(ctx, opts, config)

@@ -7,7 +7,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, replace
 
-from ci_tags.commands.options import PipelineOptions, add_config_option, add_pipeline_options, detect, load_image_set
+from ci_tags.commands.options import (
+    PipelineOptions,
+    add_config_option,
+    add_pipeline_options,
+    load_image_set,
+    pipeline_of,
+)
 from ci_tags.context import Context
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.core.emitters import NOOP_IMAGE
@@ -86,7 +92,7 @@ class Options:
 def run(ctx: Context, opts: Options) -> Planned:
     config = load_image_set(ctx, opts.pipeline.config)
     settings = replace(job_settings(opts.jobs), ci_tags_args=("--config", opts.pipeline.config))  # bad input: now
-    pipe = detect(ctx, opts.pipeline, config)
+    pipe = pipeline_of(ctx, opts.pipeline, config)
     pipeline_id = pipe.require_id()
     return plan_pipeline(
         ctx.registries, config, pipeline_id=pipeline_id, commit=pipe.commit, settings=settings, files=opts.files,
