@@ -168,6 +168,8 @@ def render(result: Result, out: Output) -> int:
         from ci_tags.output.text import render_text
 
         render_text(result, out)
+    for warning in getattr(result, "warnings", ()):  # per-item problems of a partial failure, in every format
+        out.warn(warning)
     if result.failure is not None:
         out.error(result.failure)
         return result.failure.exit_code

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 # result class name -> "module in ci_tags.output.text:function"
 RENDERERS: dict[str, str] = {
+    "Assembled": "pipeline:assembled",
+    "Built": "pipeline:built",
+    "Hashed": "pipeline:hashed",
+    "Planned": "pipeline:planned",
     "Retagged": "registry:retagged",
     "Slug": "names:slug",
 }
