@@ -51,21 +51,27 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
 
 
 def load(ctx: Context) -> Config:
-    from ci_tags.core.reference import parse_reference
-    from ci_tags.project.config import load_config
-
-    config = load_config(Path(ctx.args.config), ctx.env)
-    ctx.aim(parse_reference(f"{config.registry}/x").api_host)  # the set's registry is the command's target
-    return config
+    return load_set(ctx, ctx.args.config)
 
 
 def pipeline(ctx: Context, config: Config | None = None) -> Pipeline:
+    return detect(ctx, config, pipeline_id=getattr(ctx.args, "pipeline_id", None),
+                  default_branch=getattr(ctx.args, "default_branch", None))
+
+
+def load_set(ctx: Context, path: str) -> Config:
+    """The image set at ``path`` (--config); its registry becomes the command's target."""
+    from ci_tags.core.reference import parse_reference
+    from ci_tags.project.config import load_config
+
+    config = load_config(Path(path), ctx.env)
+    ctx.aim(parse_reference(f"{config.registry}/x").api_host)
+    return config
+
+
+def detect(ctx: Context, config: Config | None, *, pipeline_id: str | None, default_branch: str | None) -> Pipeline:
     """The pipeline this runs in; the default branch is --default-branch, else the CI's, else the config's."""
-    found = detect_pipeline(
-        ctx.env,
-        pipeline_id=getattr(ctx.args, "pipeline_id", None),
-        default_branch=getattr(ctx.args, "default_branch", None),
-    )
+    found = detect_pipeline(ctx.env, pipeline_id=pipeline_id, default_branch=default_branch)
     if found.default_branch is None and config is not None and config.default_branch:
         found = replace(found, default_branch=config.default_branch)
     return found
