@@ -20,7 +20,6 @@ import base64
 import binascii
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +102,8 @@ def _decode_auth(entry: Any, source: str) -> Credentials | None:
 
 
 def _from_helper(helper: str, registry: str, env: Mapping[str, str]) -> Credentials | None:
+    import subprocess  # here: few runs use a helper, and every run's start-up would pay for it
+
     program = f"docker-credential-{helper}"
     for key in _host_keys(registry):
         try:
