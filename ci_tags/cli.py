@@ -13,6 +13,7 @@ from ci_tags import __version__
 from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, CiTagsError
 
 if TYPE_CHECKING:
+    from ci_tags.output import Output
     from ci_tags.output.result import Result
 
 # the context and the output (dataclasses, json, logging) are imported once a command runs: ``--version`` stays quick
@@ -139,8 +140,7 @@ def main(
     if argv in (["--version"], ["-V"]):  # fast path: no parser, no command modules
         (stdout or sys.stdout).write(f"ci-tags {__version__}\n")
         return 0
-    from ci_tags.context import Context, RegistryOptions
-    from ci_tags.output import Output, render
+    from ci_tags.output import Output
 
     env = dict(os.environ if env is None else env)
     selected = next((a for a in argv if not a.startswith("-")), None)
@@ -166,11 +166,19 @@ def main(
     out.command = args.command
     if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
+    return _run(args, env, out, stdin or sys.stdin)
+
+
+def _run(args: argparse.Namespace, env: dict[str, str], out: Output, stdin: TextIO) -> int:
+    """Run the parsed command; map its errors to exit codes (and to the ``error`` of --json)."""
+    from ci_tags.context import Context, RegistryOptions
+    from ci_tags.output import render
+
     ctx = Context(env=env, out=out)
     module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
     try:
         if getattr(args, "password_stdin", False):
-            args.password = _password_from(stdin or sys.stdin, args.password)
+            args.password = _password_from(stdin, args.password)
         ctx.registry = RegistryOptions.from_args(args)
         if not hasattr(module, "Options"):  # not yet turned to typed options and results (issue 15)
             ctx.args = args

@@ -7,7 +7,6 @@ the run then ends with a summary and exit 1, and a re-run settles what is left."
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +126,8 @@ class PipelineTagsUnread:
 
 def is_ancestor(root: Path) -> Ancestry:
     """``is_ancestor(a, b)`` by git in the checkout; None when git cannot tell (shallow clone, no git)."""
+
+    import subprocess  # here: ``publish --help`` starts without it
 
     def ask(a: str, b: str) -> bool | None:
         try:
