@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ci_tags.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_API_URL, DOCKER_HUB_HOSTS
 from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
 
 KINDS = ("auto", "oci", "gitlab", "dockerhub")
-HUB_HOSTS = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API_HOST})
-HUB_API = "https://hub.docker.com"
 
 
 def _gitlab_token(env: Mapping[str, str], token: str | None) -> tuple[str, bool] | None:
@@ -42,7 +40,8 @@ def backend_for(
     password: str | None = None,
     gitlab_url: str | None = None,
     gitlab_token: str | None = None,
-    hub_url: str = HUB_API,
+    hub_url: str = DOCKER_HUB_API_URL,
+    concurrency: int = 8,
 ) -> Backend:
     """The backend for a registry ``host``. ``kind`` is "oci", "gitlab", "dockerhub", or "auto":
 
@@ -51,6 +50,8 @@ def backend_for(
     - GitLab -> its API when asked for with ``gitlab_url``, or in GitLab CI (GITLAB_CI) for the job's registry
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
+
+    ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
     """
     if kind not in KINDS:
         raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(KINDS)}")
@@ -60,7 +61,7 @@ def backend_for(
         raise BadInput("the GitLab URL must not hold credentials", hint="give the token in CI_TAGS_GITLAB_TOKEN")
     if kind == "auto":
         in_gitlab_ci = env.get("GITLAB_CI") == "true" and bool(env.get("CI_REGISTRY")) and host == env["CI_REGISTRY"]
-        if host in HUB_HOSTS:
+        if host in DOCKER_HUB_HOSTS:
             kind = "dockerhub"
         elif token and url and (gitlab_url or in_gitlab_ci):
             kind = "gitlab"
@@ -85,7 +86,9 @@ def backend_for(
             raise BadInput("the GitLab backend needs GitLab's address", hint="--gitlab-url, or CI_SERVER_URL in CI")
         if token is None:
             raise BadInput("the GitLab backend needs a token", hint="CI_TAGS_GITLAB_TOKEN (api scope), or CI_JOB_TOKEN")
-        return GitLabBackend(url, token[0], job_token=token[1], session=registries.http.session)
+        return GitLabBackend(url, token[0], job_token=token[1], session=registries.http.session,
+                             detail_workers=concurrency)
     from ci_tags.backends.oci import OciBackend
 
-    return OciBackend(registries.get(DOCKER_HUB_API_HOST if host in HUB_HOSTS else host))
+    return OciBackend(registries.get(DOCKER_HUB_API_HOST if host in DOCKER_HUB_HOSTS else host),
+                      concurrency=concurrency)

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import add_backend_options, add_config_option, backend_from_options, load, pipeline
 from ci_tags.context import Context
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.policy import (
     CONTENT,
     PIPELINE,
@@ -32,10 +32,10 @@ from ci_tags.core.policy import (
     Summary,
     TagInfo,
     decide,
-    parse_duration,
     template_regex,
 )
-from ci_tags.core.reference import DOCKER_HUB, Reference, parse_reference, slugify
+from ci_tags.core.reference import Reference, parse_reference, slugify
+from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.output import Output
 
@@ -188,7 +188,7 @@ def _repositories(names: list[str], config: Config | None) -> list[tuple[Referen
 
 def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) -> Backend | None:
     """The API to clean ``ref`` through, once per host; None for the OCI registry API (stamps, safe untag)."""
-    host = DOCKER_HUB if ref.registry in HUB_HOSTS else ref.registry
+    host = DOCKER_HUB if ref.registry in DOCKER_HUB_HOSTS else ref.registry
     if host not in chosen:
         args = ctx.args
         backend: Backend | None = None

@@ -22,14 +22,15 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
-    from ci_tags.backends import HUB_API, KINDS
+    from ci_tags.backends import KINDS
+    from ci_tags.core.hosts import DOCKER_HUB_API_URL
 
     p.add_argument("--backend", choices=KINDS, default="auto",
                    help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
                    "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
     p.add_argument("--gitlab-url",
                    help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
-    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+    p.add_argument("--hub-url", default=DOCKER_HUB_API_URL, help=argparse.SUPPRESS)
 
 
 def backend_from_options(ctx: Context, host: str) -> Backend:
@@ -38,7 +39,8 @@ def backend_from_options(ctx: Context, host: str) -> Backend:
 
     args = ctx.args
     return backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url,
+                       concurrency=ctx.concurrency)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_tags.context import Context
-from ci_tags.core.promotion import load_promotion_file
+from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.promote import MalformedPromotion, PromotionReport, promote
 

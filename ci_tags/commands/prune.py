@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import add_backend_options, backend_from_options
 from ci_tags.concurrency import run_all
 from ci_tags.context import Context
-from ci_tags.core.reference import DOCKER_HUB, validate_tag
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
+from ci_tags.core.reference import validate_tag
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 
 # shown under "examples:" by --help
@@ -36,7 +36,7 @@ def run(ctx: Context) -> int:
     if not host or ("." not in host and ":" not in host and host != "localhost"):
         raise BadInput(f"{ctx.args.namespace!r} does not start with a registry host",
                        hint="e.g. docker.io/linaro or registry.gitlab.com/group")
-    host = DOCKER_HUB if host in HUB_HOSTS else host
+    host = DOCKER_HUB if host in DOCKER_HUB_HOSTS else host
     backend = backend_from_options(ctx, host)
     repositories = backend.repositories(namespace, ctx.args.repo_prefix)
     if not repositories:  # a typo in the namespace or prefix must not pass for "nothing to prune"

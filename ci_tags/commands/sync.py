@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci_tags.context import Context
-from ci_tags.core.revisions import load_sync_file
 from ci_tags.errors import BadInput
+from ci_tags.project.release_files import load_sync_file
 from ci_tags.services.release.sync import SyncReport, sync
 
 # shown under "examples:" by --help

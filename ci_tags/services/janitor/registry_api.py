@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import Manifest, is_placeholder
-from ci_tags.core.policy import CONTENT, Decision, Policy, TagInfo, age_matters, kind_of
+from ci_tags.core.policy import CONTENT, LEFTOVER, Decision, Policy, TagInfo, age_matters, kind_of
 from ci_tags.errors import CiTagsError, NotFound, RegistryError
 from ci_tags.oci.client import Registry
 from ci_tags.oci.inventory import Inventory, image_created
@@ -161,7 +161,6 @@ def clean_repository(
     return outcome
 
 
-LEFTOVER = "placeholder"  # the reason of a leftover placeholder's removal
 PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
 
 
