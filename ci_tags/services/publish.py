@@ -42,6 +42,7 @@ from ci_tags.errors import CiTagsError, OperationFailed
 if TYPE_CHECKING:
     from ci_tags.ci.environment import Pipeline
     from ci_tags.oci.client import Registries, Registry
+    from ci_tags.oci.http import Http
     from ci_tags.project.config import Config
 
 Ancestry = Callable[[str, str], "bool | None"]
@@ -140,16 +141,17 @@ def is_ancestor(root: Path) -> Ancestry:
     return ask
 
 
-def ci_status(env: Mapping[str, str], pipe: Pipeline) -> tuple[bool | None, tuple[str, ...]]:
+def ci_status(env: Mapping[str, str], pipe: Pipeline, http: Http) -> tuple[bool | None, tuple[str, ...]]:
     """Ask the CI API whether every other job succeeded, where a token that can read the pipeline is given."""
     if pipe.system == "gitlab" and env.get("CI_TAGS_GITLAB_TOKEN"):
         from ci_tags.ci.gitlab import check_gitlab_pipeline
 
-        status = check_gitlab_pipeline(pipe, env["CI_TAGS_GITLAB_TOKEN"])
+        status = check_gitlab_pipeline(pipe, env["CI_TAGS_GITLAB_TOKEN"], http=http)
     elif pipe.system == "jenkins" and env.get("CI_TAGS_JENKINS_TOKEN"):
         from ci_tags.ci.jenkins import check_jenkins_build
 
-        status = check_jenkins_build(pipe, pipe.api_url, env.get("CI_TAGS_JENKINS_USER"), env["CI_TAGS_JENKINS_TOKEN"])
+        status = check_jenkins_build(pipe, pipe.api_url, env.get("CI_TAGS_JENKINS_USER"), env["CI_TAGS_JENKINS_TOKEN"],
+                                     http=http)
     else:
         return None, ()
     if not status.checked:
@@ -185,8 +187,9 @@ def publish(registries: Registries, config: Config, pipe: Pipeline, env: Mapping
     if unread:
         return PipelineTagsUnread(pipeline_tag, unread, len(names))
     found = {name: m for name, m, _ in fetched}
-    ci_ok, ci_reasons = ci_status(env, pipe)
-    gate = pipeline_gate(pipe, [n for n in names if found.get(n) is None], ci_ok, ci_reasons)
+    ci_ok, ci_reasons = ci_status(env, pipe, registries.http)
+    gate = pipeline_gate(pipe, [n for n in names if found.get(n) is None], ci_status_ok=ci_ok,
+                         ci_status_reasons=ci_reasons)
     if not gate.go:
         return NotPublished(dry_run, gate.reason)
     ours = origin_from({ANNOTATION_PIPELINE: pipeline_id, ANNOTATION_REVISION: pipe.commit or ""}, None)
@@ -258,7 +261,8 @@ class _ImagePublisher:
 
     def _record_intent(self, source: Manifest, tags: list[str], ours: TagOrigin) -> tuple[str, Manifest]:
         """Put this pipeline's intent under ``ci-tags-intent-<id>`` (a dry run only builds it)."""
-        from ci_tags.oci.stamp import now_rfc3339, stamp
+        from ci_tags.core.times import now_rfc3339
+        from ci_tags.oci.stamp import stamp
 
         mine = intent_tag(ours.pipeline_id or "")
         notes = {k: v for k, v in (stamp_of(source) or {}).items() if k not in (ANNOTATION_CREATED, ANNOTATION_KIND)}
