@@ -54,6 +54,7 @@ def measure(registry: RunningRegistry, cmd_for: object, runs: int) -> tuple[floa
 
 # what a retag runs before its first request, in a new process (a retag in a CI job starts like this)
 RETAG_UNTIL_FIRST_REQUEST = """
+import requests  # the first request imports it (ci-tags imports it on first use)
 from ci_tags.cli import main
 from ci_tags.context import Context
 import ci_tags.commands.retag as retag
