@@ -72,6 +72,32 @@ def test_publish_never_drops_a_read_error(reg, registry, cli, tmp_path, closing)
     assert target_of(reg, repo, "latest") == old.digest
 
 
+def test_a_failed_publish_put_fails_that_tag_alone_and_is_reported(reg, registry, cli, tmp_path):
+    """Issue 15: a PUT refused for one publish tag (a RegistryError after the retries) fails that tag: the other
+    tags still move and are reported as moved, the failure is counted, and --json prints the whole report."""
+    config, repo, _, new = publish_scene(reg, registry, tmp_path, "safety/pubput")
+    front = RegistryFront(registry.url, lambda m, p, q: (500, {}, b"oops") if m == "PUT" and p.endswith(
+        "/manifests/stable") else None)
+    front_config = one_image_config(tmp_path / "front", "x", "ci-tags.yml")
+    front_config.write_text(config.read_text().replace(registry.host, front.host))
+    try:
+        result = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest", "--json",
+                     env=PUBLISH_ENV)
+        human = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest",
+                    env=PUBLISH_ENV)
+    finally:
+        front.close()
+    assert result.code == 1, result.err
+    report = json.loads(result.out)
+    assert [(m["tag"], m["status"], m["move"]) for m in report["moves"]] == [
+        ("stable", "failed", False), ("latest", "move", True)]
+    assert "500" in report["moves"][0]["error"] and set(report["errors"]) == {"app"}
+    assert report["published"] is True
+    assert report["error"]["message"] == "1 of 1 images could not be published; a re-run settles them"
+    assert target_of(reg, repo, "latest") == new.digest and reg.head_manifest(repo, "stable") is None
+    assert human.code == 1 and ":stable: " in human.err and "unchanged " in human.out and ":latest: " in human.out
+
+
 def test_publish_leaves_a_tag_that_holds_the_image_unchanged(reg, registry, cli, tmp_path):
     config, repo, _, new = publish_scene(reg, registry, tmp_path, "safety/unchanged")
     first = cli("publish", "--config", str(config), "--json", env=PUBLISH_ENV)

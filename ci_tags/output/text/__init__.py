@@ -13,8 +13,23 @@ if TYPE_CHECKING:
 
 # result class name -> "module in ci_tags.output.text:function"
 RENDERERS: dict[str, str] = {
+    "Assembled": "pipeline:assembled",
+    "Built": "pipeline:built",
+    "Hashed": "pipeline:hashed",
+    "Planned": "pipeline:planned",
     "Retagged": "registry:retagged",
     "Slug": "names:slug",
+    "TagList": "registry:tag_list",
+    "Inspected": "registry:inspected",
+    "Untagged": "registry:untagged",
+    "ManifestsDeleted": "registry:manifests_deleted",
+    "Published": "publish:published",
+    "NotPublished": "publish:not_published",
+    "PipelineTagsUnread": "publish:pipeline_tags_unread",
+    "PromotionReport": "release:promoted",
+    "MalformedPromotion": "release:malformed_promotion",
+    "SyncReport": "release:synced",
+    "PrepareReport": "release:prepared",
 }
 
 
