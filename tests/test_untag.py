@@ -160,7 +160,7 @@ def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg
     assert reg.head_manifest("untag/unsafe", "latest") == manifest.digest
 
 
-def test_a_tag_whose_removal_is_refused_for_lack_of_rights_fails_alone(reg, registry, cli, shared_image):
+def test_a_tag_whose_removal_is_refused_for_lack_of_rights_fails_alone(reg, registry, cli, shared_image, closing):
     """Issue 15: an AuthError (403 on the write) for one tag is that tag's failure; the other tags still go and
     the JSON report lists both."""
     manifest = shared_image("untag/denied")
@@ -170,12 +170,9 @@ def test_a_tag_whose_removal_is_refused_for_lack_of_rights_fails_alone(reg, regi
             return 403, {"Content-Type": "application/json"}, b'{"errors":[{"code":"DENIED"}]}'
         return None
 
-    front = RegistryFront(registry.url, deny)
-    try:
-        refs = [f"{front.host}/untag/denied:pipeline-1", f"{front.host}/untag/denied:latest"]
-        result = cli("untag", *refs, "--json")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, deny))
+    refs = [f"{front.host}/untag/denied:pipeline-1", f"{front.host}/untag/denied:latest"]
+    result = cli("untag", *refs, "--json")
     assert result.code == 1, result.err
     report = json.loads(result.out)
     assert [(r["status"], "denied" in r.get("error", "")) for r in report["results"]] == [

@@ -72,21 +72,18 @@ def test_publish_never_drops_a_read_error(reg, registry, cli, tmp_path, closing)
     assert target_of(reg, repo, "latest") == old.digest
 
 
-def test_a_failed_publish_put_fails_that_tag_alone_and_is_reported(reg, registry, cli, tmp_path):
+def test_a_failed_publish_put_fails_that_tag_alone_and_is_reported(reg, registry, cli, tmp_path, closing):
     """Issue 15: a PUT refused for one publish tag (a RegistryError after the retries) fails that tag: the other
     tags still move and are reported as moved, the failure is counted, and --json prints the whole report."""
     config, repo, _, new = publish_scene(reg, registry, tmp_path, "safety/pubput")
-    front = RegistryFront(registry.url, lambda m, p, q: (500, {}, b"oops") if m == "PUT" and p.endswith(
-        "/manifests/stable") else None)
+    front = closing(RegistryFront(registry.url, lambda m, p, q: (500, {}, b"oops") if m == "PUT" and p.endswith(
+        "/manifests/stable") else None))
     front_config = one_image_config(tmp_path / "front", "x", "ci-tags.yml")
     front_config.write_text(config.read_text().replace(registry.host, front.host))
-    try:
-        result = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest", "--json",
-                     env=PUBLISH_ENV)
-        human = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest",
-                    env=PUBLISH_ENV)
-    finally:
-        front.close()
+    result = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest", "--json",
+                 env=PUBLISH_ENV)
+    human = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest",
+                env=PUBLISH_ENV)
     assert result.code == 1, result.err
     report = json.loads(result.out)
     assert [(m["tag"], m["status"], m["move"]) for m in report["moves"]] == [
