@@ -8,7 +8,8 @@ does it for a whole set of images. Bytecode is compiled first, as a pip install 
 Then start-up (issue 15: a one-shot ``ci-tags retag`` in a release job), median of N new processes each:
 Python alone, Python + ``import requests`` (the floor: a retag needs requests), ``ci-tags --version``,
 ``ci-tags retag --help``, and the import + parse part of a retag (root parser, retag's parser, Options, Context,
-the registries' HTTP session: everything up to the first request); "over the floor" is what ci-tags adds. Below
+the registries' HTTP session: everything up to the first request); "over the floor" is what ci-tags adds. Wall
+time and CPU time (user + system): on a shared machine the CPU time is the steadier figure. Below
 the table, the modules that ci-tags adds to that import + parse, by their own import time (``-X importtime``,
 one run). The machine may be shared: compare figures taken in the same run.
 Run: .venv/bin/python -m bench.retag [--runs 9] [--startup-only]
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -86,17 +88,23 @@ def startup(runs: int, baseline: Path | None = None) -> None:
     elsewhere = tempfile.mkdtemp()  # not the checkout: its ci_tags/ would shadow the baseline's
     for _, cmd, env in cases:  # warm the page cache and the bytecode
         timed(cmd, env, elsewhere)
-    medians: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     for _ in range(runs):  # interleaved, so a burst of load on the shared machine hits every case alike
         for label, cmd, env in cases:
-            medians.setdefault(label, []).append(timed(cmd, env, elsewhere))
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            walls.setdefault(label, []).append(timed(cmd, env, elsewhere))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     os.rmdir(elsewhere)
-    floor = statistics.median(medians[cases[1][0]])
-    print(f"| start-up | median wall time (ms, {runs} runs) | over the floor (ms) |")
-    print("|---|---|---|")
+    # CPU time (user + system) of the process: what it costs, much less disturbed by other loads than wall time
+    floor_wall, floor_cpu = statistics.median(walls[cases[1][0]]), statistics.median(cpus[cases[1][0]])
+    print(f"| start-up ({runs} runs, medians) | wall time (ms) | over the floor | CPU time (ms) | over the floor |")
+    print("|---|---|---|---|---|")
     for label, _, _ in cases:
-        ms = statistics.median(medians[label])
-        print(f"| {label} | {ms * 1000:.1f} | {(ms - floor) * 1000:+.1f} |")
+        wall, cpu = statistics.median(walls[label]), statistics.median(cpus[label])
+        print(f"| {label} | {wall * 1000:.1f} | {(wall - floor_wall) * 1000:+.1f} | {cpu * 1000:.1f} | "
+              f"{(cpu - floor_cpu) * 1000:+.1f} |")
     print()
     _importtime(python)
 
