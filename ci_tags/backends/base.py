@@ -27,7 +27,8 @@ class TagRecord:
 
 
 class Backend(Protocol):
-    """Lists repositories and tags of one service and removes single tags from it."""
+    """Lists repositories and tags of one service and removes single tags from it. What it can do beyond that is
+    its row's capabilities in the backend table (ci_tags/backends/__init__.py)."""
 
     name: str
 
@@ -46,10 +47,6 @@ class Backend(Protocol):
 
     def delete_tag(self, repository: str, tag: str) -> None:
         """Remove that tag and nothing else, whatever other tags share its digest; NotFound when absent."""
-        ...
-
-    def supports_tag_dates(self) -> bool:
-        """Whether :meth:`tags` can fill ``pushed_at`` or ``created_at`` (a plain OCI registry cannot)."""
         ...
 
 

@@ -10,12 +10,17 @@ afterwards, so a registry whose tag deletion takes the image along gets them put
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from ci_tags.backends.base import TagRecord, name_after
 from ci_tags.concurrency import run_all
+from ci_tags.core.reference import DOCKER_HUB_API_HOST
 from ci_tags.errors import NotFound
 from ci_tags.oci.client import Registry
 from ci_tags.oci.untag import Untagger
+
+if TYPE_CHECKING:
+    from ci_tags.backends import Where
 
 
 class OciBackend:
@@ -64,5 +69,9 @@ class OciBackend:
         if untagger.remove(tag, digest, siblings).method == "absent":
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
 
-    def supports_tag_dates(self) -> bool:
-        return False
+
+def build(where: Where) -> OciBackend:
+    """The table's hook (ci_tags/backends/__init__.py): Docker Hub's registry is reached at its API host."""
+    from ci_tags.backends import HUB_HOSTS
+
+    return OciBackend(where.registries.get(DOCKER_HUB_API_HOST if where.host in HUB_HOSTS else where.host))

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tags.backends import HUB_HOSTS
+from ci_tags.backends import HUB_HOSTS, has, spec_of
 from ci_tags.commands.options import add_backend_options, add_config_option, backend_from_options, load, pipeline
 from ci_tags.context import Context
 from ci_tags.core.policy import (
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.project.config import Config
     from ci_tags.services.janitor.registry_api import Outcome
-
-API_NAMES = {"gitlab": "GitLab registry API", "dockerhub": "Docker Hub API"}
 
 
 # shown under "examples:" by --help
@@ -194,10 +192,10 @@ def _backend(ctx: Context, ref: Reference, chosen: dict[str, Backend | None]) ->
         backend: Backend | None = None
         if args.backend != "oci":
             backend = backend_from_options(ctx, host)
-        if backend is not None and backend.name == "oci":
-            backend = None  # "auto" chose the registry API: the path that reads stamps and untags safely
+        if backend is not None and not (has(backend, "deletes-by-tag") and has(backend, "dates-tags")):
+            backend = None  # the registry API: the path that reads stamps and untags safely
         if backend is not None:
-            ctx.out.info(f"{host}: tags listed, dated and removed through the {API_NAMES[backend.name]}")
+            ctx.out.info(f"{host}: tags listed, dated and removed through the {spec_of(backend).api}")
         chosen[host] = backend
     return chosen[host]
 

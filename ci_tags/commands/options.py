@@ -22,9 +22,9 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
-    from ci_tags.backends import HUB_API, KINDS
+    from ci_tags.backends import HUB_API, kinds
 
-    p.add_argument("--backend", choices=KINDS, default="auto",
+    p.add_argument("--backend", choices=kinds(), default="auto",
                    help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
                    "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
     p.add_argument("--gitlab-url",

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from ci_tags.backends import has
 from ci_tags.backends.base import Backend, TagDetail, TagRecord
 from ci_tags.concurrency import run_all
 from ci_tags.core.policy import (
@@ -162,7 +163,7 @@ def clean_with_backend(
     stamps = Inventory(repository)
 
     def read(tags: list[str]) -> None:
-        if backend.name == "dockerhub" or not tags:
+        if not has(backend, "reads-stamps") or not tags:
             return
         reg, path = registry()
         found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
