@@ -4,7 +4,7 @@ options of janitor and prune."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,13 +32,25 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
 
 
-def backend_from_options(ctx: Context, host: str) -> Backend:
-    """The backend for ``host`` as --backend, --gitlab-url, --hub-url and the credential options ask."""
-    from ci_tags.backends import backend_for
+@dataclass(frozen=True)
+class BackendOptions:
+    """--backend, --gitlab-url and --hub-url, typed."""
 
-    args = ctx.args
-    return backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+    kind: str = "auto"
+    gitlab_url: str | None = None
+    hub_url: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BackendOptions:
+        return cls(kind=args.backend, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+
+
+def backend_from_options(ctx: Context, host: str, opts: BackendOptions) -> Backend:
+    """The backend for ``host`` as the backend options and the credential options ask."""
+    from ci_tags.backends import HUB_API, backend_for
+
+    return backend_for(opts.kind, host, registries=ctx.registries, env=ctx.env, username=ctx.registry.username,
+                       password=ctx.registry.password, gitlab_url=opts.gitlab_url, hub_url=opts.hub_url or HUB_API)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
