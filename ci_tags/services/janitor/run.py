@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tags.backends import HUB_HOSTS, has, spec_of
-from ci_tags.core.policy import Decision, Summary, decide
+from ci_tags.core.policy import Decision, Summary, TagInfo, decide
 from ci_tags.core.reference import DOCKER_HUB
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
-from ci_tags.services.janitor.engine import LISTING, Outcome
+from ci_tags.services.janitor.engine import LISTING, Outcome, Tags
 from ci_tags.services.janitor.targets import Target
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class Janitor:
         ref, policy, name = target.ref, target.policy, target.ref.name
         backend = self._backend(ref.registry)
 
-        def decided(infos: list[Any]) -> list[Decision]:
+        def decided(infos: list[TagInfo]) -> list[Decision]:
             decisions = decide(infos, policy, self.now)
             self.live.decided(name, sum(1 for d in decisions if d.delete))
             return decisions
@@ -170,7 +170,7 @@ class Janitor:
         if backend is None:
             from ci_tags.services.janitor.registry_api import RegistryTags
 
-            tags: Any = RegistryTags(self.registries.get(ref.api_host), ref.repository, policy, self.now,
+            tags: Tags = RegistryTags(self.registries.get(ref.api_host), ref.repository, policy, self.now,
                                      self.concurrency)
         else:
             from ci_tags.services.janitor.service_api import ServiceTags

@@ -29,9 +29,8 @@ during the run (say another branch's janitor, for which it was an expired tag); 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ci_tags.backends import has
 from ci_tags.backends.base import Backend, TagDetail, TagRecord
@@ -51,7 +50,7 @@ from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.oci.client import Registry
 from ci_tags.oci.inventory import Inventory, take_inventory
 from ci_tags.services.janitor.dating import first_young, name_references
-from ci_tags.services.janitor.engine import LISTING, Dated, Outcome, clean
+from ci_tags.services.janitor.engine import LISTING, Dated, Outcome
 from ci_tags.services.janitor.registry_api import tag_infos
 
 OpenRegistry = Callable[[], tuple[Registry, str]]  # the registry API and the repository's path there
@@ -191,22 +190,3 @@ class ServiceTags:
             if not decision.delete and decision.tag not in present:
                 outcome.vanished.append(decision.tag)
 
-
-def clean_with_backend(
-    backend: Backend,
-    repository: str,
-    decide: Callable[[list[TagInfo]], list[Decision]],
-    policy: Policy,
-    *,
-    dry_run: bool,
-    concurrency: int,
-    registry: OpenRegistry,
-    on_removed: Callable[[Decision], None] = lambda d: None,
-    missing_ok: bool = True,
-    now: datetime | None = None,
-    stop: threading.Event | None = None,
-) -> Outcome:
-    """Date, decide, remove and check one repository (engine.clean over :class:`ServiceTags`)."""
-    tags = ServiceTags(backend, repository, policy, now or datetime.now(timezone.utc), concurrency, registry)
-    return clean(tags, decide, dry_run=dry_run, concurrency=concurrency, on_removed=on_removed,
-                 missing_ok=missing_ok, stop=stop)
