@@ -30,7 +30,7 @@ Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-
 # - lists-namespaces: repositories(namespace, prefix) lists a namespace (prune needs it);
 # - dates-tags: tags() carries push or creation times, so the janitor dates tags by the service;
 # - deletes-by-tag: delete_tag removes exactly that tag through the service's API; without it the janitor works
-#   through the registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry.py);
+#   through the registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry_api.py);
 # - reads-stamps: a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts
 #   every manifest GET as a pull against its rate limit: there the janitor trusts the listing's digests alone).
 CAPABILITIES: tuple[Capability, ...] = ("lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps")
