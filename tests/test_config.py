@@ -96,6 +96,11 @@ max_age: 14d
         ("images: {}\nrunners: {mips: [x]}\n", "ci-tags.yml:2: runners.mips: unknown architecture"),
         ("images: {}\nkeep: ['(']\n", "ci-tags.yml:2: keep[0]: not a valid regular expression"),
         ("images: {}\nmax_age: soon\n", "ci-tags.yml:2: max_age: 'soon' is not a duration"),
+        # issue 15: a content tag has no pipeline id; a duration's units come largest first and add up to more than 0
+        ("images: {}\ntags:\n  content: 'h{hash}-{pipeline_id}'\n",
+         "ci-tags.yml:3: tags.content: unknown placeholder {pipeline_id}"),
+        ("images: {}\nmax_age: 1h7d\n", "ci-tags.yml:2: max_age: '1h7d' is not a duration"),
+        ("images: {}\nmax_age: 0d\n", "ci-tags.yml:2: max_age: '0d' is not a duration"),
         ("images: {}\nimagez: {}\n", "ci-tags.yml:2: imagez: unknown key (did you mean 'images'?)"),
         ("images:\n  a: {dockerfile: [x\n", "ci-tags.yml:3: malformed YAML"),
         ("registry: x.io/a\n", "ci-tags.yml:1: images: missing"),

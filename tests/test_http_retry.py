@@ -267,3 +267,36 @@ def test_cli_gives_up_when_the_registry_asks_to_wait_too_long(registry, cli):
     assert result.code == EXIT_FAILED
     assert f"{front.host} kept rate-limiting GET repository ratelimit/app (try again later)" in result.err
     assert len(front.seen) == 1
+
+
+# -- many threads, one session ---------------------------------------------------------------------------------------
+
+
+def _yield_between_opcodes_of_http(frame: Any, event: str, arg: Any) -> Any:
+    """A trace function that hands the GIL to another thread between every opcode of ci_tags/oci/http.py, so an
+    unguarded read-modify-write there loses updates the way it can on any interpreter that switches threads
+    between them (CPython 3.11 rarely does by itself)."""
+    if not frame.f_code.co_filename.endswith("ci_tags/oci/http.py"):
+        return None
+    frame.f_trace_opcodes = True
+
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            time.sleep(0)
+        return local
+
+    return local
+
+
+def test_request_count_counts_every_request_sent_from_many_threads(server, make_http):
+    http = make_http()
+    threading.settrace(_yield_between_opcodes_of_http)
+    try:
+        from ci_tags.concurrency import run_all
+
+        outcomes = run_all(lambda i: http.request("GET", server.url).status_code, range(160), 8)
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+    assert [status for _, status, _ in outcomes] == [200] * 160
+    assert len(server.seen) == 160
+    assert http.request_count == 160

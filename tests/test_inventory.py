@@ -3,7 +3,8 @@
 from datetime import datetime, timezone
 
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
-from ci_tags.oci.inventory import image_created, parse_time, take_inventory
+from ci_tags.core.times import parse_time
+from ci_tags.oci.inventory import image_created, take_inventory
 from ci_tags.oci.stamp import stamp
 from ci_tags.oci.untag import EXCLUSIVE, Untagger
 from tests.support.images import push_image, push_index

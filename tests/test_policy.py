@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ci_tags.core.arches import ARCHES
 from ci_tags.core.policy import (
     CONTENT,
     PIPELINE,
@@ -28,7 +29,6 @@ from ci_tags.core.policy import (
     template_regex,
 )
 from ci_tags.errors import BadInput
-from ci_tags.project.config import ARCHES
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 DAY, HOUR, SECOND = timedelta(days=1), timedelta(hours=1), timedelta(seconds=1)

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ci_tags.core.policy import CONTENT, PIPELINE, format_duration, parse_duration, template_regex
+from ci_tags.core.arches import ARCHES
+from ci_tags.core.policy import CONTENT, PIPELINE, template_regex
 from ci_tags.core.reference import slugify
+from ci_tags.core.times import format_duration, parse_duration
 from ci_tags.errors import BadInput
-from ci_tags.project.config import ARCHES, TagTemplates
+from ci_tags.project.config import TagTemplates
 
 H, H2 = "ab" * 32, "cd" * 32
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ci_tags.core.promotion import Observed, PromotionEntry, decide, load_promotion_file
+from ci_tags.core.promotion import Observed, PromotionEntry, decide
 from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
+from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
 
 A, B = "sha256:" + "a" * 64, "sha256:" + "b" * 64

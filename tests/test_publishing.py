@@ -27,7 +27,7 @@ def pipeline(branch="main", default="main", system="gitlab"):
     ],
 )
 def test_pipeline_gate(pipe, missing, status, go, words):
-    verdict = pipeline_gate(pipe, missing, status, ("job build failed",))
+    verdict = pipeline_gate(pipe, missing, ci_status_ok=status, ci_status_reasons=("job build failed",))
     assert verdict.go is go
     assert words in verdict.reason
 

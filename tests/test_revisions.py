@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from ci_tags.core.reference import Reference
-from ci_tags.core.revisions import Observed, SyncSpec, load_sync_file, output_document, plan_image, render_output
+from ci_tags.core.revisions import Observed, SyncSpec, output_document, plan_image, render_output
 from ci_tags.errors import BadInput
+from ci_tags.project.release_files import load_sync_file
 
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 SPEC = SyncSpec(Path("sync.yml"), Reference("quay.io", "openstack.kolla"), Reference("r.example:5000", "kolla"),

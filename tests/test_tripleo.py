@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from ci_tags.core.reference import Reference
-from ci_tags.core.tripleo import PrepareEntry, choose, destination, discovered_tag, load_image_list, load_prepare_file
+from ci_tags.core.tripleo import PrepareEntry, choose, destination, discovered_tag
 from ci_tags.errors import BadInput
+from ci_tags.project.release_files import load_image_list, load_prepare_file
 from ci_tags.project.yamlfile import MalformedFile
 
 NS = Reference("docker.io", "tripleomaster")

@@ -16,15 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ci_tags.core.reference import DOCKER_HUB, DOCKER_HUB_API_HOST
+from ci_tags.core.hosts import DOCKER_HUB_API_URL, DOCKER_HUB_HOSTS
 from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.oci.client import Registries
-
-HUB_HOSTS = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API_HOST})
-HUB_API = "https://hub.docker.com"
 
 Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"]
 # - lists-namespaces: repositories(namespace, prefix) lists a namespace (prune needs it);
@@ -56,13 +53,14 @@ class Where:
     password: str | None = None
     gitlab_url: str | None = None
     gitlab_token: str | None = None
-    hub_url: str = HUB_API
+    hub_url: str = DOCKER_HUB_API_URL
+    concurrency: int = 8  # the command's --concurrency: the requests a backend sends at once
 
 
 # name -> spec; ``auto`` asks the rows in this order and falls back to FALLBACK
 BACKENDS: dict[str, BackendSpec] = {
     "dockerhub": BackendSpec("dockerhub", "ci_tags.backends.dockerhub", "Docker Hub API",
-                             frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), HUB_HOSTS),
+                             frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), DOCKER_HUB_HOSTS),
     "gitlab": BackendSpec("gitlab", "ci_tags.backends.gitlab", "GitLab registry API",
                           frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"})),
     "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", frozenset({"lists-namespaces", "reads-stamps"})),
@@ -109,7 +107,8 @@ def backend_for(
     password: str | None = None,
     gitlab_url: str | None = None,
     gitlab_token: str | None = None,
-    hub_url: str = HUB_API,
+    hub_url: str = DOCKER_HUB_API_URL,
+    concurrency: int = 8,
 ) -> Backend:
     """The backend for a registry ``host``: the one named by ``kind``, or with "auto" the one the table picks:
 
@@ -118,11 +117,13 @@ def backend_for(
     - GitLab -> its API when asked for with ``gitlab_url``, or in GitLab CI (GITLAB_CI) for the job's registry
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
+
+    ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
     """
     if kind != "auto" and kind not in BACKENDS:
         raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(kinds())}")
     where = Where(host, registries, env, username=username, password=password, gitlab_url=gitlab_url,
-                  gitlab_token=gitlab_token, hub_url=hub_url)
+                  gitlab_token=gitlab_token, hub_url=hub_url, concurrency=concurrency)
     spec = _pick(where) if kind == "auto" else BACKENDS[kind]
     backend: Backend = importlib.import_module(spec.module).build(where)
     return backend

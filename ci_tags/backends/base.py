@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-_FRACTION_RE = re.compile(r"\.(\d+)")
+from ci_tags.core.times import parse_time as parse_time  # the backends' API times: one parser for all of ci-tags
 
 
 @dataclass(frozen=True)
@@ -67,23 +66,6 @@ class TagDetail(Protocol):
 def is_complete(record: TagRecord) -> bool:
     """Whether a record has a digest and a date, so no detail request can tell more."""
     return bool(record.digest and (record.pushed_at or record.created_at))
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time from an API (``2021-01-05T21:06:53.506400Z``, ``2019-01-06T16:49:51.272+00:00``) as
-    an aware datetime; None when absent, unparsable, or without a zone (an unknown zone is no time at all)."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python 3.10's fromisoformat takes 3 or 6 fractional digits only; Go services send up to 9.
-    text = _FRACTION_RE.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def name_after(path: str, namespace: str) -> str | None:

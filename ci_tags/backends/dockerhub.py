@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ci_tags.backends.base import TagRecord, name_after, parse_time
-from ci_tags.core.reference import DOCKER_HUB
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_API_URL, is_docker_hub
 from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
 from ci_tags.oci.http import Http
 
@@ -38,15 +38,13 @@ if TYPE_CHECKING:
 
     from ci_tags.backends import Where
 
-HUB_API = "https://hub.docker.com"
 PAGE_SIZE = 100
-_HUB_ALIASES = (DOCKER_HUB, "index.docker.io", "registry-1.docker.io")
 
 
 class DockerHubBackend:
     name = "dockerhub"
 
-    def __init__(self, http: Http, username: str, secret: str, base_url: str = HUB_API) -> None:
+    def __init__(self, http: Http, username: str, secret: str, base_url: str = DOCKER_HUB_API_URL) -> None:
         self.http = http
         self.base = base_url.rstrip("/")
         self._username = username
@@ -195,7 +193,7 @@ def build(where: Where) -> DockerHubBackend:
 def _split(repository: str) -> tuple[str, str]:
     """``docker.io/ns/name`` (or ``ns/name``) -> URL-quoted (ns, name)."""
     host, _, rest = repository.partition("/")
-    path = rest if host in _HUB_ALIASES else repository
+    path = rest if is_docker_hub(host) else repository
     ns, _, name = path.partition("/")
     if not ns or not name or "/" in name:
         raise BadInput(f"{repository!r} is not a Docker Hub repository (docker.io/namespace/name)")

@@ -20,7 +20,8 @@ Endpoints (docs.gitlab.com/api/container_registry/), all offset-paginated (``pag
 
 Auth: a personal, project or group access token (``PRIVATE-TOKEN``), or a CI job token (``JOB-TOKEN``), which
 reaches only the registry of the project running the job. 401/403 become AuthError, 404 NotFound; 429 and
-transient 5xx are retried by python-gitlab (``retry_transient_errors``), with the timeout set here.
+transient 5xx are retried by ci-tags' HTTP path, whose session python-gitlab is given (its own retries are off:
+ci_tags/oci/http_clients.py), with the timeout set here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from urllib.parse import quote
 from ci_tags.backends.base import TagRecord, is_complete, name_after, parse_time
 from ci_tags.concurrency import run_all
 from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
-from ci_tags.oci.http import USER_AGENT
 
 if TYPE_CHECKING:
     import requests
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PER_PAGE = 100
-MAX_RETRIES = 5  # python-gitlab waits 0.1 s * 2^n between them (or Retry-After): about 3 s in all
 
 
 class GitLabBackend:
@@ -59,22 +58,22 @@ class GitLabBackend:
         detail_workers: int = 8,
     ) -> None:
         """``url`` is GitLab's address (``https://gitlab.example.com``, CI_SERVER_URL); ``token`` an access token
-        with the ``api`` scope, or with ``job_token=True`` a CI job token. ``session`` shares ci-tags' pool."""
-        import gitlab
+        with the ``api`` scope, or with ``job_token=True`` a CI job token. ``session`` is ci-tags' (Http.session:
+        one pool, one retry policy); ``detail_workers`` the command's --concurrency for the per-tag requests."""
+        from ci_tags.oci.http import Http
+        from ci_tags.oci.http_clients import gitlab_client
 
         base = url.rstrip("/").removesuffix("/api/v4")
         self.url = base
         self.job_token = job_token
         self.detail_workers = detail_workers
-        self.client = gitlab.Gitlab(
+        self.client = gitlab_client(
             base,
+            session or Http().session,
+            timeout=timeout,
             private_token=None if job_token else token,
             job_token=token if job_token else None,
-            timeout=timeout,
-            retry_transient_errors=True,
-            user_agent=USER_AGENT,
             keep_base_url=True,  # follow pagination links on the address we were given, behind proxies too
-            session=session,
         )
         self._where: dict[str, tuple[int, int]] = {}  # repository path -> (project id, repository id)
         self._lock = threading.Lock()
@@ -105,24 +104,24 @@ class GitLabBackend:
                 ) from None
             if code == 404:
                 raise NotFound(f"{what}: not found on GitLab") from None
+            if code == 429:  # still limited after the waits the HTTP path was willing to make
+                raise RegistryError(f"GitLab kept rate-limiting {what}", hint="try again later") from None
             raise RegistryError(f"GitLab answered {code} while {what}") from None
         except gle.GitlabError as exc:  # unparsable answers, redirects of a DELETE
             raise RegistryError(f"GitLab gave an unusable answer while {what}: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise RegistryError(f"cannot reach GitLab at {self.url} while {what}: {type(exc).__name__}") from None
-        except ValueError:  # python-gitlab reads Retry-After as an integer only
-            raise RegistryError(f"GitLab kept rate-limiting {what}", hint="try again later") from None
 
     def _list(self, path: str, what: str) -> list[dict[str, Any]]:
         def listing() -> list[dict[str, Any]]:
-            rows = self.client.http_list(path, query_data={"per_page": PER_PAGE}, get_all=True, max_retries=MAX_RETRIES)
+            rows = self.client.http_list(path, query_data={"per_page": PER_PAGE}, get_all=True)
             return [r for r in rows if isinstance(r, dict)]
 
         return self._call(what, listing)
 
     def _get(self, path: str, what: str) -> dict[str, Any]:
         def get() -> dict[str, Any]:
-            data = self.client.http_get(path, max_retries=MAX_RETRIES)
+            data = self.client.http_get(path)
             return data if isinstance(data, dict) else {}
 
         return self._call(what, get)
@@ -240,7 +239,7 @@ class GitLabBackend:
     def delete_tag(self, repository: str, tag: str) -> None:
         project_id, repository_id = self._locate(repository)
         path = f"/projects/{project_id}/registry/repositories/{repository_id}/tags/{quote(tag, safe='')}"
-        self._call(f"removing {repository}:{tag}", lambda: self.client.http_delete(path, max_retries=MAX_RETRIES))
+        self._call(f"removing {repository}:{tag}", lambda: self.client.http_delete(path))
 
 
 def _id(path: str) -> str:
@@ -285,4 +284,5 @@ def build(where: Where) -> GitLabBackend:
     token = _token(where.env, where.gitlab_token)
     if token is None:
         raise BadInput("the GitLab backend needs a token", hint="CI_TAGS_GITLAB_TOKEN (api scope), or CI_JOB_TOKEN")
-    return GitLabBackend(url, token[0], job_token=token[1], session=where.registries.http.session)
+    return GitLabBackend(url, token[0], job_token=token[1], session=where.registries.http.session,
+                         detail_workers=where.concurrency)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from ci_tags.backends.base import TagRecord, name_after
 from ci_tags.concurrency import run_all
-from ci_tags.core.reference import DOCKER_HUB_API_HOST
+from ci_tags.core.hosts import DOCKER_HUB_API_HOST, DOCKER_HUB_HOSTS
 from ci_tags.errors import NotFound
 from ci_tags.oci.client import Registry
-from ci_tags.oci.untag import Untagger
+from ci_tags.oci.untag import ABSENT, Untagger
 
 if TYPE_CHECKING:
     from ci_tags.backends import Where
@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 class OciBackend:
     name = "oci"
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, concurrency: int = 8) -> None:
+        """``concurrency``: the command's --concurrency, for the HEADs that find a tag's siblings."""
         self.registry = registry
+        self.concurrency = concurrency
         self._untaggers: dict[str, Untagger] = {}
         self._lock = threading.Lock()
 
@@ -63,15 +65,14 @@ class OciBackend:
         if not self.registry.tag_delete_refused:  # the placeholder route cannot touch other tags: no need
             others = [t for t in self.registry.tags(path) if t != tag]
             for other, found, err in run_all(lambda t: self.registry.head_manifest(path, t, untagger.scopes),
-                                             others, 8):
+                                             others, self.concurrency):
                 if err is None and found == digest:
                     siblings[other] = digest
-        if untagger.remove(tag, digest, siblings).method == "absent":
+        if untagger.remove(tag, digest, siblings).method == ABSENT:
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
 
 
 def build(where: Where) -> OciBackend:
     """The table's hook (ci_tags/backends/__init__.py): Docker Hub's registry is reached at its API host."""
-    from ci_tags.backends import HUB_HOSTS
-
-    return OciBackend(where.registries.get(DOCKER_HUB_API_HOST if where.host in HUB_HOSTS else where.host))
+    host = DOCKER_HUB_API_HOST if where.host in DOCKER_HUB_HOSTS else where.host
+    return OciBackend(where.registries.get(host), concurrency=where.concurrency)

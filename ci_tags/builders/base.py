@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci_tags.core.arches import platform_flag
 from ci_tags.errors import OperationFailed
 
 
@@ -60,14 +61,9 @@ class Builder:
         return "".join(lines)
 
 
-def platform(arch: str) -> str:
-    """``linux/<arch>`` with the variant split out (``arm-v7`` -> ``linux/arm/v7``)."""
-    return "linux/" + arch.replace("-", "/", 1)
-
-
 def build_flags(request: BuildRequest) -> list[str]:
     """The docker-compatible build flags shared by buildah bud, podman build and docker build."""
-    flags = ["--platform", platform(request.arch), "-f", str(request.dockerfile), "-t", request.reference]
+    flags = ["--platform", platform_flag(request.arch), "-f", str(request.dockerfile), "-t", request.reference]
     for key, value in sorted(request.build_args.items()):
         flags += ["--build-arg", f"{key}={value}"]
     if request.target:

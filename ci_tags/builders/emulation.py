@@ -8,26 +8,19 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from ci_tags.core.arches import BY_NAME, arch_of_machine
+
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
-# platform.machine() -> ci-tags' architecture names (config.ARCHES)
-HOST_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
-             "armv6l": "arm-v6", "i686": "386", "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x",
-             "riscv64": "riscv64"}
-# what a host runs natively besides its own architecture
-NATIVE_TOO = {"amd64": {"386"}, "arm64": {"arm", "arm-v7", "arm-v6"}, "arm": {"arm-v7", "arm-v6"}}
-# ci-tags' architecture -> the name qemu-user-static registers (/proc/sys/fs/binfmt_misc/qemu-<name>)
-QEMU_NAME = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "arm-v7": "arm", "arm-v6": "arm",
-             "386": "i386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 def host_arch(machine: str | None = None) -> str | None:
-    return HOST_ARCH.get((machine if machine is not None else platform.machine()).lower())
+    return arch_of_machine(machine if machine is not None else platform.machine())
 
 
 def can_run(arch: str, machine: str | None = None, binfmt: Path = BINFMT) -> bool:
     """True when binaries of ``arch`` run here: the host's own, one it runs natively, or a registered qemu."""
     host = host_arch(machine)
-    if host is None or arch == host or arch in NATIVE_TOO.get(host, set()):
+    if host is None or arch == host or arch in BY_NAME[host].runs_too:
         return True  # an unknown host: let the build tell
-    name = QEMU_NAME.get(arch)
-    return name is not None and (binfmt / f"qemu-{name}").exists()
+    known = BY_NAME.get(arch)
+    return known is not None and (binfmt / f"qemu-{known.qemu}").exists()

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 
-LABEL = "dev.ci-tags.manifesto"
-TEXT_LABEL = "dev.ci-tags.manifesto-text"
+from ci_tags.core.manifest import LABEL_MANIFESTO, LABEL_MANIFESTO_TEXT
+
+LABEL = LABEL_MANIFESTO
+TEXT_LABEL = LABEL_MANIFESTO_TEXT
 MAX_TEXT = 16 << 10  # labels live in the image config, which every pull reads: keep it small
 
 

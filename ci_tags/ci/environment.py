@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ci_tags.core.reference import slugify, validate_tag
+from ci_tags.core.times import parse_time
 from ci_tags.errors import BadInput
 
 
@@ -43,15 +44,6 @@ class Pipeline:
         return self.pipeline_id
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _checked_id(pipeline_id: str | None, source: str) -> str | None:
     if pipeline_id is None:
         return None
@@ -73,7 +65,7 @@ def detect_pipeline(
             default_branch=default_branch or env.get("CI_DEFAULT_BRANCH") or None,
             commit=env.get("CI_COMMIT_SHA") or None,
             source_url=env.get("CI_PROJECT_URL") or None,
-            created_at=_time(env.get("CI_PIPELINE_CREATED_AT")),
+            created_at=parse_time(env.get("CI_PIPELINE_CREATED_AT")),
             api_url=env.get("CI_API_V4_URL") or None,
             project=env.get("CI_PROJECT_ID") or None,
             run_id=env.get("CI_PIPELINE_ID") or None,

@@ -3,23 +3,30 @@ pipeline succeeded. Needs a token with read_api: the job token cannot list a pip
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_tags.ci.environment import Pipeline
 from ci_tags.ci.status import PipelineStatus, judge_jobs
 from ci_tags.errors import AuthError, NotFound, RegistryError
 
+if TYPE_CHECKING:
+    from ci_tags.oci.http import Http
 
-def check_gitlab_pipeline(pipeline: Pipeline, token: str | None, *, timeout: float = 30) -> PipelineStatus:
+
+def check_gitlab_pipeline(pipeline: Pipeline, token: str | None, *, timeout: float = 30,
+                          http: Http | None = None) -> PipelineStatus:
+    """``http``: the process's HTTP path (its pool and retry policy); a new one when not given."""
     if not token:
         return PipelineStatus(False, False, ("no token with read_api (CI_TAGS_GITLAB_TOKEN): jobs not checked",))
     if not (pipeline.api_url and pipeline.project and pipeline.run_id):
         return PipelineStatus(False, False, ("CI_API_V4_URL, CI_PROJECT_ID or CI_PIPELINE_ID missing",))
-    import gitlab
     import gitlab.exceptions
 
+    from ci_tags.oci.http import Http
+    from ci_tags.oci.http_clients import gitlab_client
+
     url = pipeline.api_url.removesuffix("/").removesuffix("/api/v4")
-    client = gitlab.Gitlab(url, private_token=token, timeout=timeout, retry_transient_errors=True)
+    client = gitlab_client(url, (http or Http()).session, timeout=timeout, private_token=token)
     try:
         project = client.projects.get(pipeline.project, lazy=True)
         run = project.pipelines.get(pipeline.run_id, lazy=True)

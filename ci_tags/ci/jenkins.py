@@ -4,17 +4,27 @@ earlier stage failed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ci_tags.ci.environment import Pipeline
 from ci_tags.ci.status import PipelineStatus
 from ci_tags.errors import AuthError, NotFound, RegistryError
 
+if TYPE_CHECKING:
+    from ci_tags.oci.http import Http
 
-def check_jenkins_build(pipeline: Pipeline, url: str | None, user: str | None, token: str) -> PipelineStatus:
+
+def check_jenkins_build(pipeline: Pipeline, url: str | None, user: str | None, token: str, *,
+                        http: Http | None = None) -> PipelineStatus:
+    """``http``: the process's HTTP path (its pool and retry policy); a new one when not given."""
     if not (url and pipeline.project and pipeline.run_id):
         return PipelineStatus(False, False, ("JENKINS_URL, JOB_NAME or BUILD_NUMBER missing",))
     import jenkins
 
-    server = jenkins.Jenkins(url, username=user, password=token, timeout=30)
+    from ci_tags.oci.http import Http
+    from ci_tags.oci.http_clients import jenkins_client
+
+    server = jenkins_client(url, http or Http(), username=user, password=token, timeout=30)
     try:
         info = server.get_build_info(pipeline.project, int(pipeline.run_id))
     except jenkins.NotFoundException:

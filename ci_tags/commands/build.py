@@ -9,7 +9,6 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ci_tags.builders import BuildRequest, find_builder
@@ -19,13 +18,14 @@ from ci_tags.commands.options import add_config_option, add_pipeline_options, lo
 from ci_tags.commands.plan import stamp_annotations
 from ci_tags.context import Context
 from ci_tags.core.dockerfile import rewrite_bases
+from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
 from ci_tags.core.reference import parse_reference
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import BadInput, NotFound, OperationFailed
 from ci_tags.oci.auth import scope
 from ci_tags.oci.stamp import fetch, stamp
 from ci_tags.project.imageset import resolve
 
-LABEL_HASH = "dev.ci-tags.content-hash"
 log = logging.getLogger("ci_tags.build")
 
 
@@ -118,13 +118,13 @@ def run(ctx: Context) -> int:
                 )
             replacements[base_ref] = f"{parent_image.repository}@{parent_digest}"
         labels = {
-            "org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            LABEL_HASH: arch.hash,
+            ANNOTATION_CREATED: now_rfc3339(),
+            LABEL_CONTENT_HASH: arch.hash,
         }
         if pipe.commit:
-            labels["org.opencontainers.image.revision"] = pipe.commit
+            labels[ANNOTATION_REVISION] = pipe.commit
         if pipe.source_url:
-            labels["org.opencontainers.image.source"] = pipe.source_url
+            labels[ANNOTATION_SOURCE] = pipe.source_url
         _check_emulation(image.spec.dockerfile, image.spec.build_args, arch.arch)
         builder = find_builder(ctx.args.builder, ctx.env, log=ctx.out.log)
         if image.spec.manifesto and not builder.runs_manifesto:

@@ -22,14 +22,15 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
-    from ci_tags.backends import HUB_API, kinds
+    from ci_tags.backends import kinds
+    from ci_tags.core.hosts import DOCKER_HUB_API_URL
 
     p.add_argument("--backend", choices=kinds(), default="auto",
                    help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
                    "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
     p.add_argument("--gitlab-url",
                    help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
-    p.add_argument("--hub-url", default=HUB_API, help=argparse.SUPPRESS)
+    p.add_argument("--hub-url", default=DOCKER_HUB_API_URL, help=argparse.SUPPRESS)
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,12 @@ class BackendOptions:
 
 def backend_from_options(ctx: Context, host: str, opts: BackendOptions) -> Backend:
     """The backend for ``host`` as the backend options and the credential options ask."""
-    from ci_tags.backends import HUB_API, backend_for
+    from ci_tags.backends import backend_for
+    from ci_tags.core.hosts import DOCKER_HUB_API_URL
 
     return backend_for(opts.kind, host, registries=ctx.registries, env=ctx.env, username=ctx.registry.username,
-                       password=ctx.registry.password, gitlab_url=opts.gitlab_url, hub_url=opts.hub_url or HUB_API)
+                       password=ctx.registry.password, gitlab_url=opts.gitlab_url,
+                       hub_url=opts.hub_url or DOCKER_HUB_API_URL, concurrency=ctx.concurrency)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:

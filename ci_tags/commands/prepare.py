@@ -10,8 +10,8 @@ from typing import Any
 
 from ci_tags.context import Context
 from ci_tags.core.reference import DOMAIN_RE
-from ci_tags.core.tripleo import load_image_list, load_prepare_file
 from ci_tags.errors import BadInput, OperationFailed
+from ci_tags.project.release_files import load_image_list, load_prepare_file
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.prepare import PreparedImage, PrepareReport, prepare
 

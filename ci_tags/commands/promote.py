@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.context import Context
-from ci_tags.core.promotion import Decision, load_promotion_file
+from ci_tags.core.promotion import Decision
 from ci_tags.errors import OperationFailed
+from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.promote import PromotionReport, promote
 

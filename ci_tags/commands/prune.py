@@ -8,10 +8,10 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ci_tags.backends import HUB_HOSTS
 from ci_tags.commands.options import BackendOptions, add_backend_options, backend_from_options
 from ci_tags.context import Context
-from ci_tags.core.reference import DOCKER_HUB, validate_tag
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
+from ci_tags.core.reference import validate_tag
 from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def run(ctx: Context, opts: Options) -> Pruned:
     if not host or ("." not in host and ":" not in host and host != "localhost"):
         raise BadInput(f"{opts.namespace!r} does not start with a registry host",
                        hint="e.g. docker.io/linaro or registry.gitlab.com/group")
-    host = DOCKER_HUB if host in HUB_HOSTS else host
+    host = DOCKER_HUB if host in DOCKER_HUB_HOSTS else host
     backend = backend_from_options(ctx, host, opts.backend)
     return prune(backend, namespace, opts.repo_prefix, tag, PruneLive(ctx.out, tag, dry_run=opts.dry_run),
                  dry_run=opts.dry_run, concurrency=ctx.concurrency, where=opts.namespace)

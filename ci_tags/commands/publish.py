@@ -39,10 +39,11 @@ from ci_tags.core.publishing import (
     settle,
 )
 from ci_tags.core.reference import Reference, parse_reference, slugify, validate_tag
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.oci.client import Registry
 from ci_tags.oci.image import read_config
-from ci_tags.oci.stamp import fetch, now_rfc3339, stamp
+from ci_tags.oci.stamp import fetch, stamp
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -77,12 +78,12 @@ def _ci_status(ctx: Context, pipe: Any) -> tuple[bool | None, tuple[str, ...]]:
     if pipe.system == "gitlab" and ctx.env.get("CI_TAGS_GITLAB_TOKEN"):
         from ci_tags.ci.gitlab import check_gitlab_pipeline
 
-        status = check_gitlab_pipeline(pipe, ctx.env["CI_TAGS_GITLAB_TOKEN"])
+        status = check_gitlab_pipeline(pipe, ctx.env["CI_TAGS_GITLAB_TOKEN"], http=ctx.registries.http)
     elif pipe.system == "jenkins" and ctx.env.get("CI_TAGS_JENKINS_TOKEN"):
         from ci_tags.ci.jenkins import check_jenkins_build
 
         status = check_jenkins_build(pipe, pipe.api_url, ctx.env.get("CI_TAGS_JENKINS_USER"),
-                                     ctx.env["CI_TAGS_JENKINS_TOKEN"])
+                                     ctx.env["CI_TAGS_JENKINS_TOKEN"], http=ctx.registries.http)
     else:
         return None, ()
     if not status.checked:
@@ -210,7 +211,7 @@ def run(ctx: Context) -> int:
     found = {name: m for name, m, _ in fetched}
     missing = [n for n in names if found.get(n) is None]
     ci_ok, ci_reasons = _ci_status(ctx, pipe)
-    gate = pipeline_gate(pipe, missing, ci_ok, ci_reasons)
+    gate = pipeline_gate(pipe, missing, ci_status_ok=ci_ok, ci_status_reasons=ci_reasons)
     if not gate.go:
         out.line(f"not publishing: {gate.reason}")
         if out.json_mode:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.context import Context
-from ci_tags.core.revisions import ImagePlan, load_sync_file, output_document, render_output
+from ci_tags.core.revisions import ImagePlan, output_document, render_output
 from ci_tags.errors import BadInput, OperationFailed
+from ci_tags.project.release_files import load_sync_file
 from ci_tags.services.release.sync import SyncReport, sync
 
 # shown under "examples:" by --help

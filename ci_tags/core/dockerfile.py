@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ci_tags.core.arches import normalised_platform
 from ci_tags.core.dockerfile_syntax import (
     DockerfileSyntaxError,
     parse_syntax,
@@ -30,9 +31,7 @@ UNKNOWN_BUILD_ARGS = ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "
 
 def platform_args(arch: str) -> dict[str, str]:
     """The platform ARGs Docker defines for a ci-tags architecture (containerd's normalised platform)."""
-    name, _, variant = arch.partition("-")
-    if name == "arm" and not variant:
-        variant = "v7"
+    name, variant = normalised_platform(arch)
     platform = "linux/" + name + (f"/{variant}" if variant else "")
     values = {"OS": "linux", "OSVERSION": "", "ARCH": name, "VARIANT": variant, "PLATFORM": platform}
     out = {f"TARGET{k}": v for k, v in values.items()}

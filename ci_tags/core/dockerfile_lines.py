@@ -99,6 +99,7 @@ def go_quote(text: str) -> str:
 
 
 
+# Long on purpose: buildkit's extractBuilderFlags state machine, one state per branch as in parser/line_parsers.go.
 def _extract_flags(line: str, escape: str) -> tuple[int, list[str]]:
     """buildkit's extractBuilderFlags: the ``--flags`` at the start, and where the rest begins."""
     words: list[str] = []

@@ -78,55 +78,55 @@ def _trim_newline(line: str) -> str:
     return line.rstrip("\r\n")
 
 
+class _Lines:
+    """The file's lines (with their offsets in the text), read one after another as buildkit's scanner does."""
+
+    def __init__(self, text: str) -> None:
+        # splitlines() also splits on \v, \f, \x1c.. and unicode separators; Docker splits on \n only
+        self.lines: list[tuple[int, str]] = []
+        pos = 0
+        for chunk in text.split("\n"):
+            self.lines.append((pos, chunk + "\n"))
+            pos += len(chunk) + 1
+        if self.lines and self.lines[-1][1] == "\n":
+            self.lines.pop()  # text ended with a newline
+        elif self.lines:
+            self.lines[-1] = (self.lines[-1][0], self.lines[-1][1][:-1])
+        self.index = 0
+        self.number = 0  # the 1-based number of the line read last
+
+    @property
+    def more(self) -> bool:
+        return self.index < len(self.lines)
+
+    def next(self) -> tuple[int, str]:
+        """(offset, raw line with its newline)."""
+        line = self.lines[self.index]
+        self.index += 1
+        self.number += 1
+        return line
+
+
 def parse_syntax(text: str) -> Syntax:
     """Parse the file's text (decoded) into instruction nodes; raises DockerfileSyntaxError where buildkit does."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    # splitlines() also splits on \v, \f, \x1c.. and unicode separators; Docker splits on \n only
-    lines = []
-    pos = 0
-    for chunk in text.split("\n"):
-        lines.append((pos, chunk + "\n"))
-        pos += len(chunk) + 1
-    if lines and lines[-1][1] == "\n":
-        lines.pop()  # text ended with a newline
-    elif lines:
-        lines[-1] = (lines[-1][0], lines[-1][1][:-1])
+    lines = _Lines(text)
     d = _Directives()
     nodes: list[Node] = []
-    i = 0
-    current = 0
-    while i < len(lines):
-        offset, raw = lines[i]
-        i += 1
-        current += 1
-        start_line = current
+    while lines.more:
+        offset, raw = lines.next()
+        start_line = lines.number
         processed = _trim_newline(raw)
         lead = len(processed) - len(processed.lstrip())
         processed = processed[lead:]
-        if d.parse_line(processed, current):
-            continue
-        if _is_comment(processed):
+        if d.parse_line(processed, lines.number) or _is_comment(processed):
             continue
         part, end_of_line = d.trim_continuation(processed)
         if end_of_line and not part:
             continue
-        buf: list[str] = [part]
-        offsets: list[int] = list(range(offset + lead, offset + lead + len(part)))
-        while not end_of_line and i < len(lines):
-            offset, raw = lines[i]
-            i += 1
-            current += 1
-            processed = _trim_newline(raw)
-            d.parse_line(processed, current)
-            if _is_comment(raw):
-                continue
-            if not processed.lstrip():
-                continue
-            part, end_of_line = d.trim_continuation(processed)
-            buf.append(part)
-            offsets += range(offset, offset + len(part))
-        line = "".join(buf)
+        line, offsets = _continued(lines, d, part, list(range(offset + lead, offset + lead + len(part))),
+                                   end_of_line=end_of_line)
         try:
             node = node_from_line(line, d.escape)
         except DockerfileSyntaxError as exc:
@@ -135,33 +135,49 @@ def parse_syntax(text: str) -> Syntax:
         node.offsets = offsets
         target = node.sub if node.command == "onbuild" and node.sub is not None else node
         if target.command in HEREDOC_INSTRUCTIONS and not target.json and "<<" in line:
-            try:
-                heredocs = heredocs_from_line(line)
-            except DockerfileSyntaxError as exc:
-                raise DockerfileSyntaxError(start_line, exc.reason) from None
-            for doc in heredocs:
-                content: list[str] = []
-                terminated = False
-                while i < len(lines):
-                    _, raw = lines[i]
-                    i += 1
-                    current += 1
-                    candidate = _trim_newline(raw)
-                    if doc.chomp:
-                        candidate = candidate.lstrip("\t")
-                    if candidate == doc.name:
-                        terminated = True
-                        break
-                    content.append(raw)
-                if not terminated:
-                    raise DockerfileSyntaxError(start_line, "unterminated heredoc")
-                doc.content = "".join(content)
-                node.heredocs.append(doc)
-        node.start_line, node.end_line = start_line, current
+            node.heredocs += _heredoc_bodies(lines, line, start_line)
+        node.start_line, node.end_line = start_line, lines.number
         nodes.append(node)
     if not nodes:
-        raise DockerfileSyntaxError(current, "file with no instructions")
+        raise DockerfileSyntaxError(lines.number, "file with no instructions")
     return Syntax(nodes, d.escape, text)
+
+
+def _continued(lines: _Lines, d: _Directives, part: str, offsets: list[int], *,
+               end_of_line: bool) -> tuple[str, list[int]]:
+    """The instruction's whole text over its continuation lines (comments and blank lines between them skipped),
+    and each character's offset in the file."""
+    buf = [part]
+    while not end_of_line and lines.more:
+        offset, raw = lines.next()
+        processed = _trim_newline(raw)
+        d.parse_line(processed, lines.number)
+        if _is_comment(raw) or not processed.lstrip():
+            continue
+        part, end_of_line = d.trim_continuation(processed)
+        buf.append(part)
+        offsets += range(offset, offset + len(part))
+    return "".join(buf), offsets
+
+
+def _heredoc_bodies(lines: _Lines, line: str, start_line: int) -> list[Heredoc]:
+    """The heredocs ``line`` opens, each with the lines up to its terminator as its content."""
+    try:
+        heredocs = heredocs_from_line(line)
+    except DockerfileSyntaxError as exc:
+        raise DockerfileSyntaxError(start_line, exc.reason) from None
+    for doc in heredocs:
+        content: list[str] = []
+        while True:
+            if not lines.more:
+                raise DockerfileSyntaxError(start_line, "unterminated heredoc")
+            _, raw = lines.next()
+            candidate = _trim_newline(raw)
+            if (candidate.lstrip("\t") if doc.chomp else candidate) == doc.name:
+                break
+            content.append(raw)
+        doc.content = "".join(content)
+    return heredocs
 
 
 def parse_heredoc(word: str) -> Heredoc | None:

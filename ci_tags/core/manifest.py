@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ci_tags.errors import RegistryError
 
@@ -160,11 +160,19 @@ def is_placeholder(manifest: Manifest) -> bool:
 # Annotations ci-tags writes on the small indexes it makes for pipeline and publish tags.
 ANNOTATION_CREATED = "org.opencontainers.image.created"
 ANNOTATION_REVISION = "org.opencontainers.image.revision"
-ANNOTATION_KIND = "dev.ci-tags.kind"  # "pipeline" or "publish"
+ANNOTATION_SOURCE = "org.opencontainers.image.source"
+ANNOTATION_KIND = "dev.ci-tags.kind"  # a StampKind
 ANNOTATION_PIPELINE = "dev.ci-tags.pipeline"
 ANNOTATION_CONTENT_TAG = "dev.ci-tags.content-tag"
 ANNOTATION_TARGET = "dev.ci-tags.target"  # digest of the image or index the tag stands for
 ANNOTATION_PUBLISH_TAGS = "dev.ci-tags.publish-tags"  # on a publish intent: the publish tags it wants to move
+# What a stamp's tag is: a pipeline tag, a publish tag, or a publisher's recorded intent (ci_tags/core/publishing.py)
+StampKind = Literal["pipeline", "publish", "intent"]
+
+# Labels ci-tags' builds put on images, besides the OCI ones above (created, revision, source, and the pipeline)
+LABEL_CONTENT_HASH = "dev.ci-tags.content-hash"
+LABEL_MANIFESTO = "dev.ci-tags.manifesto"  # sha256 of the manifesto command's output
+LABEL_MANIFESTO_TEXT = "dev.ci-tags.manifesto-text"
 
 
 def stamped_index(target: Manifest | Descriptor, platform: dict[str, Any] | None,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
-REUSE = "reuse"  # content tag present: the pipeline tag is a metadata-only copy
-BUILD = "build"  # content tag absent: build and push
-ASSEMBLE = "assemble"  # multi-arch: every arch present, the index is not: plan assembles it by metadata
+Action = Literal["reuse", "build", "assemble"]
+REUSE: Final = "reuse"  # content tag present: the pipeline tag is a metadata-only copy
+BUILD: Final = "build"  # content tag absent: build and push
+ASSEMBLE: Final = "assemble"  # multi-arch: every arch present, the index is not: plan assembles it by metadata
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class ImageState:
 @dataclass(frozen=True)
 class ImagePlan:
     state: ImageState
-    action: str  # REUSE, BUILD or ASSEMBLE
+    action: Action
     builds: tuple[str, ...] = ()  # arches to build
 
     @property

@@ -39,19 +39,38 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Final, Literal
 
+from ci_tags.core.arches import ARCHES
 from ci_tags.core.reference import validate_tag
+from ci_tags.core.times import format_duration
 from ci_tags.errors import BadInput
-from ci_tags.project.config import ARCHES
 
-CONTENT = "content"
-PIPELINE = "pipeline"
-INTENT = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's recorded intent (ci_tags/core/publishing.py)
-KINDS = (CONTENT, PIPELINE)
+# The kinds of tags ci-tags makes (and so may remove); a template makes the first two
+TemplateKind = Literal["content", "pipeline"]
+Kind = Literal["content", "pipeline", "intent"]
+CONTENT: Final = "content"
+PIPELINE: Final = "pipeline"
+INTENT: Final = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's recorded intent (ci_tags/core/publishing.py)
+KINDS: tuple[TemplateKind, ...] = (CONTENT, PIPELINE)
 
-PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT = "protected", "keep-regex", "signature", "foreign", "current"
-AGE_UNKNOWN, IN_USE, KEEP_LAST, YOUNG, EXPIRED = "age-unknown", "in-use", "keep-last", "young", "expired"
-REASONS = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, IN_USE, KEEP_LAST, YOUNG, EXPIRED)
+# The rule that decided, in the order the rules apply (the module docstring's table)
+# (and "placeholder": no rule, the janitor finishing a removal an interrupted run left on an untag placeholder)
+Reason = Literal["protected", "keep-regex", "signature", "foreign", "current", "age-unknown", "in-use", "keep-last",
+                 "young", "expired", "placeholder"]
+PROTECTED: Final = "protected"
+KEEP_REGEX: Final = "keep-regex"
+SIGNATURE: Final = "signature"
+FOREIGN: Final = "foreign"
+CURRENT: Final = "current"
+AGE_UNKNOWN: Final = "age-unknown"
+IN_USE: Final = "in-use"
+KEEP_LAST: Final = "keep-last"
+YOUNG: Final = "young"
+EXPIRED: Final = "expired"
+LEFTOVER: Final = "placeholder"
+REASONS: tuple[Reason, ...] = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, IN_USE, KEEP_LAST,
+                               YOUNG, EXPIRED)
 ORDER_SOURCE = "order:"  # time_source prefix of a pipeline tag dated by its number: "order:<older tag read>"
 
 SIGNATURE_RE = re.compile(r"sha(?:256|512)-[0-9a-f]{64}.*|.*\.(?:sig|att|sbom)")
@@ -61,38 +80,11 @@ MIN_HASH_LENGTH = 12
 PIPELINE_ID_RE = r"(?:[0-9]+|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?-[0-9]+)"
 INTENT_RE = re.compile(r"ci-tags-intent-" + PIPELINE_ID_RE)
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_DURATION_RE = re.compile(r"(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``7d``, ``36h``, ``90m``, ``2w``, ``1d12h`` -> timedelta. Units in the order w, d, h, m, each at most once.
-
-    Raises :class:`BadInput` for anything else, and for a duration of zero."""
-    match = _DURATION_RE.fullmatch(text.strip())
-    hint = "use e.g. 7d, 36h, 90m, 2w or 1d12h: units w, d, h, m, largest first"
-    if not text.strip() or match is None:
-        raise BadInput(f"invalid duration {text!r}", hint=hint)
-    try:
-        weeks, days, hours, minutes = (int(n) if n else 0 for n in match.groups())
-        total = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes)
-    except (OverflowError, ValueError):  # ValueError: more digits than int() takes
-        raise BadInput(f"invalid duration {text!r}: too long", hint=hint) from None
-    if total <= timedelta(0):
-        raise BadInput(f"invalid duration {text!r}: it must be more than zero")
-    return total
-
-
-def format_duration(delta: timedelta) -> str:
-    """Compact and exact to the second: ``7d``, ``1d12h``, ``9d3h2m5s``; ``0s`` for nothing."""
-    seconds = int(abs(delta).total_seconds())
-    parts = [(seconds // 86400, "d"), (seconds // 3600 % 24, "h"), (seconds // 60 % 60, "m"), (seconds % 60, "s")]
-    text = "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
-    return f"-{text}" if delta < timedelta(0) else text
 
 
 def template_regex(
     template: str,
-    kind: str,
+    kind: TemplateKind,
     *,
     hash_length: int = DEFAULT_HASH_LENGTH,
     arches: Sequence[str] = ARCHES,
@@ -178,9 +170,9 @@ class Policy:
 class Decision:
     tag: str
     delete: bool
-    reason: str  # one of REASONS
+    reason: Reason
     detail: str = ""  # for people: why this rule applies
-    kind: str | None = None  # CONTENT, PIPELINE or None (not a tag of ci-tags)
+    kind: Kind | None = None  # None: not a tag of ci-tags
 
     @property
     def action(self) -> str:
@@ -190,7 +182,7 @@ class Decision:
         return f"{self.action} {self.tag}: {self.reason}" + (f": {self.detail}" if self.detail else "")
 
 
-def kind_of(tag: str, policy: Policy) -> str | None:
+def kind_of(tag: str, policy: Policy) -> Kind | None:
     """CONTENT or PIPELINE when a template of ``policy`` makes ``tag`` (content wins if both do), INTENT for a
     publish intent (ci-tags' own, never foreign: an intent older than max-age goes, the newest one stays), else
     None."""
@@ -209,7 +201,7 @@ def _known_time(info: TagInfo) -> datetime | None:
     return t if t is not None and t.utcoffset() is not None else None
 
 
-def _kept_at_any_age(info: TagInfo, kind: str | None, policy: Policy) -> tuple[str, str] | None:
+def _kept_at_any_age(info: TagInfo, kind: Kind | None, policy: Policy) -> tuple[Reason, str] | None:
     """Rules 1-6 of the module docstring: (reason, detail) when the tag is kept whatever its age."""
     tag = info.tag
     if tag in policy.protected:
@@ -278,7 +270,7 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         raise ValueError("now must be timezone-aware")
     infos = _one_per_tag(tags)
     decisions: dict[str, Decision] = {}
-    aging: dict[str, list[tuple[datetime, TagInfo]]] = {kind: [] for kind in (*KINDS, INTENT)}
+    aging: dict[Kind, list[tuple[datetime, TagInfo]]] = {CONTENT: [], PIPELINE: [], INTENT: []}
     for info in infos:
         kind = kind_of(info.tag, policy)
         kept = _kept_at_any_age(info, kind, policy)
@@ -307,7 +299,7 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
     return [decisions[i.tag] for i in infos]
 
 
-def _decide_by_age(dated: list[tuple[datetime, TagInfo]], kind: str, policy: Policy, now: datetime,
+def _decide_by_age(dated: list[tuple[datetime, TagInfo]], kind: Kind, policy: Policy, now: datetime,
                    decisions: dict[str, Decision]) -> None:
     """Rules 8-10 over the tags of one kind that only their age decides."""
     limit = format_duration(policy.max_age)

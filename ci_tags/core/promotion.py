@@ -11,12 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from ci_tags.core.reference import Reference, parse_reference, validate_tag
+from ci_tags.core.yamlnodes import Collector, Node, NodeReader, compose_document, line_of
 from ci_tags.errors import BadInput
-from ci_tags.project.config import YamlLoader
-from ci_tags.project.yamlfile import Collector, compose, line_of
 
 ENTRY_KEYS = ("name", "src_build_tag", "src_ref", "tag", "source")
 
@@ -61,9 +60,10 @@ class Decision:
         return self.action in PROBLEMS
 
 
-def load_promotion_file(path: Path) -> list[PromotionEntry]:
-    """Every entry of ``path``; raise :class:`MalformedFile` listing every malformed one (file, line, key)."""
-    loader, root = compose(path)
+def parse_promotion_file(text: str, path: Path) -> list[PromotionEntry]:
+    """Every entry of ``path`` (its ``text``); raise :class:`MalformedFile` listing every malformed one (file,
+    line, key)."""
+    loader, root = compose_document(text, path)
     problems = Collector()
     top = loader.mapping(root, "", ("images",))
     if "images" not in top:
@@ -86,7 +86,7 @@ def load_promotion_file(path: Path) -> list[PromotionEntry]:
 
 
 def _field(
-    loader: YamlLoader, fields: dict[str, tuple[Any, Any]], key: str, name: str, convert: Callable[[str], T]
+    loader: NodeReader, fields: dict[str, tuple[Node, Node]], key: str, name: str, convert: Callable[[str], T]
 ) -> T:
     """``fields[name]`` as a non-empty string passed through ``convert``; its problem names the line and key."""
     node = fields[name][1]
@@ -106,7 +106,7 @@ def _repository(text: str) -> Reference:
     return ref
 
 
-def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PromotionEntry:
+def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PromotionEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     for required in ("name", "tag", "src_ref"):
         if required not in fields:

@@ -9,8 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from ci_tags.ci.environment import Pipeline
+from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_REVISION
+
+
+class PipelineFacts(Protocol):
+    """What the publish gate reads of the pipeline (ci_tags/ci/environment.py's Pipeline has it)."""
+
+    @property
+    def system(self) -> str: ...
+    @property
+    def branch(self) -> str | None: ...
+    @property
+    def default_branch(self) -> str | None: ...
+    @property
+    def on_default_branch(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -28,8 +42,9 @@ class Verdict:
 
 
 def pipeline_gate(
-    pipeline: Pipeline,
+    pipeline: PipelineFacts,
     missing_images: list[str],
+    *,
     ci_status_ok: bool | None,
     ci_status_reasons: tuple[str, ...] = (),
 ) -> Verdict:
@@ -87,12 +102,11 @@ def tag_move(
 
 
 def origin_from(annotations: Mapping[str, str] | None, labels: Mapping[str, str] | None) -> TagOrigin:
-    from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_REVISION
 
     if annotations:
         return TagOrigin(annotations.get(ANNOTATION_PIPELINE), annotations.get(ANNOTATION_REVISION))
     labels = labels or {}
-    return TagOrigin(labels.get("dev.ci-tags.pipeline"), labels.get("org.opencontainers.image.revision"))
+    return TagOrigin(labels.get(ANNOTATION_PIPELINE), labels.get(ANNOTATION_REVISION))
 
 
 # -- converging under concurrent publishes ------------------------------------------------------------------------

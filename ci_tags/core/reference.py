@@ -11,10 +11,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_INDEX, OFFICIAL_NAMESPACE
 from ci_tags.errors import BadInput
-
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API_HOST = "registry-1.docker.io"
 
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -93,7 +91,7 @@ def _split_domain(name: str) -> tuple[str, str]:
     first, sep, rest = name.partition("/")
     if not sep or ("." not in first and ":" not in first and first != "localhost" and first == first.lower()):
         return DOCKER_HUB, name
-    if first == "index.docker.io":
+    if first == DOCKER_HUB_INDEX:
         first = DOCKER_HUB
     return first, rest
 
@@ -123,7 +121,7 @@ def parse_reference(text: str) -> Reference:
     if port is not None and (len(port) > 5 or not 0 < int(port) < 65536):
         raise BadInput(f"invalid image reference {original!r}: port {port} is outside 1-65535")
     if registry == DOCKER_HUB and "/" not in path:
-        path = f"library/{path}"
+        path = f"{OFFICIAL_NAMESPACE}/{path}"
     if not PATH_RE.fullmatch(path):
         why = "repository names are lowercase" if path != path.lower() else "bad repository name"
         raise BadInput(f"invalid image reference {original!r}: {why} ({path!r})")
@@ -171,3 +169,14 @@ def slugify(branch: str) -> str:
             hint="a slug keeps only letters and digits; the name has none in its first 63 characters",
         )
     return slug
+
+
+def validate_repository_ref(repository: str, ref: str) -> None:
+    """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
+    would otherwise be normalised into another repository's path, or half a batch written before a failure."""
+    if not PATH_RE.fullmatch(repository):
+        raise BadInput(f"invalid repository path {repository!r}")
+    if ":" in ref:
+        validate_digest(ref)
+    else:
+        validate_tag(ref)

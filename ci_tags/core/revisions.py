@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ci_tags.core.manifest import LABEL_CONTENT_HASH
 from ci_tags.core.reference import PATH_RE, Reference, parse_reference, validate_tag
+from ci_tags.core.yamlnodes import compose_document
 from ci_tags.errors import BadInput
-from ci_tags.project.yamlfile import compose
 
-DEFAULT_LABEL = "dev.ci-tags.content-hash"
+DEFAULT_LABEL = LABEL_CONTENT_HASH
 TOP_KEYS = ("source", "destination", "images", "include", "exclude", "track", "label", "static")
 
 
@@ -58,11 +59,11 @@ class SyncSpec:
         return validate_tag(f"{self.track}-{n}")
 
 
-def load_sync_file(path: Path, env: Mapping[str, str] | None = None) -> SyncSpec:
-    """Read and check ``path``; a problem is bad input naming the file, line and key."""
+def parse_sync_file(document: str, path: Path, env: Mapping[str, str] | None = None) -> SyncSpec:
+    """Check ``path`` (its text, ``document``); a problem is bad input naming the file, line and key."""
     import yaml
 
-    loader, root = compose(path, env)
+    loader, root = compose_document(document, path, env)
     top = loader.mapping(root, "", TOP_KEYS)
     for required in ("source", "destination", "track"):
         if required not in top:

@@ -93,11 +93,11 @@ class _Word:
 
     def run(self) -> tuple[str, list[str]]:
         try:
-            return self.process_stop_on(_EOF, self.raw_escapes)
+            return self.process_stop_on(_EOF, raw_escapes=self.raw_escapes)
         except ShellSyntaxError as exc:
             raise ShellSyntaxError(f"failed to process {self.text!r}: {exc}") from None
 
-    def process_stop_on(self, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
+    def process_stop_on(self, stop: str, *, raw_escapes: bool) -> tuple[str, list[str]]:
         result: list[str] = []
         words = _Words()
         saved = self.raw_escapes
@@ -202,6 +202,8 @@ class _Word:
             name.append(self.next())
         return "".join(name)
 
+    # Long on purpose: one branch per case of buildkit's processDollar (shell/lex.go), in its order, so the two
+    # can be compared side by side when buildkit changes.
     def process_dollar(self) -> str:
         self.next()
         if self.peek() != "{":
@@ -235,7 +237,7 @@ class _Word:
             if null_is_unset and raw:
                 raise ShellSyntaxError(f"unsupported modifier ({chs}) in substitution")
             try:
-                word, _ = self.process_stop_on("}", raw)
+                word, _ = self.process_stop_on("}", raw_escapes=raw)
             except ShellSyntaxError:
                 if self.peek() == _EOF:
                     raise ShellSyntaxError("syntax error: missing '}'") from None
@@ -260,20 +262,20 @@ class _Word:
             if greedy:
                 word = word[1:]
             if ch == "%":
-                return _trim_suffix(word, value or "", greedy)
-            return _trim_prefix(word, value or "", greedy)
+                return _trim_suffix(word, value or "", greedy=greedy)
+            return _trim_prefix(word, value or "", greedy=greedy)
         if ch == "/" and not null_is_unset:
             replace_all = self.peek() == "/"
             if replace_all:
                 self.next()
             try:
-                pattern, _ = self.process_stop_on("/", True)
+                pattern, _ = self.process_stop_on("/", raw_escapes=True)
             except ShellSyntaxError:
                 if self.peek() == _EOF:
                     raise ShellSyntaxError("syntax error: missing '/' in ${}") from None
                 raise
             try:
-                replacement, _ = self.process_stop_on("}", True)
+                replacement, _ = self.process_stop_on("}", raw_escapes=True)
             except ShellSyntaxError:
                 if self.peek() == _EOF:
                     raise ShellSyntaxError("syntax error: missing '}'") from None
@@ -324,7 +326,7 @@ def _pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[
     return re.compile("".join(out))
 
 
-def _trim_prefix(pattern: str, value: str, greedy: bool) -> str:
+def _trim_prefix(pattern: str, value: str, *, greedy: bool) -> str:
     m = _pattern_regex(pattern, greedy=greedy, anchored=True).search(value)
     return value[m.end() :] if m else value
 
@@ -347,5 +349,5 @@ def _reverse_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
-    return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
+def _trim_suffix(pattern: str, value: str, *, greedy: bool) -> str:
+    return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy=greedy)[::-1]

@@ -19,13 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
+from ci_tags.core.credentials import Credentials
 from ci_tags.core.reference import DOMAIN_RE, PATH_RE, Reference, parse_reference, validate_tag
+from ci_tags.core.yamlnodes import Collector, MalformedFile, Node, NodeReader, compose_document, line_of
 from ci_tags.errors import BadInput
-from ci_tags.oci.credentials import Credentials
-from ci_tags.project.config import YamlLoader
-from ci_tags.project.yamlfile import Collector, MalformedFile, compose, line_of
 
 ENTRY_KEYS = ("push_destination", "includes", "excludes", "set", "tag_from_label")
 USED_SET_KEYS = ("namespace", "name_prefix", "name_suffix", "tag")
@@ -112,11 +110,11 @@ def destination(entry: PrepareEntry, image: str, tag: str, local: str | None) ->
                            f":{tag}")
 
 
-def load_prepare_file(path: Path) -> PrepareFile:
+def parse_prepare_file(text: str, path: Path) -> PrepareFile:
     """TripleO's environment file with ``parameter_defaults.ContainerImagePrepare``; every malformed entry listed."""
     import yaml
 
-    loader, root = compose(path)
+    loader, root = compose_document(text, path)
     top = loader.mapping(root, "", None)
     if "parameter_defaults" not in top:
         raise loader.fail(root, "parameter_defaults", "missing")
@@ -140,7 +138,7 @@ def load_prepare_file(path: Path) -> PrepareFile:
     return PrepareFile(path, tuple(entries), creds)
 
 
-def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PrepareEntry:
+def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PrepareEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
     if "set" not in fields:
         raise loader.fail(node, f"{key}.set", "missing (namespace, name_prefix, name_suffix, tag)")
@@ -181,7 +179,7 @@ def _entry(loader: YamlLoader, node: Any, key: str, index: int) -> PrepareEntry:
                         lists["includes"], lists["excludes"])
 
 
-def _credentials(loader: YamlLoader, node: Any) -> dict[str, Credentials]:
+def _credentials(loader: NodeReader, node: Node) -> dict[str, Credentials]:
     key = "parameter_defaults.ContainerImageRegistryCredentials"
     found = {}
     for registry, (k, v) in loader.mapping(node, key, None).items():
@@ -199,17 +197,17 @@ def _credentials(loader: YamlLoader, node: Any) -> dict[str, Credentials]:
     return found
 
 
-def load_image_list(path: Path) -> list[ImageRequest]:
+def parse_image_list(text: str, path: Path) -> list[ImageRequest]:
     """``- {image: nova-api, params: [ContainerNovaApiImage]}`` entries."""
     import yaml
 
-    loader, root = compose(path)
+    loader, root = compose_document(text, path)
     if not isinstance(root, yaml.SequenceNode) or not root.value:
         raise loader.fail(root, "", "expected a list of {image: NAME, params: [PARAMETER...]}")
     problems = Collector()
     found: list[ImageRequest] = []
 
-    def one(i: int, node: Any) -> ImageRequest:
+    def one(i: int, node: Node) -> ImageRequest:
         fields = loader.mapping(node, f"[{i}]", ("image", "params"))
         if "image" not in fields or "params" not in fields:
             raise loader.fail(node, f"[{i}]", "needs image and params")
@@ -230,4 +228,4 @@ def load_image_list(path: Path) -> list[ImageRequest]:
 
 
 __all__ = ["ImageRequest", "MalformedFile", "PrepareEntry", "PrepareFile", "choose", "destination",
-           "discovered_tag", "load_image_list", "load_prepare_file"]
+           "discovered_tag", "parse_image_list", "parse_prepare_file"]

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ci_tags.core.credentials import Credentials
 from ci_tags.errors import AuthError, BadInput, RegistryError
-from ci_tags.oci.credentials import Credentials
 
 if TYPE_CHECKING:
     from ci_tags.oci.http import Http

@@ -13,7 +13,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ci_tags.oci.credentials import DOCKER_HUB_KEYS, Credentials, _host_keys, _normalise_key
+from ci_tags.core.credentials import Credentials
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_V1_KEY, is_docker_hub
+from ci_tags.oci.credentials import _host_keys, _normalise_key
 
 
 def merged_auth_config(
@@ -35,7 +37,7 @@ def merged_auth_config(
         helpers = {k: v for k, v in helpers.items() if _normalise_key(k) not in names}
         entry = {"auth": base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()}
         # Docker looks Docker Hub up under its v1 URL, the containers tools under docker.io
-        for key in ("https://index.docker.io/v1/", "docker.io") if _host_keys(host) == DOCKER_HUB_KEYS else (host,):
+        for key in (DOCKER_HUB_V1_KEY, DOCKER_HUB) if is_docker_hub(host) else (host,):
             auths[key] = entry
     document: dict[str, Any] = {"auths": auths}
     if helpers:

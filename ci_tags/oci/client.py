@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from ci_tags.core.credentials import Credentials
+from ci_tags.core.hosts import DOCKER_HUB_HOSTS, is_docker_hub
 from ci_tags.core.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
-from ci_tags.core.reference import PATH_RE, is_loopback_host, validate_digest, validate_tag
+from ci_tags.core.reference import is_loopback_host, validate_repository_ref
 from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
 from ci_tags.oci.auth import Authenticator, scope
-from ci_tags.oci.credentials import Credentials, find_credentials
-from ci_tags.oci.http import Http, scrub
+from ci_tags.oci.bodies import SizedStream, error_text
+from ci_tags.oci.credentials import find_credentials
+from ci_tags.oci.http import Http
 
 if TYPE_CHECKING:
     import requests
@@ -26,51 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ci_tags.registry")
 _LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-CHUNK = 1 << 20
-
-
-class SizedStream:
-    """An iterable body with a known length, so requests streams it with a Content-Length, not chunked."""
-
-    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
-        self._chunks = chunks
-        self._size = size
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
-
-    def __len__(self) -> int:
-        return self._size
-
-
-def _error_text(resp: requests.Response) -> str:
-    """The registry's error codes and messages, cut short and scrubbed of credentials a server may echo."""
-    try:
-        errors = resp.json().get("errors") or []
-        if not isinstance(errors, list):
-            errors = []
-    except (ValueError, AttributeError, RecursionError):
-        errors = []
-    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
-    return scrub("; ".join(parts)[:300] or (resp.reason or ""))
-
-
-def error_codes(resp: requests.Response) -> set[str]:
-    try:
-        return {str(e.get("code", "")) for e in resp.json().get("errors") or [] if isinstance(e, dict)}
-    except (ValueError, AttributeError, TypeError, RecursionError):
-        return set()
-
-
-def _checked_ref(repository: str, ref: str) -> None:
-    """Every repository path and reference is checked before it goes into a URL: ``../`` or a space in a tag
-    would otherwise be normalised into another repository's path, or half a batch written before a failure."""
-    if not PATH_RE.fullmatch(repository):
-        raise BadInput(f"invalid repository path {repository!r}")
-    if ":" in ref:
-        validate_digest(ref)
-    else:
-        validate_tag(ref)
 
 
 class Registry:
@@ -122,7 +80,7 @@ class Registry:
         *,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
-        data: Any = None,
+        data: bytes | SizedStream | None = None,
         stream: bool = False,
         expect: Iterable[int] = (200,),
         what: str = "",
@@ -149,18 +107,18 @@ class Registry:
         if resp.status_code in (401, 403):
             raise self.auth.refusal(scopes, resp.status_code)
         if resp.status_code == 404:
-            raise NotFound(f"{what or path} not found on {self.host}", hint=_error_text(resp) or None)
+            raise NotFound(f"{what or path} not found on {self.host}", hint=error_text(resp) or None)
         if resp.status_code == 429:
             raise RegistryError(f"{self.host} kept rate-limiting {method} {what or path}", hint="try again later")
         if resp.status_code == 400 and "HTTP request to an HTTPS server" in resp.text[:200]:
             raise RegistryError(f"{self.host} speaks HTTPS and was called over plain HTTP",
                                 hint=f"drop --insecure-registry {self.host} (or CI_TAGS_INSECURE_REGISTRIES)")
-        raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {_error_text(resp)}")
+        raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {error_text(resp)}")
 
     # -- manifests -------------------------------------------------------------------------------------------
 
     def get_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> Manifest:
-        _checked_ref(repository, ref)
+        validate_repository_ref(repository, ref)
         resp = self.request(
             "GET",
             f"/v2/{repository}/manifests/{ref}",
@@ -178,7 +136,7 @@ class Registry:
 
     def _head(self, repository: str, ref: str, scopes: Sequence[str] | None) -> requests.Response | None:
         """HEAD a manifest by tag or digest (both checked first); None when it does not exist."""
-        _checked_ref(repository, ref)
+        validate_repository_ref(repository, ref)
         resp = self.request(
             "HEAD",
             f"/v2/{repository}/manifests/{ref}",
@@ -216,7 +174,7 @@ class Registry:
         """Put the manifest's exact bytes under ``ref``; return the digest. A success only when the registry
         confirms that digest: by its ``Docker-Content-Digest`` header, else by a HEAD of ``ref`` afterwards (a
         proxy answering 200 with an HTML page has stored nothing)."""
-        _checked_ref(repository, ref)
+        validate_repository_ref(repository, ref)
         resp = self.request(
             "PUT",
             f"/v2/{repository}/manifests/{ref}",
@@ -242,7 +200,7 @@ class Registry:
 
     def delete_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> requests.Response:
         """DELETE a manifest by tag or digest; the caller reads the status (202, or 400/405 when refused)."""
-        _checked_ref(repository, ref)
+        validate_repository_ref(repository, ref)
         return self.request(
             "DELETE",
             f"/v2/{repository}/manifests/{ref}",
@@ -324,7 +282,9 @@ class Registry:
         resp = self.request("POST", f"/v2/{repository}/blobs/uploads/", scopes, expect=(202,))
         return self._location(resp)
 
-    def finish_upload(self, location: str, digest: str, body: Any, size: int, scopes: Sequence[str]) -> None:
+    def finish_upload(
+        self, location: str, digest: str, body: bytes | SizedStream, size: int, scopes: Sequence[str]
+    ) -> None:
         """A monolithic upload: PUT the whole blob to the session's URL with its digest."""
         sep = "&" if "?" in location else "?"
         self.request(
@@ -383,8 +343,7 @@ class Registries:
         """The credentials found for ``host`` through the whole chain (ci_tags/oci/credentials.py)."""
         if self.password and not self.username:
             raise BadInput("--password needs --username")
-        hub = {"docker.io", "registry-1.docker.io", "index.docker.io"}
-        target = host in self.targets or (host in hub and bool(hub & self.targets))
+        target = host in self.targets or (is_docker_hub(host) and bool(DOCKER_HUB_HOSTS & self.targets))
         return find_credentials(host, self.env, username=self.username, password=self.password, target=target)
 
     def get(self, host: str) -> Registry:

@@ -10,13 +10,19 @@ An index is copied child by child (each child's blobs, then the child by digest)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import Descriptor, Manifest, is_placeholder
 from ci_tags.core.reference import Reference
 from ci_tags.errors import NotFound, RegistryError
 from ci_tags.oci.auth import scope
-from ci_tags.oci.client import CHUNK, Registries, SizedStream
+from ci_tags.oci.bodies import CHUNK, SizedStream
+from ci_tags.oci.client import Registries
+
+# how the blobs travel: not at all (same repository), mounted within a registry, streamed between registries
+CopyMode = Literal["same-repository", "mount", "stream"]
+BlobOutcome = Literal["mounted", "present", "streamed"]  # how one blob reached the destination
 
 
 @dataclass
@@ -25,7 +31,7 @@ class CopyResult:
     destination: Reference
     digest: str
     media_type: str
-    mode: str  # "same-repository", "mount" or "stream"
+    mode: CopyMode
     blobs_mounted: int = 0
     blobs_streamed: int = 0
     blobs_present: int = 0
@@ -45,6 +51,7 @@ class _Copier:
         self.dst = dst
         self.concurrency = concurrency
         self.same_registry = self.src_reg is self.dst_reg
+        self.mode: CopyMode
         if self.same_registry and src.repository == dst.repository:
             self.mode = "same-repository"
             self.src_scopes = self.dst_scopes = [scope(dst.repository, "pull", "push")]
@@ -96,7 +103,7 @@ class _Copier:
                 self.result.blobs_streamed += 1
                 self.result.bytes_streamed += desc.size
 
-    def _copy_blob(self, desc: Descriptor) -> str:
+    def _copy_blob(self, desc: Descriptor) -> BlobOutcome:
         """Bring one blob to the destination; say how: mounted, present or streamed."""
         if self.mode == "mount":
             location = self.dst_reg.mount_blob(

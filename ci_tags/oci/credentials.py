@@ -19,33 +19,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci_tags.core.credentials import Credentials as Credentials  # the data; this module finds it
+from ci_tags.core.hosts import DOCKER_HUB_AUTH_KEYS, is_docker_hub
 from ci_tags.errors import BadInput
-
-DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A user name and a secret; the secret never shows in ``repr`` or ``str``."""
-
-    username: str
-    password: str = field(repr=False)
-    source: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.username} (from {self.source})"
 
 
 def _host_keys(registry: str) -> tuple[str, ...]:
-    if registry in ("docker.io", "registry-1.docker.io", "index.docker.io"):
-        return DOCKER_HUB_KEYS
+    if is_docker_hub(registry):
+        return DOCKER_HUB_AUTH_KEYS
     return (registry, f"https://{registry}", f"http://{registry}")
 
 
@@ -241,8 +227,3 @@ def find_credentials(
     if not docker_dir or not config:
         return None
     return _from_docker_config(config, registry, env, str(docker_dir / "config.json"))
-
-
-def environment() -> dict[str, str]:
-    """The process environment as a plain mapping (commands receive it; nothing deeper reads os.environ)."""
-    return dict(os.environ)

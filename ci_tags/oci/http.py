@@ -1,11 +1,17 @@
 """The one HTTP choke point: a pooled session with timeouts, a User-Agent, bounded retries and tracing.
 
+Every request of the process goes through one requests adapter (ci_tags/oci/network.py builds it) whose ``send``
+calls :meth:`Http.send`: ci-tags' own registry client, and python-gitlab and python-jenkins, which are given this
+session (:meth:`Http.client_session`) and have their own retries turned off. So retries, backoff, timeouts and the
+``--debug`` trace live here only.
+
 Retries cover 429, 500, 502, 503, 504 and transient connection errors, with exponential backoff that honours
-``Retry-After`` (seconds or an HTTP date). A request whose body is a one-shot stream is never retried here: the
-caller restarts the whole transfer instead. A failure that a retry cannot mend (a name that does not resolve, a
-certificate not trusted, a plain-HTTP server on an HTTPS URL, nothing listening on a host never reached) fails at
-once with an error naming the cause (ci_tags/oci/network.py). TLS is verified for every host with the CAs
-that ci_tags/oci/trust.py finds for it.
+``Retry-After`` (seconds or an HTTP date). The wait is shared per host: a host that asked one request to wait
+holds back every other request to it (a "not before" time per host), so concurrent workers do not hammer it. A
+request whose body is a one-shot stream is never retried here: the caller restarts the whole transfer instead.
+A failure that a retry cannot mend (a name that does not resolve, a certificate not trusted, a plain-HTTP server
+on an HTTPS URL, nothing listening on a host never reached) fails at once with an error naming the cause
+(ci_tags/oci/network.py). TLS is verified for every host with the CAs that ci_tags/oci/trust.py finds for it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import email.utils
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -52,8 +59,33 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-def _replayable(data: Any) -> bool:
-    return data is None or isinstance(data, (bytes, str, dict))
+def _replayable(body: Any) -> bool:
+    """A prepared body that can be sent again: absent or in memory (requests encodes dicts to str)."""
+    return body is None or isinstance(body, (bytes, str))
+
+
+class HostGate:
+    """A "not before" time per host: a wait one request was asked for holds back every request to that host."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, host: str, seconds: float) -> float:
+        """Keep ``host`` waiting at least ``seconds`` from now; return how long the caller waits."""
+        with self._lock:
+            now = self._clock()
+            until = self._until.get(host, 0.0)
+            if now + seconds >= until:
+                self._until[host] = now + seconds
+                return seconds
+            return until - now
+
+    def remaining(self, host: str) -> float:
+        """Seconds until ``host`` may be asked again (0 when it may be now)."""
+        with self._lock:
+            return max(0.0, self._until.get(host, 0.0) - self._clock())
 
 
 class Http:
@@ -68,25 +100,47 @@ class Http:
         backoff: float = 0.5,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
         trust: Trust | None = None,
     ) -> None:
-        import requests
-
-        from ci_tags.oci.network import trusting_adapter
-
+        """``sleep`` and ``clock`` are for tests: a ``sleep`` given without a ``clock`` is how time passes (the
+        clock is the real one plus every wait it was asked for), so waits shared by hosts stay consistent."""
+        if clock is None and sleep is not time.sleep:
+            sleep, clock = _passing_time(sleep)
         self.trust = trust or Trust()
-        self.session = requests.Session()
-        adapter = trusting_adapter(self.trust, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_wait = max_wait
         self.sleep = sleep
-        self.request_count = 0
+        self.gate = HostGate(clock or time.monotonic)
+        self._count = 0
+        self._lock = threading.Lock()  # guards _count and answered: workers send from many threads
         self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
+        self.adapter = self._adapter(pool_size)
+        self.session = self.client_session()
+
+    def _adapter(self, pool_size: int) -> Any:
+        from ci_tags.oci.network import trusting_adapter
+
+        return trusting_adapter(self.trust, self, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+
+    def client_session(self) -> requests.Session:
+        """A session over this one's pool, retry policy and trace, for a client that sets its own state on its
+        session (python-jenkins sets ``auth`` there, which must not reach the registries)."""
+        import requests
+
+        session = requests.Session()
+        session.mount("http://", self.adapter)
+        session.mount("https://", self.adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        return session
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent so far (every attempt), from every thread."""
+        with self._lock:
+            return self._count
 
     def request(
         self,
@@ -103,47 +157,72 @@ class Http:
         """Send one request, retrying transient failures; return the final response (any status)."""
         import requests
 
-        attempt = 0
+        try:
+            return self.session.request(method, url, headers=dict(headers or {}), params=params, data=data,
+                                        stream=stream, auth=auth, timeout=self.timeout,
+                                        allow_redirects=allow_redirects)
+        except requests.RequestException as exc:
+            host = _netloc(url)
+            if _truncated(exc):
+                raise _truncated_error(host, method, url) from None
+            raise unreachable(host, classify(exc), exc, self.timeout) from None
+
+    def send(self, request: requests.PreparedRequest, options: dict[str, Any],
+             send_once: Callable[[dict[str, Any]], requests.Response]) -> requests.Response:
+        """The adapter's ``send``: one request with the retry policy, timeout and trace (see the module's text).
+        Whatever the client, the last answer is returned, or the last connection error raised."""
+        if options.get("timeout") is None:  # a client that set none still gets one
+            options = {**options, "timeout": self.timeout}
+        host, attempt = _netloc(request.url or ""), 0
         while True:
             attempt += 1
-            started = time.monotonic()
-            self.request_count += 1
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    headers=dict(headers or {}),
-                    params=params,
-                    data=data,
-                    stream=stream,
-                    auth=auth,
-                    timeout=self.timeout,
-                    allow_redirects=allow_redirects,
-                )
-            except requests.RequestException as exc:
-                host = _netloc(url)
-                cause = classify(exc)
-                log.debug("%s %s -> %s (%s)", method, _redact(url), cause, describe_chain(exc))
-                truncated = _truncated(exc)
-                transient = (truncated or cause in ("timeout", "reset", "other")
-                             or (cause == "refused" and host in self.answered))
-                if not transient or attempt >= self.max_attempts or not _replayable(data):
-                    if truncated:
-                        raise _truncated_error(host, method, url) from None
-                    raise unreachable(host, cause, exc, self.timeout) from None
-                self.sleep(self._backoff(attempt))
-                continue
-            self.answered.add(_netloc(url))
-            elapsed = (time.monotonic() - started) * 1000
-            log.debug("%s %s -> %d (%.0f ms)", method, _redact(url), resp.status_code, elapsed)
-            if resp.status_code in RETRY_STATUSES and attempt < self.max_attempts and _replayable(data):
-                wait = self._delay(attempt, parse_retry_after(resp.headers.get("Retry-After")))
-                if wait is not None:
-                    resp.close()
-                    log.debug("retrying in %.2f s (attempt %d of %d)", wait, attempt + 1, self.max_attempts)
-                    self.sleep(wait)
-                    continue
-            return resp
+            pause = self.gate.remaining(host)  # a wait another request was asked for holds this one back too
+            if pause > 0:
+                log.debug("waiting %.2f s for %s", pause, host)
+                self.sleep(pause)
+            resp, wait = self._attempt(request, options, send_once, host, attempt)
+            if wait is None:
+                assert resp is not None
+                return resp
+            self.sleep(wait)
+
+    def _attempt(self, request: requests.PreparedRequest, options: dict[str, Any],
+                 send_once: Callable[[dict[str, Any]], requests.Response], host: str,
+                 attempt: int) -> tuple[requests.Response | None, float | None]:
+        """One attempt: (the answer to return, None), or (None, seconds to wait before the next attempt)."""
+        import requests
+
+        with self._lock:
+            self._count += 1
+        started = time.monotonic()
+        last = attempt >= self.max_attempts or not _replayable(request.body)
+        try:
+            resp = send_once(options)
+            if not options.get("stream"):
+                resp.content  # noqa: B018  # read here, so a body cut short is retried like a dropped link
+        except requests.RequestException as exc:
+            cause = classify(exc)
+            log.debug("%s %s -> %s (%s)", request.method, _redact(request.url or ""), cause, describe_chain(exc))
+            with self._lock:
+                answered = host in self.answered
+            transient = (_truncated(exc) or cause in ("timeout", "reset", "other")
+                         or (cause == "refused" and answered))
+            if not transient or last:
+                raise
+            return None, self.gate.hold(host, self._backoff(attempt))
+        with self._lock:
+            self.answered.add(host)
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %d (%.0f ms)", request.method, _redact(request.url or ""), resp.status_code, elapsed)
+        if resp.status_code not in RETRY_STATUSES or last:
+            return resp, None
+        delay = self._delay(attempt, parse_retry_after(resp.headers.get("Retry-After")))
+        if delay is None:  # the server asks for longer than we are willing to wait
+            return resp, None
+        resp.close()
+        wait = self.gate.hold(host, delay)
+        log.debug("retrying in %.2f s (attempt %d of %d)", wait, attempt + 1, self.max_attempts)
+        return None, wait
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds before the next attempt; None when the server asks for longer than we are willing to wait."""
@@ -157,6 +236,23 @@ class Http:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _passing_time(sleep: Callable[[float], None]) -> tuple[Callable[[float], None], Callable[[], float]]:
+    """A sleep that also moves a clock on by what it was asked to wait, and that clock."""
+    slept = [0.0]
+    lock = threading.Lock()
+
+    def passing(seconds: float) -> None:
+        sleep(seconds)  # the time has passed when the sleep ends, not while it lasts
+        with lock:
+            slept[0] += seconds
+
+    def clock() -> float:
+        with lock:
+            return time.monotonic() + slept[0]
+
+    return passing, clock
 
 
 def _netloc(url: str) -> str:

@@ -3,33 +3,17 @@ tag, concurrently), the indexes that reference other manifests, and the image cr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import ANNOTATION_CREATED, Manifest, stamp_of
+from ci_tags.core.times import parse_time
 from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.oci.auth import scope
 from ci_tags.oci.client import Registry
 from ci_tags.oci.image import read_config
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 time (as in image configs and annotations), tz-aware; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if "." in text:  # Go writes nanoseconds; Python takes at most microseconds
-        head, _, rest = text.partition(".")
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 @dataclass
@@ -38,13 +22,6 @@ class Inventory:
     manifests: dict[str, Manifest] = field(default_factory=dict)  # tag -> manifest
     errors: dict[str, CiTagsError] = field(default_factory=dict)  # tag -> why it could not be read
     created: dict[str, datetime | None] = field(default_factory=dict)  # image digest -> config 'created'
-
-    def digest(self, tag: str) -> str | None:
-        m = self.manifests.get(tag)
-        return m.digest if m else None
-
-    def tags_on(self, digest: str) -> list[str]:
-        return sorted(t for t, m in self.manifests.items() if m.digest == digest)
 
     def referenced_by_index(self, keep: Iterable[str]) -> set[str]:
         """Digests that the indexes under the ``keep`` tags point at: never delete these by digest."""
@@ -92,7 +69,6 @@ def image_created(registry: Registry, inv: Inventory, tags: Iterable[str], concu
     """Fill ``inv.created`` with the image config's ``created`` for the manifests under ``tags``, once per
     digest (an index: its first child's)."""
     scopes = [scope(inv.repository, "pull", "push", "delete")]
-    lock = threading.Lock()
     wanted = {inv.manifests[t].digest: inv.manifests[t] for t in tags if t in inv.manifests}
     wanted = {d: m for d, m in wanted.items() if d not in inv.created}
 
@@ -105,5 +81,4 @@ def image_created(registry: Registry, inv: Inventory, tags: Iterable[str], concu
         return parse_time(read_config(registry, inv.repository, manifest).created)
 
     for manifest, when, err in run_all(one, list(wanted.values()), concurrency):
-        with lock:
-            inv.created[manifest.digest] = None if err else when
+        inv.created[manifest.digest] = None if err else when  # run_all has returned: one thread writes

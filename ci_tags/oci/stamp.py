@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
+from ci_tags.core.arches import oci_platform
 from ci_tags.core.manifest import (
     ANNOTATION_CREATED,
     OCI_INDEX,
@@ -19,19 +19,10 @@ from ci_tags.core.manifest import (
     sha256_digest,
     stamped_index,
 )
+from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import NotFound
 from ci_tags.oci.auth import scope
 from ci_tags.oci.client import Registry
-
-
-def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def platform_of(arch: str) -> dict[str, str]:
-    """OCI platform of an arch name as ci-tags.yml spells it (``arm-v7`` -> arm, variant v7)."""
-    name, _, variant = arch.partition("-")
-    return {"os": "linux", "architecture": name, **({"variant": variant} if variant else {})}
 
 
 def fetch(registry: Registry, repository: str, tag: str) -> Manifest | None:
@@ -60,7 +51,7 @@ def stamp(
 ) -> Manifest:
     """Put a stamped index pointing at ``target`` under ``tag``; return it. One PUT."""
     index = stamped_index(
-        target, platform_of(arch) if arch else None, {ANNOTATION_CREATED: now_rfc3339(), **annotations}
+        target, oci_platform(arch) if arch else None, {ANNOTATION_CREATED: now_rfc3339(), **annotations}
     )
     registry.put_manifest(repository, tag, index, [scope(repository, "pull", "push")])
     return index
@@ -69,7 +60,7 @@ def stamp(
 def assemble(registry: Registry, repository: str, parts: Sequence[tuple[str, Manifest]], tag: str) -> Manifest:
     """Put a multi-arch OCI index of the per-arch manifests ``(arch, manifest)`` under ``tag``. One PUT."""
     entries: list[dict[str, Any]] = [
-        {"mediaType": m.media_type, "digest": m.digest, "size": m.size, "platform": platform_of(arch)}
+        {"mediaType": m.media_type, "digest": m.digest, "size": m.size, "platform": oci_platform(arch)}
         for arch, m in parts
     ]
     body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}

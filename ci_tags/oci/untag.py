@@ -14,16 +14,20 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from ci_tags.core.manifest import EMPTY_JSON, OCI_MANIFEST, Manifest, sha256_digest, throwaway_manifest
 from ci_tags.errors import CiTagsError, RegistryError
 from ci_tags.oci.auth import scope
 from ci_tags.oci.client import Registry
 
-TAG_DELETE = "tag-delete"
-PLACEHOLDER = "placeholder"
-EXCLUSIVE = "exclusive-digest"
-MOVED = "moved"  # the tag no longer showed ``digest`` (someone tagged it again): left as it is
+# How a tag went (or why it did not): the strings are --json's ``method``
+Method = Literal["tag-delete", "placeholder", "exclusive-digest", "moved", "absent"]
+TAG_DELETE: Final = "tag-delete"
+PLACEHOLDER: Final = "placeholder"
+EXCLUSIVE: Final = "exclusive-digest"
+MOVED: Final = "moved"  # the tag no longer showed ``digest`` (someone tagged it again): left as it is
+ABSENT: Final = "absent"  # there was no such tag
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Removal:
     repository: str
     tag: str
     digest: str | None  # what the tag pointed at; None when it was already absent
-    method: str  # TAG_DELETE, PLACEHOLDER, or "absent"
+    method: Method
     restored: tuple[str, ...] = ()  # siblings the registry took along and ci-tags put back
 
 
@@ -60,11 +64,11 @@ class Untagger:
         if digest is None:
             digest = reg.head_manifest(repo, tag, self.scopes)
             if digest is None:
-                return Removal(repo, tag, None, "absent")
+                return Removal(repo, tag, None, ABSENT)
         original: Manifest | None = None
         if siblings and not self.tag_delete_refused:
             original = reg.get_manifest(repo, tag, self.scopes)  # to restore siblings a registry might take along
-        method = self._remove(tag, digest, original, recheck)
+        method = self._remove(tag, digest, original, recheck=recheck)
         restored: tuple[str, ...] = ()
         if method == TAG_DELETE:
             # Right after this removal: what went with it is ours to put back, and only that. (The placeholder
@@ -86,7 +90,7 @@ class Untagger:
         if resp.status_code in (200, 202):
             return Removal(self.repository, tag, digest, EXCLUSIVE)
         if resp.status_code == 404:
-            return Removal(self.repository, tag, None, "absent")
+            return Removal(self.repository, tag, None, ABSENT)
         return self.remove(tag, digest)
 
     def remove_dangling(self, tag: str) -> Removal:
@@ -104,7 +108,7 @@ class Untagger:
     def _moved(self, tag: str, digest: str) -> bool:
         return self.registry.head_manifest(self.repository, tag, self.scopes) != digest
 
-    def _remove(self, tag: str, digest: str, original: Manifest | None, recheck: bool) -> str:
+    def _remove(self, tag: str, digest: str, original: Manifest | None, *, recheck: bool) -> Method:
         if not self.tag_delete_refused:
             if recheck and self._moved(tag, digest):
                 return MOVED
@@ -115,9 +119,9 @@ class Untagger:
                 return TAG_DELETE  # gone already (a concurrent run)
             # refused (400, 405...), or a 404 for a tag that is there: a registry without tag DELETE
             self.registry.tag_delete_refused = True
-        return self._remove_with_placeholder(tag, digest, recheck)
+        return self._remove_with_placeholder(tag, digest, recheck=recheck)
 
-    def _remove_with_placeholder(self, tag: str, digest: str, recheck: bool) -> str:
+    def _remove_with_placeholder(self, tag: str, digest: str, *, recheck: bool) -> Method:
         """Placeholder over the tag, then the placeholder deleted by its digest. Any failure once the placeholder
         may be up (a refused DELETE, retries exhausted, a truncated answer, a timeout) puts the original back,
         if the tag still holds our placeholder: never over a tag someone else moved meanwhile."""

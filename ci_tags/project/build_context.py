@@ -108,7 +108,7 @@ class _Resolver:
             real = "" if joined == "." else joined
         raise BadInput(f"{self.where}: {named!r}: too many levels of symbolic links")
 
-    def resolve(self, source: str, missing_ok: bool = False) -> list[tuple[str, str]]:
+    def resolve(self, source: str, *, missing_ok: bool = False) -> list[tuple[str, str]]:
         """(named path, real context path) pairs a source names; [] when a wildcard matches nothing."""
         normalized = posixpath.normpath(source)
         if normalized == ".." or normalized.startswith("../"):
@@ -180,12 +180,12 @@ def _walk(root: Path, rel: str) -> Iterator[str]:
                 yield prefix + d
 
 
-def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entries, where: str,
+def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entries, where: str, *,
                missing_ok: bool = False) -> None:
     """Add every entry a COPY/ADD source takes from the context. ``missing_ok``: a stage the target skips may
     name a file that does not exist (Docker does not run it); its absence is hashed, so creating it counts."""
     resolver = _Resolver(context, where)
-    found = resolver.resolve(source, missing_ok)
+    found = resolver.resolve(source, missing_ok=missing_ok)
     if not found and missing_ok and not has_wildcards(source):
         entries.items.setdefault(posixpath.normpath("/" + source).lstrip("/"), ("missing", ""))
     for named, real in found:

@@ -3,7 +3,7 @@ hash and content tag per architecture, in build order (parents first)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ci_tags.core.dockerfile import BaseInfo
@@ -52,82 +52,101 @@ def resolve(
     ``pin`` maps an external image reference to the digest to hash instead of its text (``--pin-base``)."""
     names = set(config.images)
     aliases = {alias: name for name, spec in config.images.items() for alias in spec.aliases}
-    parents: dict[str, list[str]] = {}
-    externals: dict[str, list[str]] = {}
-    for name, spec in config.images.items():
-        where = str(spec.dockerfile.relative_to(config.root))
-        refs: list[str] = []
-        for arch in spec.arches:  # a FROM may name ${TARGETARCH}
-            refs += [r for r in external_images(spec.dockerfile, spec.build_args, arch, spec.target)
-                     if r not in refs]
-        externals[name] = refs
-        parents[name] = list(dict.fromkeys(
-            p for p in (parent_of(r, names, config.registry, aliases) for r in refs) if p))
+    externals = {name: _from_images(spec) for name, spec in config.images.items()}
+    parents = {name: list(dict.fromkeys(p for p in (parent_of(r, names, config.registry, aliases) for r in refs) if p))
+               for name, refs in externals.items()}
     order = order_images(parents)
     if wanted is not None:
-        for name in wanted:
-            config.image(name)  # unknown names are bad input
-        needed: set[str] = set()
-        stack = list(wanted)
-        while stack:
-            n = stack.pop()
-            if n not in needed:
-                needed.add(n)
-                stack += parents[n]
+        needed = _with_parents(config, wanted, parents)
         order = [n for n in order if n in needed]
     resolved: dict[str, ResolvedImage] = {}
     infos: dict[tuple[str, str], BaseInfo] = {}  # what a child of the set sees of its parent: ENV, ONBUILD
     for name in order:
-        spec = config.images[name]
         base_of = {r: parent_of(r, names, config.registry, aliases) for r in externals[name]}
-        for parent in base_of.values():
-            if parent and not set(spec.arches) <= set(config.images[parent].arches):
-                raise BadInput(
-                    f"image {name} builds for {', '.join(spec.arches)} FROM {parent}, "
-                    f"which is built only for {', '.join(config.images[parent].arches)}",
-                    hint=f"add the missing arches to {parent} in {config.path}",
-                )
-        arch_images = []
-        warnings: list[str] = []
-        where = str(spec.dockerfile.relative_to(config.root))
-        for ref, p in base_of.items():
-            old = None if p else looks_like_old_name(ref, names)
-            if old:
-                warnings.append(f"{where}: FROM {ref} looks like a local image, perhaps an older name of {old}; "
-                                f"if it is, list it under images.{old}.aliases in {config.path.name}")
-        for arch in spec.arches:
-            bases = {
-                ref: (f"content:{resolved[p].arch(arch).hash}" if p else (pin(ref) if pin else ref))
-                for ref, p in base_of.items()
-            }
-
-            def base_info(ref: str, arch: str = arch, base_of: dict[str, str | None] = base_of) -> BaseInfo:
-                parent = base_of.get(ref)
-                if parent is None:
-                    return BaseInfo()
-                return infos[(parent, arch)]
-
-            result = content_hash(
-                spec.dockerfile, spec.context, arch=arch, build_args=spec.build_args, target=spec.target,
-                bases=bases, where=where, base_info=base_info,
-            )
-            parsed = result.dockerfile
-            if parsed is not None:
-                infos[(name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain,
-                                               parsed.env_complete)
-            warnings += [w for w in result.warnings if w not in warnings]
-            tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
-            arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))
-        if spec.multi_arch:
-            from hashlib import sha256
-
-            index_hex = sha256("\n".join(f"{a.arch}={a.hash}" for a in arch_images).encode()).hexdigest()
-            content_tag = config.tags.content_tag(index_hex)
-        else:
-            content_tag = arch_images[0].content_tag
-        resolved[name] = ResolvedImage(
-            spec, config.repository(name), content_tag, tuple(arch_images),
-            tuple(dict.fromkeys(p for p in base_of.values() if p)),
-            {r: p for r, p in base_of.items() if p}, tuple(warnings),
-        )
+        resolved[name] = _resolve_image(config, config.images[name], base_of, resolved, infos, pin)
     return [resolved[n] for n in order]
+
+
+def _from_images(spec: ImageSpec) -> list[str]:
+    """Every image the Dockerfile's FROM lines name, over all the image's arches (a FROM may name
+    ${TARGETARCH})."""
+    refs: list[str] = []
+    for arch in spec.arches:
+        refs += [r for r in external_images(spec.dockerfile, spec.build_args, arch, spec.target) if r not in refs]
+    return refs
+
+
+def _with_parents(config: Config, wanted: Iterable[str], parents: Mapping[str, list[str]]) -> set[str]:
+    for name in wanted:
+        config.image(name)  # unknown names are bad input
+    needed: set[str] = set()
+    stack = list(wanted)
+    while stack:
+        n = stack.pop()
+        if n not in needed:
+            needed.add(n)
+            stack += parents[n]
+    return needed
+
+
+def _resolve_image(
+    config: Config,
+    spec: ImageSpec,
+    base_of: Mapping[str, str | None],
+    resolved: Mapping[str, ResolvedImage],
+    infos: dict[tuple[str, str], BaseInfo],
+    pin: Callable[[str], str] | None,
+) -> ResolvedImage:
+    """One image, its parents in ``resolved`` already; adds what its children see of it to ``infos``."""
+    for parent in base_of.values():
+        if parent and not set(spec.arches) <= set(config.images[parent].arches):
+            raise BadInput(
+                f"image {spec.name} builds for {', '.join(spec.arches)} FROM {parent}, "
+                f"which is built only for {', '.join(config.images[parent].arches)}",
+                hint=f"add the missing arches to {parent} in {config.path}",
+            )
+    where = str(spec.dockerfile.relative_to(config.root))
+    names = set(config.images)
+    warnings: list[str] = []
+    for ref, p in base_of.items():
+        old = None if p else looks_like_old_name(ref, names)
+        if old:
+            warnings.append(f"{where}: FROM {ref} looks like a local image, perhaps an older name of {old}; "
+                            f"if it is, list it under images.{old}.aliases in {config.path.name}")
+    arch_images = []
+    for arch in spec.arches:
+        bases = {
+            ref: (f"content:{resolved[p].arch(arch).hash}" if p else (pin(ref) if pin else ref))
+            for ref, p in base_of.items()
+        }
+
+        def base_info(ref: str, arch: str = arch) -> BaseInfo:
+            parent = base_of.get(ref)
+            return BaseInfo() if parent is None else infos[(parent, arch)]
+
+        result = content_hash(
+            spec.dockerfile, spec.context, arch=arch, build_args=spec.build_args, target=spec.target,
+            bases=bases, where=where, base_info=base_info,
+        )
+        parsed = result.dockerfile
+        if parsed is not None:
+            infos[(spec.name, arch)] = BaseInfo(parsed.env, parsed.onbuild, parsed.env_uncertain,
+                                                parsed.env_complete)
+        warnings += [w for w in result.warnings if w not in warnings]
+        tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
+        arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))
+    return ResolvedImage(
+        spec, config.repository(spec.name), _content_tag(config, spec, arch_images), tuple(arch_images),
+        tuple(dict.fromkeys(p for p in base_of.values() if p)),
+        {r: p for r, p in base_of.items() if p}, tuple(warnings),
+    )
+
+
+def _content_tag(config: Config, spec: ImageSpec, arch_images: list[ArchImage]) -> str:
+    """The tag the pipeline tag stands for: a multi-arch index's (a hash of its arches' hashes), or the image's."""
+    if not spec.multi_arch:
+        return arch_images[0].content_tag
+    from hashlib import sha256
+
+    index_hex = sha256("\n".join(f"{a.arch}={a.hash}" for a in arch_images).encode()).hexdigest()
+    return config.tags.content_tag(index_hex)

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_TARGET, Manifest, sha256_digest, stamp_of
+from ci_tags.core.times import parse_time
 from ci_tags.oci.client import Registry
-from ci_tags.oci.inventory import parse_time
 from tests.support.images import push_blob
 
 

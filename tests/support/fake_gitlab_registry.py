@@ -25,7 +25,8 @@ tag is gone from later listings. Every request is recorded in ``requests`` as (m
 ``created_at`` may be None: GitLab without the registry metadata database reads it from the image config, and
 an index has none, so the API answers null for it. With ``rate_limit_once_on=(METHOD, path regex)`` the first
 matching request gets GitLab's throttle answer (docs "Rate limits on ... API": 429, body ``Retry later``,
-``Retry-After`` and ``RateLimit-*`` headers).
+``Retry-After`` and ``RateLimit-*`` headers), or ``throttle=(status, headers)`` instead (a 503 of a proxy in
+front of GitLab, say). ``hook(method, path)`` runs in each request's thread first, outside the fake's lock.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -80,12 +82,16 @@ class FakeGitLabRegistry:
         job_project: str | None = None,
         rich_list: bool = False,
         rate_limit_once_on: tuple[str, str] | None = None,
+        throttle: tuple[int, dict[str, str]] | None = None,
+        hook: Callable[[str, str], None] | None = None,
     ) -> None:
         self.token = token
         self.job_token, self.job_project = job_token, job_project
         self.registry_host = registry_host
         self.rich_list = rich_list
         self.rate_limit_once_on = rate_limit_once_on
+        self.throttle = throttle
+        self.hook = hook
         self.projects: dict[str, int] = {}  # path -> id
         self.groups: dict[str, int] = {}  # path -> id
         self.repositories: list[FakeRepository] = []
@@ -97,6 +103,13 @@ class FakeGitLabRegistry:
 
             def _throttled(self) -> None:
                 data = b"Retry later\n"
+                if fake.throttle:
+                    self.send_response(fake.throttle[0])
+                    for k, v in {**fake.throttle[1], "Content-Length": str(len(data))}.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 self.send_response(429)
                 headers = {"Content-Type": "text/plain", "Retry-After": "1",
                            "RateLimit-Name": "throttle_authenticated_api", "RateLimit-Limit": "60",
@@ -140,6 +153,8 @@ class FakeGitLabRegistry:
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 fake.requests.append((self.command, self.path))
+                if fake.hook:
+                    fake.hook(self.command, parts.path)
                 once = fake.rate_limit_once_on
                 if once and self.command == once[0] and re.search(once[1], self.path):
                     fake.rate_limit_once_on = None

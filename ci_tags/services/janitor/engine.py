@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ci_tags.concurrency import run_all
-from ci_tags.core.policy import Decision, TagInfo
+from ci_tags.core.policy import LEFTOVER, Decision, TagInfo
 from ci_tags.errors import CiTagsError, NotFound
 
 LISTING = "(tag listing)"  # key in Outcome.failed when a listing itself failed; never a valid tag
-LEFTOVER = "placeholder"  # the reason of a leftover placeholder's removal
 PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
 
 

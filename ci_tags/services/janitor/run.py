@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ci_tags.backends import HUB_HOSTS, has, spec_of
+from ci_tags.backends import has, spec_of
+from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.policy import Decision, Summary, TagInfo, decide
-from ci_tags.core.reference import DOCKER_HUB
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.services.janitor.engine import LISTING, Outcome, Tags
 from ci_tags.services.janitor.targets import Target
@@ -146,7 +146,7 @@ class Janitor:
     def _backend(self, registry_host: str) -> Backend | None:
         """The API to clean through, once per host; None for the registry API (stamps, safe untag), which is
         for every backend that cannot date tags and remove single tags by its own API."""
-        host = DOCKER_HUB if registry_host in HUB_HOSTS else registry_host
+        host = DOCKER_HUB if registry_host in DOCKER_HUB_HOSTS else registry_host
         if host not in self._chosen:
             backend = None if self.use_registry_api else self.backend_for(host)
             if backend is not None and not (has(backend, "deletes-by-tag") and has(backend, "dates-tags")):

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tags.core.policy import CONTENT, PIPELINE, Policy, parse_duration, template_regex
+from ci_tags.core.policy import CONTENT, PIPELINE, Policy, template_regex
 from ci_tags.core.reference import Reference, parse_reference, slugify
+from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:

@@ -1,0 +1,129 @@
+"""YAML text composed to nodes, read so that every problem names the file, the line and the key
+(``ci-tags.yml:7: images.qemu/debian.arches[1]: unknown architecture 'arm65'``). Pure: text in; ``path`` only
+names the file in messages (ci_tags/project/yamlfile.py reads files).
+
+YAML nodes are PyYAML's ``yaml.Node`` (imported lazily, so ``Any`` stands for them here)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ci_tags.errors import BadInput
+
+T = TypeVar("T")
+Node = Any  # a yaml.Node (or None where a key is absent): PyYAML is imported only when a file is read
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def compose_text(text: str, path: Path) -> Node:
+    """The root node of ``text`` (None for an empty document); malformed YAML is bad input naming the line."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BadInput(f"{path}:{line}: malformed YAML: {problem}") from None
+
+
+def compose_document(text: str, path: Path, env: Mapping[str, str] | None = None) -> tuple[NodeReader, Node]:
+    """A reader for ``path`` and the root node of its ``text``; an empty document is bad input."""
+    root = compose_text(text, path)
+    if root is None:
+        raise BadInput(f"{path}:1: the file is empty")
+    return NodeReader(path, env or {}), root
+
+
+def line_of(node: Node) -> int:
+    return int(node.start_mark.line) + 1 if node is not None and hasattr(node, "start_mark") else 1
+
+
+class NodeReader:
+    """Reads nodes of one file into plain values; each problem is a :class:`BadInput` naming file, line, key."""
+
+    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.env = env
+
+    def fail(self, node: Node, key: str, message: str) -> BadInput:
+        line = line_of(node)
+        return BadInput(f"{self.path}:{line}: {key}: {message}" if key else f"{self.path}:{line}: {message}")
+
+    def mapping(self, node: Node, key: str, allowed: tuple[str, ...] | None) -> dict[str, tuple[Node, Node]]:
+        """``{name: (key node, value node)}``; duplicate keys, and keys not in ``allowed``, are refused."""
+        import yaml
+
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, key, "expected a mapping")
+        out: dict[str, tuple[Node, Node]] = {}
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode):
+                raise self.fail(k, key, "keys must be strings")
+            name = str(k.value)
+            where = f"{key}.{name}" if key else name
+            if name in out:
+                raise self.fail(k, where, "duplicate key")
+            if allowed is not None and name not in allowed:
+                close = difflib.get_close_matches(name, allowed, n=1)
+                raise self.fail(k, where, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            out[name] = (k, v)
+        return out
+
+    def scalar(self, node: Node, key: str) -> str:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, key, "expected a single value")
+        return str(node.value)
+
+    def strings(self, node: Node, key: str) -> list[tuple[str, Node]]:
+        import yaml
+
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, key, "expected a list")
+        return [(self.scalar(item, f"{key}[{i}]"), item) for i, item in enumerate(node.value)]
+
+    def expand(self, text: str, node: Node, key: str) -> str:
+        """``$NAME`` and ``${NAME}`` replaced from the environment; an unset one is bad input."""
+
+        def var(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            if name not in self.env:
+                raise self.fail(node, key, f"environment variable {name} is not set")
+            return self.env[name]
+
+        return _VAR_RE.sub(var, text)
+
+
+class MalformedFile(BadInput):
+    """A file with one or more malformed entries; ``problems`` lists each, one line per problem."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        more = f" (and {len(problems) - 1} more problems, listed above)" if len(problems) > 1 else ""
+        super().__init__(f"{problems[0]}{more}; nothing was changed")
+        self.path = path
+        self.problems = problems
+
+
+class Collector:
+    """Collects problems instead of stopping at the first, so a reviewer sees every malformed entry at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def check(self, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except BadInput as exc:
+            self.problems.append(exc.message)
+            return None
+
+    def raise_if_any(self, path: Path) -> None:
+        if self.problems:
+            raise MalformedFile(path, self.problems)
