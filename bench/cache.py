@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.project import registry_with_base
 from ci_tags.cli import main as ci_tags
-from tests.support.project import buildah_env, push_busybox_base
-from tests.support.registry import start_registry
+from tests.support.project import buildah_env
 
 STEP_RE = re.compile(r"^STEP \d+/\d+: (RUN .*)$")
 
@@ -57,9 +57,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        registry = start_registry(work / "registry")
-        try:
-            base = push_busybox_base(registry.host, work / "base", buildah_env(work / "storage-base"))
+        with registry_with_base(work) as (registry, _, base):
             for cache in (False, True):
                 times, steps = [], []
                 for run in range(args.runs):
@@ -71,8 +69,6 @@ def main() -> int:
                     steps.append(ran)
                 rows.append(("cache: registry" if cache else "no cache", steps[0], statistics.median(times),
                              min(times), max(times)))
-        finally:
-            registry.stop()
     print(f"rebuild after changing the last of 3 RUN steps (slow step {args.slow} s), fresh storage, "
           f"{args.runs} runs")
     print(f"{'':18} {'steps re-run':>12} {'median s':>9} {'min s':>7} {'max s':>7}")

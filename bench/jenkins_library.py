@@ -10,36 +10,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.project import commit_all, registry_with_base, write_images
 from tests.support.jenkins_harness import Agent, Harness
-from tests.support.project import buildah_env, push_busybox_base
-from tests.support.registry import start_registry
 
 SCRIPT = """@Library('ci-tags') _
 ciTagsPipeline(agentLabel: 'linux', install: 'path')
 """
-
-
-def make_project(root: Path, registry: str, base: str, images: int) -> str:
-    lines = [f"registry: {registry}/jbench", "images:"]
-    for i in range(images):
-        d = root / "docker" / f"img{i:02d}"
-        d.mkdir(parents=True)
-        (d / "Dockerfile").write_text(f"FROM {base}\nCOPY file.txt /file{i}.txt\n")
-        (d / "file.txt").write_text(f"image {i}\n")
-        lines += [f"  img{i:02d}:", f"    dockerfile: docker/img{i:02d}/Dockerfile"]
-    (root / "ci-tags.yml").write_text("\n".join(lines) + "\npublish: [latest]\n")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.com"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 def main() -> int:
@@ -49,13 +30,11 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ci-tags-jbench-") as tmp:
         work = Path(tmp)
-        registry = start_registry(work / "registry")
-        try:
-            env = buildah_env(work / "buildah")
-            base = push_busybox_base(registry.host, work, env)
+        with registry_with_base(work) as (registry, env, base):
             root = work / "project"
             root.mkdir()
-            commit = make_project(root, registry.host, base, args.images)
+            write_images(root, f"{registry.host}/jbench", base, args.images)
+            commit = commit_all(root)
             path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
             harness = Harness(work / "jenkins", [Agent("linux-1", ("linux", "amd64"), executors=4)],
                               {**env, "PATH": path, "NO_COLOR": "1"})
@@ -73,8 +52,6 @@ def main() -> int:
                     return 1
                 label = "first (builds all)" if number == 1 else "unchanged"
                 rows.append((label, done, wall, registry.since(mark)))
-        finally:
-            registry.stop()
     print(f"{args.images} images, one agent with 4 executors, 2 cores shared")
     print(f"{'build':<20} {'builds':>6} {'wall s':>7} {'sh steps':>8} {'sh s (summed)':>13} {'blob reqs':>9}")
     for label, done, wall, requests in rows:

@@ -19,22 +19,14 @@ import time
 from pathlib import Path
 
 import ci_tags
-from tests.support.project import buildah_env, push_busybox_base
-from tests.support.registry import start_registry
+from bench.project import GIT_IDENTITY, commit_all, registry_with_base, write_images
 
 ROOT = Path(__file__).resolve().parent.parent
 _FINISHED_RE = re.compile(r"^\s*(?:\[[^\]]+\] -> )?(\S+)\s+finished in ([0-9.]+) (ms|s|min)", re.M)
 
 
 def make_project(root: Path, registry: str, base: str, images: int) -> None:
-    lines = [f"registry: {registry}/bench", "images:"]
-    for i in range(images):
-        d = root / "docker" / f"img{i:02d}"
-        d.mkdir(parents=True)
-        (d / "Dockerfile").write_text(f"FROM {base}\nCOPY file.txt /file{i}.txt\n")
-        (d / "file.txt").write_text(f"image {i}\n")
-        lines += [f"  img{i:02d}:", f"    dockerfile: docker/img{i:02d}/Dockerfile"]
-    (root / "ci-tags.yml").write_text("\n".join(lines) + "\npublish: [latest]\n")
+    write_images(root, f"{registry}/bench", base, images)
     shutil.copytree(ROOT / "templates", root / "templates")
     (root / ".gitlab-ci.yml").write_text(
         "include:\n  - local: templates/pipeline.yml\n    inputs:\n      version: bench\n      image: ci-tags-bench\n"
@@ -55,19 +47,13 @@ def main() -> int:
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
     with tempfile.TemporaryDirectory(prefix="ci-tags-bench-") as tmp:
         work = Path(tmp)
-        registry = start_registry(work / "registry")
-        try:
-            env = buildah_env(work / "buildah")
-            base = push_busybox_base(registry.host, work, env)
+        with registry_with_base(work) as (registry, env, base):
             project = work / "project"
             project.mkdir()
             make_project(project, registry.host, base, args.images)
+            commit_all(project, origin="https://gitlab.example.com/g/p.git")
             env = {**env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "NO_COLOR": "1",
-                   "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-                   "GIT_COMMITTER_EMAIL": "b@example.com"}
-            for git in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench"],
-                        ["remote", "add", "origin", "https://gitlab.example.com/g/p.git"]):
-                subprocess.run(["git", *git], cwd=project, env=env, check=True)
+                   **GIT_IDENTITY}
             print(f"# {args.images} images, gitlab-ci-local {_version()}, registry {registry.host}")
             print("pipeline\tjobs\twall s\tci-tags jobs s\tplan s\tpublish s\tblob requests\tjobs run")
             for n in range(1 + args.unchanged):
@@ -91,8 +77,6 @@ def main() -> int:
                 shown = ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:4])}, ... ({len(names)})"
                 print(f"{label}\t{len(times)}\t{wall:.2f}\t{sum(ours.values()):.2f}\t"
                       f"{ours.get('ci-tags-plan', 0):.2f}\t{ours.get('ci-tags-publish', 0):.2f}\t{blobs}\t{shown}")
-        finally:
-            registry.stop()
     return 0
 
 

@@ -18,24 +18,13 @@ import time
 from pathlib import Path
 
 import ci_tags
+from bench.project import write_images
 from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
 from ci_tags.project.config import load_config
 from ci_tags.project.imageset import resolve
 from tests.support.images import push_image
 from tests.support.registry import RunningRegistry, start_registry
-
-
-def make_project(root: Path, registry: str, images: int) -> Path:
-    lines = [f"registry: {registry}/bench", "images:"]
-    for i in range(images):
-        d = root / "docker" / f"img{i:02d}"
-        d.mkdir(parents=True)
-        (d / "Dockerfile").write_text(f"FROM debian:12\nCOPY file.txt /file{i}.txt\n")
-        (d / "file.txt").write_text(f"image {i}\n")
-        lines += [f"  img{i:02d}:", f"    dockerfile: docker/img{i:02d}/Dockerfile"]
-    (root / "ci-tags.yml").write_text("\n".join(lines) + "\n")
-    return root / "ci-tags.yml"
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -66,7 +55,9 @@ def main() -> int:
         registry = start_registry(Path(tmp) / "registry")
         try:
             project = Path(tmp) / "project"
-            config_path = make_project(project, registry.host, args.images)
+            project.mkdir()
+            config_path = write_images(project, f"{registry.host}/bench", "debian:12", args.images,
+                                       publish=False)
             config = load_config(config_path, env)
             regs = Registries(Http(), env)
             reg = regs.get(registry.host)

@@ -4,13 +4,21 @@ Prints a table of wall time (median of N runs) and requests per retag (counted f
 for a 1-layer and a 20-layer (200 MB) image: the `ci-tags retag` and `skopeo copy` commands as a CI job runs
 them (a new process each), and ci-tags' copy inside one process over one connection pool, as `ci-tags plan`
 does it for a whole set of images. Bytecode is compiled first, as a pip install does.
-Run: .venv/bin/python -m bench.retag [--runs 9]
+
+Then start-up (issue 15: a one-shot ``ci-tags retag`` in a release job), median of N new processes each:
+Python alone, Python + ``import requests`` (the floor: a retag needs requests), ``ci-tags --version``,
+``ci-tags retag --help``, and the import + parse part of a retag (root parser, retag's parser, Options, Context,
+the registries' HTTP session: everything up to the first request); "over the floor" is what ci-tags adds. Below
+the table, the modules that ci-tags adds to that import + parse, by their own import time (``-X importtime``,
+one run). The machine may be shared: compare figures taken in the same run.
+Run: .venv/bin/python -m bench.retag [--runs 9] [--startup-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import shutil
 import statistics
 import subprocess
@@ -28,9 +36,9 @@ from tests.support.images import push_image
 from tests.support.registry import RunningRegistry, start_registry
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     return time.perf_counter() - started
 
 
@@ -44,11 +52,83 @@ def measure(registry: RunningRegistry, cmd_for: object, runs: int) -> tuple[floa
     return statistics.median(times), statistics.mean(counts)
 
 
+# what a retag runs before its first request, in a new process (a retag in a CI job starts like this)
+RETAG_UNTIL_FIRST_REQUEST = """
+import requests  # the first request imports it (ci-tags imports it on first use)
+from ci_tags.cli import main
+from ci_tags.context import Context
+import ci_tags.commands.retag as retag
+calls = []
+retag.run = lambda ctx, opts: calls.append((ctx.registries, opts)) or exit(0)
+main(["retag", "localhost:5000/app:hash-abc", "v1.0.0"], env={})
+"""
+
+
+def startup(runs: int, baseline: Path | None = None) -> None:
+    """The start-up table; with ``baseline`` (a checkout of another version, e.g. ``git worktree add DIR main``),
+    each ci-tags case is also run with that version's package first on PYTHONPATH, interleaved with this one."""
+    python = sys.executable
+    command = str(Path(python).parent / "ci-tags")
+    ours = [
+        ("ci-tags --version", [command, "--version"]),
+        ("ci-tags retag --help", [command, "retag", "--help"]),
+        ("retag: import + parse, up to the first request", [python, "-c", RETAG_UNTIL_FIRST_REQUEST]),
+    ]
+    cases: list[tuple[str, list[str], dict[str, str] | None]] = [
+        ("python -c pass", [python, "-c", "pass"], None),
+        ("python -c 'import requests' (floor)", [python, "-c", "import requests"], None),
+        *((label, cmd, None) for label, cmd in ours),
+    ]
+    if baseline is not None:
+        compileall.compile_dir(str(baseline / "ci_tags"), quiet=1)
+        env = {**os.environ, "PYTHONPATH": str(baseline)}
+        cases += [(f"{label} (baseline {baseline.name})", cmd, env) for label, cmd in ours]
+    elsewhere = tempfile.mkdtemp()  # not the checkout: its ci_tags/ would shadow the baseline's
+    for _, cmd, env in cases:  # warm the page cache and the bytecode
+        timed(cmd, env, elsewhere)
+    medians: dict[str, list[float]] = {}
+    for _ in range(runs):  # interleaved, so a burst of load on the shared machine hits every case alike
+        for label, cmd, env in cases:
+            medians.setdefault(label, []).append(timed(cmd, env, elsewhere))
+    os.rmdir(elsewhere)
+    floor = statistics.median(medians[cases[1][0]])
+    print(f"| start-up | median wall time (ms, {runs} runs) | over the floor (ms) |")
+    print("|---|---|---|")
+    for label, _, _ in cases:
+        ms = statistics.median(medians[label])
+        print(f"| {label} | {ms * 1000:.1f} | {(ms - floor) * 1000:+.1f} |")
+    print()
+    _importtime(python)
+
+
+def _importtime(python: str) -> None:
+    """The modules the retag start-up imports beyond ``import requests``, by their own import time."""
+    def modules(code: str) -> dict[str, int]:
+        done = subprocess.run([python, "-X", "importtime", "-c", code], capture_output=True, text=True, check=False)
+        found = {}
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                own, _, name = line[len("import time:"):].split("|")
+                found[name.strip()] = int(own)
+        return found
+
+    floor = modules("import requests")
+    extra = {m: us for m, us in modules(RETAG_UNTIL_FIRST_REQUEST).items() if m not in floor}
+    print(f"modules beyond requests: {len(extra)}, {sum(extra.values()) / 1000:.1f} ms of own import time; the top:")
+    for name, us in sorted(extra.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {us / 1000:6.1f} ms  {name}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up table")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another version to compare start-up with")
     args = parser.parse_args()
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
+    if args.startup_only:
+        startup(args.runs, args.baseline)
+        return 0
     skopeo = shutil.which("skopeo")
     command = str(Path(sys.executable).parent / "ci-tags")
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,6 +167,8 @@ def main() -> int:
     print("|---|---|---|---|")
     for label, tool, seconds, requests in rows:
         print(f"| {label} | {tool} | {seconds * 1000:.1f} | {requests:.0f} |")
+    print()
+    startup(args.runs, args.baseline)
     return 0
 
 

@@ -7,13 +7,16 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from ci_tags import __version__
-from ci_tags.context import DEFAULT_CONCURRENCY, Context, RegistryOptions
 from ci_tags.errors import EXIT_BAD_INPUT, EXIT_FAILED, BadInput, CiTagsError
-from ci_tags.output import Output, render
-from ci_tags.output.result import Result
+
+if TYPE_CHECKING:
+    from ci_tags.output import Output
+    from ci_tags.output.result import Result
+
+# the context and the output (dataclasses, json, logging) are imported once a command runs: ``--version`` stays quick
 
 # name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has register(parser),
 # an Options dataclass with from_args(namespace) (the only place the command line is read) and
@@ -71,6 +74,8 @@ def common_options() -> Parser:
 
 def registry_options() -> Parser:
     """Options of every subcommand that talks to a registry."""
+    from ci_tags.context import DEFAULT_CONCURRENCY
+
     opts = Parser(add_help=False)
     opts.add_argument(
         "--insecure-registry",
@@ -99,8 +104,9 @@ def _password_from(stdin: TextIO, given: str | None) -> str:
     return password
 
 
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
-    """The root parser; only the ``selected`` command's module is imported to add its arguments."""
+def build_parser(selected: str | None = None, *, listing: bool = False) -> argparse.ArgumentParser:
+    """The root parser with the ``selected`` command's parser, its module imported to add its arguments; the
+    other commands' parsers only when none is selected or ``listing`` (the root's --help lists them all)."""
     parser = Parser(prog="ci-tags", description="Manage container image tags from CI pipelines.",
                     epilog="Run 'ci-tags COMMAND --help' for a command's options and examples.")
     parser.add_argument("--version", action="version", version=f"ci-tags {__version__}")
@@ -108,6 +114,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common, registry = common_options(), registry_options()
     for name, (module, remote, text) in COMMANDS.items():
+        if selected in COMMANDS and name != selected and not listing:
+            continue  # only the chosen command's parser is built (issue 15: start-up of one-shot commands)
         parents = [common, registry] if remote else [common]
         cmd = sub.add_parser(name, parents=parents, help=text, description=text,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,13 +140,17 @@ def main(
     if argv in (["--version"], ["-V"]):  # fast path: no parser, no command modules
         (stdout or sys.stdout).write(f"ci-tags {__version__}\n")
         return 0
+    from ci_tags.output import Output
+
     env = dict(os.environ if env is None else env)
     selected = next((a for a in argv if not a.startswith("-")), None)
     if selected == "slug":
         from ci_tags.commands.slug import branch_argv
 
         argv = branch_argv(argv)
-    parser = build_parser(selected)
+    # "ci-tags --help retag": the root's help (argparse acts on --help where it meets it), listing every command
+    listing = selected is not None and any(a in ("-h", "--help") for a in argv[: argv.index(selected)])
+    parser = build_parser(selected, listing=listing)
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
@@ -154,11 +166,19 @@ def main(
     out.command = args.command
     if args.debug or env.get("CI_TAGS_DEBUG", "").lower() in ("1", "true", "yes"):
         out.enable_debug()
+    return _run(args, env, out, stdin or sys.stdin)
+
+
+def _run(args: argparse.Namespace, env: dict[str, str], out: Output, stdin: TextIO) -> int:
+    """Run the parsed command; map its errors to exit codes (and to the ``error`` of --json)."""
+    from ci_tags.context import Context, RegistryOptions
+    from ci_tags.output import render
+
     ctx = Context(env=env, out=out)
     module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
     try:
         if getattr(args, "password_stdin", False):
-            args.password = _password_from(stdin or sys.stdin, args.password)
+            args.password = _password_from(stdin, args.password)
         ctx.registry = RegistryOptions.from_args(args)
         if not hasattr(module, "Options"):  # not yet turned to typed options and results (issue 15)
             ctx.args = args

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from ci_tags.errors import CiTagsError
@@ -30,5 +29,7 @@ def run_all(
 
     if workers <= 1 or len(items) <= 1:
         return [one(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor  # here: a one-shot retag never needs a thread
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, items))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_AUTH = 3
@@ -14,6 +16,7 @@ class CiTagsError(Exception):
     exit_code = EXIT_FAILED
     label = "error"
     kind = "error"  # the stable word for scripts: ``error.kind`` of a --json document
+    problems: Sequence[str] = ()  # each problem of an input, listed (``problem: ...``) before the error
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -34,6 +37,34 @@ def registry2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegis
 def _in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own empty folder, so none reads this repository's own ci-tags.yml by accident."""
     monkeypatch.chdir(tmp_path)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[C], C]]:
+    """``closing(thing)`` hands ``thing`` back and closes it when the test ends, passed or failed, the last one
+    first: a test's fronts, fake APIs, servers and HTTP clients, without a try/finally in the test."""
+    with ExitStack() as stack:
+
+        def close_at_end(thing: C) -> C:
+            stack.callback(thing.close)
+            return thing
+
+        yield close_at_end
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """``unique("linaro")`` -> ``"linaro-3f9a0c1d"``: a namespace of this test's own (one suffix per test), for a
+    test that lists a namespace of a session-wide registry, which other tests write to as well."""
+    suffix = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{suffix}"
 
 
 @pytest.fixture
@@ -112,3 +143,8 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory, token_issuer: Token
     reg = start_registry(tmp_path_factory.mktemp("token-registry"), auth=token_issuer.registry_auth())
     yield reg
     reg.stop()
+
+
+# -- whole GitLab pipelines (tests/support/gitlab_pipeline.py): module-scoped, one project per test module ---------
+
+from tests.support.gitlab_pipeline import gitlab_project, gitlab_registry  # noqa: E402, F401

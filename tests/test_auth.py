@@ -165,18 +165,16 @@ def test_bearer_token_is_fetched_once_for_many_requests_on_one_scope(token_alice
     assert [r.status for r in reqs].count(401) == 1
 
 
-def test_bearer_token_is_reused_by_later_operations_of_one_process(token_alice, token_registry, token_issuer):
+def test_bearer_token_is_reused_by_later_operations_of_one_process(token_alice, token_registry, token_issuer,
+                                                                    closing):
     repo = "bearer/reuse"
     push_image(token_alice, repo, "v1")
     src = parse_reference(f"{token_registry.host}/{repo}:v1")
-    regs = Registries(Http(), {}, username="alice", password=TOKEN_USERS["alice"])
-    try:
-        mark = token_issuer.mark()
-        for tag in ("p1", "p2", "p3"):
-            copy_image(regs, src, src.with_tag(tag))
-        assert len(token_issuer.since(mark)) == 1
-    finally:
-        regs.http.close()
+    regs = Registries(closing(Http()), {}, username="alice", password=TOKEN_USERS["alice"])
+    mark = token_issuer.mark()
+    for tag in ("p1", "p2", "p3"):
+        copy_image(regs, src, src.with_tag(tag))
+    assert len(token_issuer.since(mark)) == 1
     assert set(token_alice.tags(repo)) == {"v1", "p1", "p2", "p3"}
 
 
@@ -319,9 +317,9 @@ def test_a_second_request_refused_with_the_same_expired_token_is_retried(token_a
 # -- credentials stay with their registry ---------------------------------------------------------------------------
 
 
-def test_credentials_never_go_to_another_origin(basic_alice):
-    """An upload Location or a Link header may name another host (or plain http behind a TLS proxy): a request
-    there carries no Authorization, even after the registry's own challenge taught the client Basic."""
+@pytest.fixture
+def other_origin() -> Iterator[tuple[str, list[str | None]]]:
+    """A plain-HTTP server on another port: its URL, and the Authorization header of each request it got."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -339,14 +337,20 @@ def test_credentials_never_go_to_another_origin(basic_alice):
 
     other = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=other.serve_forever, daemon=True).start()
-    try:
-        basic_alice.request("GET", "/v2/", [], expect=(200,))  # learns Basic from the registry's 401
-        assert basic_alice.auth.header([])  # and would send it to the registry itself
-        url = f"http://127.0.0.1:{other.server_address[1]}/v2/elsewhere/blobs/uploads/x"
-        basic_alice.request("GET", url, [scope("elsewhere", "push")], expect=(200,))
-        assert seen == [None]
-    finally:
-        other.shutdown()
+    yield f"http://127.0.0.1:{other.server_address[1]}", seen
+    other.shutdown()
+    other.server_close()
+
+
+def test_credentials_never_go_to_another_origin(basic_alice, other_origin):
+    """An upload Location or a Link header may name another host (or plain http behind a TLS proxy): a request
+    there carries no Authorization, even after the registry's own challenge taught the client Basic."""
+    other, seen = other_origin
+    basic_alice.request("GET", "/v2/", [], expect=(200,))  # learns Basic from the registry's 401
+    assert basic_alice.auth.header([])  # and would send it to the registry itself
+    url = f"{other}/v2/elsewhere/blobs/uploads/x"
+    basic_alice.request("GET", url, [scope("elsewhere", "push")], expect=(200,))
+    assert seen == [None]
 
 
 def test_debug_trace_drops_user_information_from_urls():

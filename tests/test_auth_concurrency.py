@@ -24,22 +24,16 @@ def test_retag_from_an_open_registry_into_a_basic_auth_one_never_races(cli, reg,
     assert failures == []
 
 
-def test_concurrent_first_requests_fetch_one_token_per_scope_set(clean_env, token_registry, token_issuer):
-    regs = Registries(Http(), clean_env, username="alice", password=TOKEN_USERS["alice"])
-    try:
-        registry = regs.get(token_registry.host)
-        pushed = push_image(registry, "bearer/burst", "t0")
-        tags = [f"t{i}" for i in range(16)]
-        for tag in tags[1:]:
-            registry.put_manifest("bearer/burst", tag, pushed.manifest)
-    finally:
-        regs.http.close()
-    fresh = Registries(Http(), clean_env, username="alice", password=TOKEN_USERS["alice"])
-    try:
-        mark = token_issuer.mark()
-        digests, errors = resolve_tags(fresh.get(token_registry.host), "bearer/burst", tags, concurrency=8)
-    finally:
-        fresh.http.close()
+def test_concurrent_first_requests_fetch_one_token_per_scope_set(clean_env, token_registry, token_issuer, closing):
+    regs = Registries(closing(Http()), clean_env, username="alice", password=TOKEN_USERS["alice"])
+    registry = regs.get(token_registry.host)
+    pushed = push_image(registry, "bearer/burst", "t0")
+    tags = [f"t{i}" for i in range(16)]
+    for tag in tags[1:]:
+        registry.put_manifest("bearer/burst", tag, pushed.manifest)
+    fresh = Registries(closing(Http()), clean_env, username="alice", password=TOKEN_USERS["alice"])
+    mark = token_issuer.mark()
+    digests, errors = resolve_tags(fresh.get(token_registry.host), "bearer/burst", tags, concurrency=8)
     assert errors == {}
     assert set(digests.values()) == {pushed.manifest.digest}
     asked = [r.scopes for r in token_issuer.since(mark)]
@@ -47,20 +41,17 @@ def test_concurrent_first_requests_fetch_one_token_per_scope_set(clean_env, toke
 
 
 def test_a_token_that_expires_under_concurrent_requests_is_fetched_again_once(
-    clean_env, token_registry, token_issuer, monkeypatch
+    clean_env, token_registry, token_issuer, monkeypatch, closing
 ):
-    regs = Registries(Http(), clean_env, username="alice", password=TOKEN_USERS["alice"])
-    try:
-        registry = regs.get(token_registry.host)
-        pushed = push_image(registry, "bearer/expiry-burst", "t0")
-        tags = [f"t{i}" for i in range(16)]
-        for tag in tags[1:]:
-            registry.put_manifest("bearer/expiry-burst", tag, pushed.manifest)
-        monkeypatch.setattr(token_issuer, "expired_tokens", 1)  # the next token is refused by the registry
-        mark = token_issuer.mark()
-        digests, errors = resolve_tags(registry, "bearer/expiry-burst", tags, concurrency=8)
-    finally:
-        regs.http.close()
+    regs = Registries(closing(Http()), clean_env, username="alice", password=TOKEN_USERS["alice"])
+    registry = regs.get(token_registry.host)
+    pushed = push_image(registry, "bearer/expiry-burst", "t0")
+    tags = [f"t{i}" for i in range(16)]
+    for tag in tags[1:]:
+        registry.put_manifest("bearer/expiry-burst", tag, pushed.manifest)
+    monkeypatch.setattr(token_issuer, "expired_tokens", 1)  # the next token is refused by the registry
+    mark = token_issuer.mark()
+    digests, errors = resolve_tags(registry, "bearer/expiry-burst", tags, concurrency=8)
     assert errors == {}
     assert set(digests.values()) == {pushed.manifest.digest}
     pulls = [r for r in token_issuer.since(mark) if r.scopes == (scope("bearer/expiry-burst", "pull"),)]

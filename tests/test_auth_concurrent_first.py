@@ -9,12 +9,9 @@ from ci_tags.oci.http import Http
 from tests.support.auth import BASIC_USERS
 
 
-def test_concurrent_first_requests_all_authenticate(clean_env, basic_registry) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_first_requests_all_authenticate(clean_env, basic_registry, closing) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):  # a fresh client each time: the race is on the first challenge
-        regs = Registries(Http(), clean_env, username="alice", password=BASIC_USERS["alice"])
+        regs = Registries(closing(Http()), clean_env, username="alice", password=BASIC_USERS["alice"])
         registry = regs.get(basic_registry.host)
-        try:
-            outcomes = run_all(lambda i, r=registry: r.head_manifest(f"race/r{i}", "v1"), list(range(8)), 8)
-        finally:
-            regs.http.close()
+        outcomes = run_all(lambda i, r=registry: r.head_manifest(f"race/r{i}", "v1"), list(range(8)), 8)
         assert [(digest, err) for _, digest, err in outcomes] == [(None, None)] * 8

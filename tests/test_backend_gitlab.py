@@ -75,15 +75,12 @@ def test_gitlab_tags_page_and_prefer_published_at_over_created_at(gl):
     assert tags["t007"].digest == digest_of("t7")
 
 
-def test_gitlab_listing_with_details_needs_no_request_per_tag():
-    fake = gitlab_fake(rich_list=True)
-    try:
-        tags = GitLabBackend(fake.url, GL_TOKEN).tags("registry.gitlab.example.com/team/app/big")
-        assert len(tags) == 133 and fake.count("GET", r"/tags/[^/?]+$") == 0
-        assert next(t for t in tags if t.tag == "pipeline-9").pushed_at == datetime(2026, 1, 2, 9, 30, 0, 500000,
-                                                                                    tzinfo=UTC)
-    finally:
-        fake.close()
+def test_gitlab_listing_with_details_needs_no_request_per_tag(closing):
+    fake = closing(gitlab_fake(rich_list=True))
+    tags = GitLabBackend(fake.url, GL_TOKEN).tags("registry.gitlab.example.com/team/app/big")
+    assert len(tags) == 133 and fake.count("GET", r"/tags/[^/?]+$") == 0
+    assert next(t for t in tags if t.tag == "pipeline-9").pushed_at == datetime(2026, 1, 2, 9, 30, 0, 500000,
+                                                                                tzinfo=UTC)
 
 
 def test_gitlab_delete_removes_one_tag_never_in_bulk(gl):

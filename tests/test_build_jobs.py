@@ -7,7 +7,8 @@ import argparse
 
 import pytest
 
-from ci_tags.commands.build_jobs import add_job_options, job_settings
+from ci_tags.commands.plan import Options, register
+from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.core.emitters import NOOP_JOB, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.core.plan import decide
 from ci_tags.errors import BadInput
@@ -15,10 +16,10 @@ from ci_tags.project.config import load_config
 from tests.test_plan import state
 
 
-def options(*argv: str) -> argparse.Namespace:
+def options(*argv: str) -> JobOptions:
     p = argparse.ArgumentParser()
-    add_job_options(p)
-    return p.parse_args(list(argv))
+    register(p)
+    return Options.from_args(p.parse_args(list(argv))).jobs
 
 
 def test_job_options_reach_every_build_job():
@@ -107,7 +108,7 @@ def test_image_runners_for_an_arch_it_is_not_built_for_is_bad_input(tmp_path):
 
 
 def test_a_child_pipeline_with_every_job_option_validates_against_gitlab_ci_schema(tmp_path):
-    from tests.test_templates import validate
+    from tests.support.components import validate
 
     settings = job_settings(options(
         "--job-image", "ci-tags:1", "--job-before-script", "echo one", "--job-variable", "A=1",

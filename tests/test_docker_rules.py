@@ -1,47 +1,17 @@
 """Issue 10, at the hash level: change a file Docker copies and the tag moves; change one it does not copy and
-the tag stays. One case per rule of Docker's parser, variable expansion, files and .dockerignore."""
+the tag stays. One case per rule of Docker's parser and variable expansion; files (symlinks, .dockerignore):
+test_docker_files.py; the FROM rewrite: test_dockerfile_rewrite.py."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ci_tags.core.dockerfile import BaseInfo, parse_dockerfile
 from ci_tags.errors import BadInput
 from ci_tags.project.hashing import content_hash
-
-FILES = ("app.py", "other.py", "a.txt", "b.txt", "dist/app-amd64", "dist/app-arm64", "dist/app-", "x/y.txt",
-         "script.sh", "lib/one.txt", "lib/two.txt", "3.txt", "$F", "package.json", "lib/]x.txt")
-
-
-def context(root: Path, dockerfile: str | bytes) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(f"{name}\n")
-    data = dockerfile.encode() if isinstance(dockerfile, str) else dockerfile
-    (root / "Dockerfile").write_bytes(data)
-    return root
-
-
-def h(root: Path, arch: str = "amd64", build_args: dict[str, str] | None = None, target: str | None = None,
-      base_info: BaseInfo | None = None) -> str:
-    info = base_info
-    return content_hash(root / "Dockerfile", root, arch=arch, build_args=build_args or {}, target=target,
-                        bases={}, base_info=(lambda ref: info) if info else None).hex
-
-
-def moves(root: Path, name: str, **kw: object) -> bool:
-    """Whether changing context file ``name`` moves the content hash."""
-    before = h(root, **kw)  # type: ignore[arg-type]
-    path = root / name
-    path.write_text(path.read_text() + "changed\n")
-    return h(root, **kw) != before  # type: ignore[arg-type]
-
+from tests.support.docker_context import context, h, moves
 
 # (Dockerfile, a file Docker copies, a file it does not copy)
 CASES = {
@@ -172,85 +142,6 @@ def test_remote_add_is_hashed_as_text_with_a_warning(tmp_path):
                             bases={}).hex != result.hex
 
 
-# symlinks
-
-
-def test_symlink_source_counts_its_target_content(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY link.txt /\n")
-    (root / "link.txt").symlink_to("a.txt")
-    assert moves(root, "a.txt")
-
-
-def test_symlinked_folder_as_a_path_component(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY ln/one.txt /\n")
-    (root / "ln").symlink_to("lib")
-    assert moves(root, "lib/one.txt")
-    assert not moves(root, "lib/two.txt")
-
-
-def test_wildcard_matching_a_symlink_follows_it(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY l*.lnk /\n")
-    (root / "l1.lnk").symlink_to("b.txt")
-    assert moves(root, "b.txt")
-
-
-def test_links_inside_a_copied_folder_count_as_links(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY lib /lib\n")
-    (root / "lib" / "ln").symlink_to("../a.txt")
-    assert not moves(root, "a.txt")  # Docker copies the link itself
-    before = h(root)
-    (root / "lib" / "ln").unlink()
-    (root / "lib" / "ln").symlink_to("../b.txt")
-    assert h(root) != before
-
-
-def test_symlink_out_of_the_context_is_bad_input(tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret.txt").write_text("x\n")
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY out/secret.txt /\n")
-    (root / "out").symlink_to(outside)
-    with pytest.raises(BadInput, match="outside the build context"):
-        h(root)
-    (root / "out").unlink()
-    (root / "out").symlink_to("../outside")
-    with pytest.raises(BadInput, match="out of the build context"):
-        h(root)
-
-
-# .dockerignore
-
-
-@pytest.mark.parametrize(
-    ("ignore", "copied", "ignored"),
-    [
-        ("lib/two.txt\n", "lib/one.txt", "lib/two.txt"),
-        ("\ufefflib/two.txt\n", "lib/one.txt", "lib/two.txt"),  # BOM
-        ("  # not a comment: only a line starting with # is\nlib/[^o]*\n", "lib/one.txt", "lib/two.txt"),
-        ("/lib/t*\n", "lib/one.txt", "lib/two.txt"),
-        ("./lib/t*\n", "lib/one.txt", "lib/two.txt"),
-        ("lib\n!lib/one.txt\n", "lib/one.txt", "lib/two.txt"),
-        ("lib/[!o]*\n", "lib/two.txt", "lib/one.txt"),  # [!o] is "!" or "o", not a negation
-        ("lib/[\\-t]*\n", "lib/one.txt", "lib/two.txt"),
-        ("lib/[\\]a]*\n", "lib/one.txt", "lib/]x.txt"),
-        ("**/two.txt\n", "lib/one.txt", "lib/two.txt"),
-    ],
-)
-def test_dockerignore_decides_what_counts(tmp_path, ignore, copied, ignored):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY lib /lib\n")
-    (root / ".dockerignore").write_text(ignore)
-    assert moves(root, copied)
-    assert not moves(root, ignored)
-
-
-@pytest.mark.parametrize("pattern", ["[", "lib/[a-", "!", "[]a]", "a\\"])
-def test_a_pattern_docker_refuses_is_bad_input_naming_file_and_line(tmp_path, pattern):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY lib /lib\n")
-    (root / ".dockerignore").write_text(f"# first\n{pattern}\n")
-    with pytest.raises(BadInput, match=r"\.dockerignore:2:"):
-        h(root)
-
-
 # errors
 
 
@@ -298,35 +189,6 @@ def test_mtimes_and_checkout_path_stay_out(tmp_path):
     assert h(a) == h(b)
 
 
-# one parse: build rewrites FROM lines of set parents where the parser found them
-
-
-def test_rewrite_follows_the_parser_not_lines():
-    from ci_tags.core.dockerfile import rewrite_bases
-
-    pinned = "reg/base@sha256:" + "a" * 64
-    text = ("FROM \\\n  base AS b\n"
-            "RUN <<EOF\nFROM base\nEOF\n"
-            "FROM base\n"
-            "RUN cat <<'X'\n  FROM base\nX\n"
-            "FROM debian:12\n")
-    out = rewrite_bases(text, {"base": pinned})
-    assert out == ("FROM \\\n  " + pinned + " AS b\n"
-                   "RUN <<EOF\nFROM base\nEOF\n"
-                   "FROM " + pinned + "\n"
-                   "RUN cat <<'X'\n  FROM base\nX\n"
-                   "FROM debian:12\n")
-
-
-def test_rewrite_of_a_from_that_names_a_variable_per_arch():
-    from ci_tags.core.dockerfile import rewrite_bases
-
-    text = "\ufeffARG TARGETARCH\nFROM base-${TARGETARCH}\n"
-    assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="arm64") == \
-        "\ufeffARG TARGETARCH\nFROM reg/x@sha256:1\n"
-    assert rewrite_bases(text, {"base-arm64": "reg/x@sha256:1"}, arch="amd64") == text
-
-
 def test_a_stage_the_target_skips_may_name_a_missing_file(tmp_path):
     text = ("FROM scratch AS dev\nCOPY dev-only.txt /\n"
             "FROM scratch AS build\nCOPY a.txt /\n"
@@ -354,15 +216,6 @@ def test_a_name_starting_with_two_dots_is_inside_the_context(tmp_path):
         h(root)
 
 
-def test_rewrite_pins_copy_from_a_set_image_but_not_a_stage():
-    from ci_tags.core.dockerfile import rewrite_bases
-
-    text = "FROM base AS base\nCOPY --from=base /a /a\nFROM debian:12\nCOPY --chown=1 --from=tools:1 /t /t\n"
-    out = rewrite_bases(text, {"base": "R@sha256:1", "tools:1": "T@sha256:2"})
-    assert out == ("FROM R@sha256:1 AS base\nCOPY --from=base /a /a\n"
-                   "FROM debian:12\nCOPY --chown=1 --from=T@sha256:2 /t /t\n")
-
-
 def test_a_value_made_from_an_unknown_name_is_unknown_too(tmp_path):
     # D depends on $BASE_DIR, which the external base image may set: COPY $D takes the whole context
     root = context(tmp_path / "ctx", "FROM python:3\nARG D=${BASE_DIR}/a.txt\nENV E=$D\nCOPY $E /\n")
@@ -379,24 +232,3 @@ def test_double_star_component_takes_any_depth(tmp_path):
     assert moves(root, "deep/er/z.txt")
     assert moves(root, "a.txt")
     assert not moves(root, "other.py")
-
-
-FRAGMENTS = ["FROM base\n", "FROM \\\n  base AS b\n", "FROM\tbase:1\n", "from base as c\n",
-             "RUN <<EOF\nFROM base\nEOF\n", "RUN echo 'FROM base'\n", "# FROM base\n",
-             "COPY --from=base /a /a\n", "COPY a.txt /\n", "ARG V=1\n", "FROM debian:$V\n",
-             "RUN x \\\n# FROM base\n  y\n", "\n"]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=8))
-def test_rewrite_changes_only_what_the_parser_calls_a_parent(parts):
-    from ci_tags.core.dockerfile import rewrite_bases
-
-    text = "FROM base\n" + "".join(parts)
-    pinned = "reg/base@sha256:" + "a" * 64
-    before = parse_dockerfile(text)
-    after = parse_dockerfile(rewrite_bases(text, {"base": pinned, "base:1": pinned}))
-    assert [s.image for s in after.stages] == [
-        pinned if s.base_stage is None and s.image in ("base", "base:1") else s.image for s in before.stages]
-    assert [(c.sources, c.line) for c in after.copies] == [(c.sources, c.line) for c in before.copies]
-    assert after.runs == before.runs

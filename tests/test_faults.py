@@ -21,24 +21,22 @@ def _quick_backoff(monkeypatch):
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("command", list(SCENARIOS))
-def test_faults_never_leave_a_wrong_tag_and_a_clean_rerun_converges(command, rate, reg, registry, cli, tmp_path):
+def test_faults_never_leave_a_wrong_tag_and_a_clean_rerun_converges(command, rate, reg, registry, cli, tmp_path,
+                                                                    closing):
     faults = Faults(rate, seed=int(rate * 100) + len(command), slow_seconds=0.05)
-    proxy = RegistryFront(registry.url, faults=faults)
+    proxy = closing(RegistryFront(registry.url, faults=faults))
     tally = Tally()
 
     def run(argv, env):
         result = cli(*argv, env=env)
         return result.code, result.out, result.err
 
-    try:
-        problems = []
-        for attempt in range(4):  # two runs, more while no fault was met (a plan makes only a few requests)
-            if attempt >= 2 and faults.total:
-                break
-            problems += run_scenario(command, reg, registry.host, proxy.host, tmp_path, f"{rate}-{attempt}".replace(
-                ".", ""), run, tally, faults.total, lambda: faults.total)
-    finally:
-        proxy.close()
+    problems = []
+    for attempt in range(4):  # two runs, more while no fault was met (a plan makes only a few requests)
+        if attempt >= 2 and faults.total:
+            break
+        problems += run_scenario(command, reg, registry.host, proxy.host, tmp_path, f"{rate}-{attempt}".replace(
+            ".", ""), run, tally, faults.total, lambda: faults.total)
     assert problems == []
     assert tally.tracebacks == 0
     assert faults.total > 0 or rate < 0.2  # a plan makes 3 requests: 10% may miss them all 4 times

@@ -66,18 +66,15 @@ def _token_front(registry, body: bytes) -> RegistryFront:
 
 @pytest.mark.parametrize("body", [b'{"token": 5}', b'{"token": ["a", "b"]}', b"[1, 2]", b"5",
                                   b'{"token": ' + b"[" * 100000 + b"]" * 100000 + b"}"])
-def test_a_token_service_answering_nonsense_is_a_registry_error(body, registry, cli):
-    front = _token_front(registry, body)
-    try:
-        result = cli("tags", f"{front.host}/x/y")
-    finally:
-        front.close()
+def test_a_token_service_answering_nonsense_is_a_registry_error(body, registry, cli, closing):
+    front = closing(_token_front(registry, body))
+    result = cli("tags", f"{front.host}/x/y")
     assert result.code == 1, result.err
     assert "token service" in result.err and result.err.count("\n") == 1
 
 
 @pytest.mark.parametrize("where", ["manifests", "tags/list", "errors"])
-def test_deeply_nested_json_from_a_registry_is_a_registry_error(where, reg, registry, cli):
+def test_deeply_nested_json_from_a_registry_is_a_registry_error(where, reg, registry, cli, closing):
     push_image(reg, "hostile/nested", "a")
     deep = b"[" * 200000 + b"]" * 200000
 
@@ -88,11 +85,8 @@ def test_deeply_nested_json_from_a_registry_is_a_registry_error(where, reg, regi
             return 200, {"Content-Type": "application/json", "Docker-Content-Digest": "sha256:" + "0" * 64}, deep
         return None
 
-    front = RegistryFront(registry.url, intercept)
-    try:
-        result = cli("inspect" if where != "tags/list" else "tags", f"{front.host}/hostile/nested"
-                     + (":a" if where != "tags/list" else ""))
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, intercept))
+    result = cli("inspect" if where != "tags/list" else "tags", f"{front.host}/hostile/nested"
+                 + (":a" if where != "tags/list" else ""))
     assert result.code == 1, result.err
     assert result.err.startswith("ci-tags: registry error") and result.err.count("\n") == 1

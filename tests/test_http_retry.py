@@ -234,7 +234,7 @@ def test_parse_retry_after(value, expected):
 # -- end to end ------------------------------------------------------------------------------------------------------
 
 
-def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli):
+def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli, closing):
     push_image(reg, "ratelimit/app", "v1")
     limited: list[str] = []
 
@@ -244,26 +244,20 @@ def test_cli_tags_rides_out_a_rate_limit(reg, registry, cli):
             return 429, {"Retry-After": "1", "Content-Type": "application/json"}, b'{"errors": []}'
         return None
 
-    front = RegistryFront(registry.url, first_listing_is_rate_limited)
-    try:
-        result = cli("tags", f"{front.host}/ratelimit/app", "--debug")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, first_listing_is_rate_limited))
+    result = cli("tags", f"{front.host}/ratelimit/app", "--debug")
     assert result.code == 0, result.err
     assert result.out == "v1\n"
     assert "retrying in 1.00 s" in result.err
     assert [m for m, p in front.seen if p.startswith("/v2/ratelimit/app/tags/list")] == ["GET", "GET"]
 
 
-def test_cli_gives_up_when_the_registry_asks_to_wait_too_long(registry, cli):
+def test_cli_gives_up_when_the_registry_asks_to_wait_too_long(registry, cli, closing):
     def always_limited(method, path, query):
         return 429, {"Retry-After": "3600"}, b""
 
-    front = RegistryFront(registry.url, always_limited)
-    try:
-        result = cli("tags", f"{front.host}/ratelimit/app")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, always_limited))
+    result = cli("tags", f"{front.host}/ratelimit/app")
     assert result.code == EXIT_FAILED
     assert f"{front.host} kept rate-limiting GET repository ratelimit/app (try again later)" in result.err
     assert len(front.seen) == 1
@@ -288,15 +282,19 @@ def _yield_between_opcodes_of_http(frame: Any, event: str, arg: Any) -> Any:
     return local
 
 
-def test_request_count_counts_every_request_sent_from_many_threads(server, make_http):
-    http = make_http()
+@pytest.fixture
+def thread_switches_in_http() -> Iterator[None]:
+    """Threads started during the test hand the GIL over between every opcode of ci_tags/oci/http.py."""
     threading.settrace(_yield_between_opcodes_of_http)
-    try:
-        from ci_tags.concurrency import run_all
+    yield
+    threading.settrace(None)  # type: ignore[arg-type]
 
-        outcomes = run_all(lambda i: http.request("GET", server.url).status_code, range(160), 8)
-    finally:
-        threading.settrace(None)  # type: ignore[arg-type]
+
+def test_request_count_counts_every_request_sent_from_many_threads(server, make_http, thread_switches_in_http):
+    from ci_tags.concurrency import run_all
+
+    http = make_http()
+    outcomes = run_all(lambda i: http.request("GET", server.url).status_code, range(160), 8)
     assert [status for _, status, _ in outcomes] == [200] * 160
     assert len(server.seen) == 160
     assert http.request_count == 160

@@ -155,7 +155,7 @@ def test_a_config_named_but_missing_is_bad_input_not_ignored(registry, cli, tmp_
     assert result.code == 2 and "--keep-current-of" in result.err
 
 
-def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli):
+def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_indexes_whole(reg, registry, cli, closing):
     """An expired content tag whose image a kept index of another tool points at, on a registry that 'supports'
     tag DELETE by deleting the manifest: the kept index must still resolve to a complete image afterwards. (A
     ci-tags pipeline tag pointing at it would keep the content tag itself: rule in-use.)"""
@@ -168,11 +168,8 @@ def test_janitor_on_a_registry_whose_tag_delete_takes_the_image_keeps_kept_index
     foreign = stamped_index(old.manifest, {"os": "linux", "architecture": "amd64"}, {"made-by": "another tool"})
     reg.put_manifest(repo, "pipeline-5", foreign)  # no ci-tags stamp: no age, kept; names nothing
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("janitor", f"{front.host}/{repo}", "--json")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("janitor", f"{front.host}/{repo}", "--json")
     assert result.code == 0, result.err
     assert behaviour.tag_deletes == 1
     assert sorted(reg.tags(repo)) == ["pipeline-5"]
@@ -227,7 +224,7 @@ def test_keep_current_of_keeps_the_default_branch_content_tags_from_a_feature_ch
     assert len(listed.splitlines()) == 1  # the temporary worktree is gone
 
 
-def test_a_repository_whose_listing_fails_does_not_stop_the_others(reg, registry, cli):
+def test_a_repository_whose_listing_fails_does_not_stop_the_others(reg, registry, cli, closing):
     """Issue 15: one repository the registry cannot list must not stop the run: the others are cleaned, the
     summary names the failed one, and the run exits non-zero."""
     from tests.support.proxy import RegistryFront
@@ -243,12 +240,9 @@ def test_a_repository_whose_listing_fails_does_not_stop_the_others(reg, registry
             return 501, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
         return None
 
-    front = RegistryFront(registry.url, refuse_listing)
-    try:
-        text = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--dry-run")
-        result = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--json")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, refuse_listing))
+    text = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--dry-run")
+    result = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--json")
     assert text.code == 1 and result.code == 1, result.err
     assert f"would remove {front.host}/{fine}:pipeline-1" in text.out
     assert f"1 of 2 repositories could not be cleaned ({front.host}/{broken})" in text.err

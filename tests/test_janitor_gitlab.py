@@ -59,12 +59,20 @@ def gitlab_setup(project, gl_host):
     return config, tags, expected
 
 
-def gitlab(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: object) -> FakeGitLabRegistry:
-    fake = FakeGitLabRegistry(GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app",  # type: ignore[arg-type]
-                              registry_host=registry_host, **kwargs)
-    fake.add_repository("team/app", "ci", dict(tags))
-    fake.add_repository("team/app", "other", {"pipeline-1": FakeTag(digest_of("o"), ago(30))})
-    return fake
+@pytest.fixture
+def gitlab(closing):
+    """``gitlab(tags, registry_host, **behaviour)``: a fake GitLab whose team/app/ci holds ``tags`` (and
+    team/app/other one tag), closed when the test ends."""
+
+    def start(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: object) -> FakeGitLabRegistry:
+        fake = closing(FakeGitLabRegistry(  # type: ignore[arg-type]
+            GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app",
+            registry_host=registry_host, **kwargs))
+        fake.add_repository("team/app", "ci", dict(tags))
+        fake.add_repository("team/app", "other", {"pipeline-1": FakeTag(digest_of("o"), ago(30))})
+        return fake
+
+    return start
 
 
 def gl_janitor(cli, fake: FakeGitLabRegistry, config: str, *more: str):
@@ -79,74 +87,65 @@ def left(fake: FakeGitLabRegistry, name: str = "ci") -> set[str]:
     return set(next(r for r in fake.repositories if r.name == name).tags)
 
 
-def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab_setup, gl_host, cli):
+def test_gitlab_janitor_removes_exactly_the_expired_owned_tags_one_by_one(gitlab_setup, gl_host, gitlab, cli):
     config, tags, expected = gitlab_setup
     fake = gitlab(tags, gl_host)
-    try:
-        dry = gl_janitor(cli, fake, config, "--dry-run")
-        assert dry.code == 0, dry.err
-        assert left(fake) == set(tags) and fake.count("DELETE", ".") == 0
+    dry = gl_janitor(cli, fake, config, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert left(fake) == set(tags) and fake.count("DELETE", ".") == 0
 
-        before = len(fake.requests)
-        real = gl_janitor(cli, fake, config, "--json")
-        assert real.code == 0, real.err
-        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
-        details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
-        report = json.loads(real.out)["repositories"][0]
-        assert report["repository"] == f"{gl_host}/team/app/ci"
-        assert set(report["removed"]) == expected
-        assert sorted(f"removed {gl_host}/team/app/ci:{t} (expired" for t in expected) == removal_lines(
-            dry.out, "would remove")  # the dry run printed exactly what the real run removed
-        assert left(fake) == set(tags) - expected
-        assert left(fake, "other") == {"pipeline-1"}  # not named in ci-tags.yml: untouched
-        assert report["kept"][content(4)] == "young"  # published yesterday, though its image is 90 days old
-        assert report["kept"]["feature-x"] == report["kept"]["main"] == report["kept"]["latest"] == "protected"
-        assert fake.count("DELETE", r"/tags(\?.*)?$") == 0  # never the asynchronous bulk delete
-        assert fake.count("DELETE", r"/tags/[^/?]+$") == len(expected)
-        # a tag's detail (its dates) is read at most once, and only where its age can decide it: never for a
-        # publish, foreign or current tag; the check after removal needs the listing alone
-        assert sorted(details) == sorted(set(details)) and len(details) < len(tags)
-        read = {p.rsplit("/", 1)[1] for p in details}
-        assert not read & {"latest", "main", "feature-x", "5.0.0", "release-2", current_of(report)}
-        assert expected <= read  # a tag is removed only on its own date
+    before = len(fake.requests)
+    real = gl_janitor(cli, fake, config, "--json")
+    assert real.code == 0, real.err
+    detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+    details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+    report = json.loads(real.out)["repositories"][0]
+    assert report["repository"] == f"{gl_host}/team/app/ci"
+    assert set(report["removed"]) == expected
+    assert sorted(f"removed {gl_host}/team/app/ci:{t} (expired" for t in expected) == removal_lines(
+        dry.out, "would remove")  # the dry run printed exactly what the real run removed
+    assert left(fake) == set(tags) - expected
+    assert left(fake, "other") == {"pipeline-1"}  # not named in ci-tags.yml: untouched
+    assert report["kept"][content(4)] == "young"  # published yesterday, though its image is 90 days old
+    assert report["kept"]["feature-x"] == report["kept"]["main"] == report["kept"]["latest"] == "protected"
+    assert fake.count("DELETE", r"/tags(\?.*)?$") == 0  # never the asynchronous bulk delete
+    assert fake.count("DELETE", r"/tags/[^/?]+$") == len(expected)
+    # a tag's detail (its dates) is read at most once, and only where its age can decide it: never for a
+    # publish, foreign or current tag; the check after removal needs the listing alone
+    assert sorted(details) == sorted(set(details)) and len(details) < len(tags)
+    read = {p.rsplit("/", 1)[1] for p in details}
+    assert not read & {"latest", "main", "feature-x", "5.0.0", "release-2", current_of(report)}
+    assert expected <= read  # a tag is removed only on its own date
 
-        again = gl_janitor(cli, fake, config, "--json")
-        assert again.code == 0, again.err
-        assert json.loads(again.out)["repositories"][0]["removed"] == []
-        for run in (dry, real, again):
-            assert JOB_TOKEN not in run.out + run.err and GL_TOKEN not in run.out + run.err
-    finally:
-        fake.close()
+    again = gl_janitor(cli, fake, config, "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["repositories"][0]["removed"] == []
+    for run in (dry, real, again):
+        assert JOB_TOKEN not in run.out + run.err and GL_TOKEN not in run.out + run.err
 
 
-def test_gitlab_rate_limit_is_waited_out_and_retried(gitlab_setup, gl_host, cli):
+def test_gitlab_rate_limit_is_waited_out_and_retried(gitlab_setup, gl_host, gitlab, cli):
     config, tags, expected = gitlab_setup
     fake = gitlab(tags, gl_host, rate_limit_once_on=("DELETE", r"/tags/pipeline-1$"))
-    try:
-        result = gl_janitor(cli, fake, config, "--json")
-        assert result.code == 0, result.err
-        assert set(json.loads(result.out)["repositories"][0]["removed"]) == expected
-        assert fake.count("DELETE", r"/tags/pipeline-1$") == 2  # the 429, then its retry
-        assert left(fake) == set(tags) - expected
-    finally:
-        fake.close()
+    result = gl_janitor(cli, fake, config, "--json")
+    assert result.code == 0, result.err
+    assert set(json.loads(result.out)["repositories"][0]["removed"]) == expected
+    assert fake.count("DELETE", r"/tags/pipeline-1$") == 2  # the 429, then its retry
+    assert left(fake) == set(tags) - expected
 
 
-def test_gitlab_protected_tag_fails_with_exit_1_and_a_summary(gitlab_setup, gl_host, cli):
+def test_gitlab_protected_tag_fails_with_exit_1_and_a_summary(gitlab_setup, gl_host, gitlab, cli):
     config, tags, expected = gitlab_setup
     tags["pipeline-2"] = FakeTag(digest_of("pipeline-2"), ago(8), protected=True)
     fake = gitlab(tags, gl_host)
-    try:
-        result = gl_janitor(cli, fake, config)
-        assert result.code == 1
-        assert f"warning: {gl_host}/team/app/ci:pipeline-2: GitLab denied" in result.err
-        assert "1 tags could not be removed" in result.err
-        assert left(fake) == set(tags) - expected | {"pipeline-2"}
-    finally:
-        fake.close()
+    result = gl_janitor(cli, fake, config)
+    assert result.code == 1
+    assert f"warning: {gl_host}/team/app/ci:pipeline-2: GitLab denied" in result.err
+    assert "1 tags could not be removed" in result.err
+    assert left(fake) == set(tags) - expected | {"pipeline-2"}
 
 
-def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registry, project, cli):
+def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registry, project, closing, cli):
     """GitLab without the metadata database answers ``created_at: null`` for an index: pipeline tags are then
     dated by ci-tags' stamp and content tags by the image config, read from the (real) registry."""
     config, current = project(f"{registry.host}/team/app")
@@ -163,23 +162,21 @@ def test_gitlab_without_dates_reads_the_stamps_through_the_registry(reg, registr
         "pipeline-9": FakeTag(digest_of("p9"), None),  # not in the registry: its age stays unknown
         "latest": FakeTag(digest_of("an image of another repository"), None),
     }
-    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/app")
+    fake = closing(FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN,
+                                      job_project="team/app"))
     fake.add_repository("team/app", "ci", tags)
-    try:
-        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
-        assert result.code == 0, result.err
-        report = json.loads(result.out)["repositories"][0]
-        assert sorted(report["removed"]) == [content(1), "pipeline-1"]
-        assert report["kept"]["pipeline-55"] == "young"
-        assert report["kept"][content(2)] == "in-use"  # pipeline-55's stamp (read from the registry) names it
-        assert report["kept"]["pipeline-9"] == "age-unknown"
-        assert left(fake) == {content(2), "pipeline-55", "pipeline-9", "latest"}
-        assert current not in tags
-    finally:
-        fake.close()
+    result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+    assert result.code == 0, result.err
+    report = json.loads(result.out)["repositories"][0]
+    assert sorted(report["removed"]) == [content(1), "pipeline-1"]
+    assert report["kept"]["pipeline-55"] == "young"
+    assert report["kept"][content(2)] == "in-use"  # pipeline-55's stamp (read from the registry) names it
+    assert report["kept"]["pipeline-9"] == "age-unknown"
+    assert left(fake) == {content(2), "pipeline-55", "pipeline-9", "latest"}
+    assert current not in tags
 
 
-def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, registry, project, cli):
+def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, registry, project, closing, cli):
     """A branch pipeline whose Dockerfile changed: main's content tag is a month old and not current here, but
     latest's stamp (read through the registry API: GitLab's API lists only latest's own digest) names it."""
     from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG
@@ -191,20 +188,18 @@ def test_gitlab_keeps_the_content_tag_that_latest_was_published_from(reg, regist
                                                               ANNOTATION_CONTENT_TAG: content(7)}, "amd64")
     tags = {content(7): FakeTag(mains.manifest.digest, ago(30)), "latest": FakeTag(published.digest, ago(30)),
             content(8): FakeTag(digest_of(content(8)), ago(30))}
-    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/app")
+    fake = closing(FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN,
+                                      job_project="team/app"))
     fake.add_repository("team/app", "ci", tags)
-    try:
-        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
-        assert result.code == 0, result.err
-        report = json.loads(result.out)["repositories"][0]
-        assert report["removed"] == [content(8)]
-        assert report["kept"][content(7)] == "in-use"
-        assert left(fake) == {content(7), "latest"}
-    finally:
-        fake.close()
+    result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+    assert result.code == 0, result.err
+    report = json.loads(result.out)["repositories"][0]
+    assert report["removed"] == [content(8)]
+    assert report["kept"][content(7)] == "in-use"
+    assert left(fake) == {content(7), "latest"}
 
 
-def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(project, gl_host, cli):
+def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(project, gl_host, gitlab, cli):
     """GitLab's tag listing carries no dates: a detail request per tag would cost every pipeline as many
     requests as tags. Pipeline numbers order the tags: with nothing to remove, one detail is read."""
     config, current = project(f"{gl_host}/team/app")
@@ -212,20 +207,17 @@ def test_gitlab_steady_state_reads_the_detail_of_the_oldest_pipeline_tag_alone(p
     tags[current] = FakeTag(digest_of(current), ago(40))
     tags["latest"] = FakeTag(digest_of(current), ago(40))
     fake = gitlab(tags, gl_host)
-    try:
-        before = len(fake.requests)
-        result = gl_janitor(cli, fake, config, "--json")
-        assert result.code == 0, result.err
-        report = json.loads(result.out)["repositories"][0]
-        assert report["removed"] == [] and report["kept"]["pipeline-49"] == "young"
-        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
-        details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
-        assert [p.rsplit("/", 1)[1] for p in details] == ["pipeline-0"]
-    finally:
-        fake.close()
+    before = len(fake.requests)
+    result = gl_janitor(cli, fake, config, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)["repositories"][0]
+    assert report["removed"] == [] and report["kept"]["pipeline-49"] == "young"
+    detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+    details = [p for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+    assert [p.rsplit("/", 1)[1] for p in details] == ["pipeline-0"]
 
 
-def test_gitlab_without_dates_steady_state_reads_one_detail_and_one_stamp(reg, registry, project, cli):
+def test_gitlab_without_dates_steady_state_reads_one_detail_and_one_stamp(reg, registry, project, closing, cli):
     """Without the metadata database GitLab dates no index, so a pipeline tag's age is its stamp, read through
     the registry API: in the steady state that of the oldest pipeline tag alone."""
     config, current = project(f"{registry.host}/team/steady")
@@ -236,17 +228,15 @@ def test_gitlab_without_dates_steady_state_reads_one_detail_and_one_stamp(reg, r
         made = stamp(reg, repo, image.manifest, f"pipeline-{n}",
                      {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(6 - n * 0.1)}, "amd64")
         tags[f"pipeline-{n}"] = FakeTag(made.digest, None)
-    fake = FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN, job_project="team/steady")
+    fake = closing(FakeGitLabRegistry(GL_TOKEN, registry_host=registry.host, job_token=JOB_TOKEN,
+                                      job_project="team/steady"))
     fake.add_repository("team/steady", "ci", tags)
-    try:
-        before, mark = len(fake.requests), registry.mark()
-        result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
-        assert result.code == 0, result.err
-        assert json.loads(result.out)["repositories"][0]["removed"] == []
-        detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
-        details = [p.rsplit("/", 1)[1] for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
-        assert details == ["pipeline-0"]
-        manifests = [r.uri for r in registry.since(mark) if "/manifests/" in r.uri]
-        assert manifests == [f"/v2/{repo}/manifests/pipeline-0"]
-    finally:
-        fake.close()
+    before, mark = len(fake.requests), registry.mark()
+    result = cli("janitor", "--config", config, "--json", env=gitlab_env(fake, registry.host))
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["repositories"][0]["removed"] == []
+    detail_re = re.compile(r"/registry/repositories/\d+/tags/[^/?]+$")
+    details = [p.rsplit("/", 1)[1] for m, p in fake.requests[before:] if m == "GET" and detail_re.search(p)]
+    assert details == ["pipeline-0"]
+    manifests = [r.uri for r in registry.since(mark) if "/manifests/" in r.uri]
+    assert manifests == [f"/v2/{repo}/manifests/pipeline-0"]

@@ -45,8 +45,8 @@ def test_a_repository_that_does_not_exist_is_an_error_not_a_clean_run(registry, 
     assert "no such repository" in result.err and f"{registry.host}/typo/repo" in result.err
 
 
-def test_prune_over_a_namespace_without_repositories_says_so(registry, cli):
-    result = cli("prune", f"{registry.host}/no-such-namespace", "--tag", "5.0.0", "--dry-run")
+def test_prune_over_a_namespace_without_repositories_says_so(registry, cli, unique):
+    result = cli("prune", f"{registry.host}/{unique('no-such-namespace')}", "--tag", "5.0.0", "--dry-run")
     assert result.code == 4 and "no repository under" in result.err
 
 
@@ -68,7 +68,7 @@ def test_janitor_takes_image_names_of_ci_tags_yml_and_never_sends_a_bare_name_to
     assert other.code == 4 and "no such repository" in other.err
 
 
-def test_a_registry_refusing_deletes_is_one_line_not_one_per_tag(reg, registry, cli):
+def test_a_registry_refusing_deletes_is_one_line_not_one_per_tag(reg, registry, cli, closing):
     repo = "life/refusing"
     tags = expired_pipeline_tags(reg, repo, 12)
 
@@ -77,11 +77,8 @@ def test_a_registry_refusing_deletes_is_one_line_not_one_per_tag(reg, registry, 
             return 405, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
         return None
 
-    front = RegistryFront(registry.url, refuse)
-    try:
-        result = cli("janitor", f"{front.host}/{repo}")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, refuse))
+    result = cli("janitor", f"{front.host}/{repo}")
     assert result.code == 1
     warnings = [line for line in result.err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.err
@@ -89,7 +86,7 @@ def test_a_registry_refusing_deletes_is_one_line_not_one_per_tag(reg, registry, 
     assert sorted(reg.tags(repo)) == sorted([*tags, "hash-" + "e" * 64])  # nothing lost
 
 
-def test_each_removal_is_in_the_log_as_it_happens_and_sigterm_stops_with_a_summary(reg, registry, tmp_path):
+def test_each_removal_is_in_the_log_as_it_happens_and_sigterm_stops_with_a_summary(reg, registry, tmp_path, closing):
     """A job killed by its timeout: the janitor gets SIGTERM, starts no more removals, finishes those in flight,
     prints the summary and exits 143; its log names exactly the tags that are gone."""
     repo = "life/killed"
@@ -100,19 +97,16 @@ def test_each_removal_is_in_the_log_as_it_happens_and_sigterm_stops_with_a_summa
             time.sleep(0.3)
         return None
 
-    front = RegistryFront(registry.url, slow_deletes)
+    front = closing(RegistryFront(registry.url, slow_deletes))
     command = str(Path(sys.executable).parent / "ci-tags")
-    try:
-        proc = subprocess.Popen([command, "janitor", f"{front.host}/{repo}", "--concurrency", "2"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline()]  # the first removal, printed as it happened
-        assert lines[0].startswith(f"removed {front.host}/{repo}:pipeline-"), lines
-        assert re.search(r"\(expired: tagged (39|40)d\S* ago \(stamp\) > 7d\)$", lines[0]), lines  # age and rule
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        front.close()
+    proc = subprocess.Popen([command, "janitor", f"{front.host}/{repo}", "--concurrency", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline()]  # the first removal, printed as it happened
+    assert lines[0].startswith(f"removed {front.host}/{repo}:pipeline-"), lines
+    assert re.search(r"\(expired: tagged (39|40)d\S* ago \(stamp\) > 7d\)$", lines[0]), lines  # age and rule
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     log = lines[0] + out
     logged = {line.split(":", 2)[2].split(" ")[0] for line in log.splitlines() if line.startswith("removed ")}

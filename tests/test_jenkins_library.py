@@ -10,13 +10,14 @@ with git, and ``withEnv``, ``withCredentials``/``usernamePassword`` (masked in t
 provide fails the run even where the library catches the error, so the library cannot silently skip work; so does
 a step called from a ``@NonCPS`` method, which cannot work under Jenkins' CPS.
 
-With it, the four scenarios of the GitLab pipelines (tests/test_templates.py) run through ``ciTagsPipeline``
+With it, the four scenarios of the GitLab pipelines (tests/test_gitlab_pipelines.py) run through ``ciTagsPipeline``
 against the real registry with real buildah builds: a first default-branch build (builds everything, each
 image x arch on an agent with its arch's labels, wave by wave, publishes ``latest``), an unchanged one (no build,
 no blob request in the registry's access log), a feature branch (builds only the changed image, ``latest``
 untouched) and a failing build (FAILURE, no publish). Also: a failing janitor leaves the build UNSTABLE and the
-images published; registry credentials from a Jenkins credentials id reach ci-tags and its buildah push (a
-registry behind Basic auth); pip installs ci-tags itself (``ci-tags==<version>``), never the project's checkout.
+images published; a bad parameter stops the build before any work; the harness checks itself. In
+tests/test_jenkins_install.py: registry credentials from a Jenkins credentials id reach ci-tags and its buildah push
+(a registry behind Basic auth); pip installs ci-tags itself (``ci-tags==<version>``), never the project's checkout.
 
 What the harness does NOT reproduce (so these tests cannot catch it): the CPS transformation and the serialisation
 of the program's state at every step (a non-serialisable local kept across a step, a CPS method called from a
@@ -28,107 +29,28 @@ npm-groovy-lint (tests/test_jenkinsfile.py) checks the library's text against th
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import ci_tags
-from ci_tags.core.manifest import ANNOTATION_PIPELINE, ANNOTATION_TARGET, stamp_of
-from tests.support.auth import BASIC_USERS
-from tests.support.jenkins_harness import Agent, Build, Harness
-from tests.support.project import buildah_env, push_busybox_base, write_project
-
-# The first agent matches builds of either arch by its arch labels alone: a library that forgot agentLabel would
-# build there, and the tests would see it.
-AGENTS = (
-    Agent("windows-1", ("windows", "amd64", "arm64")),
-    Agent("linux-amd64", ("linux", "amd64"), executors=3),
-    Agent("linux-arm64", ("linux", "arm64")),
+from ci_tags.core.manifest import ANNOTATION_PIPELINE, stamp_of
+from tests.support.jenkins_harness import Build
+from tests.support.jenkins_project import (
+    LATEST,
+    REGISTRY_CREDENTIALS,
+    Project,
+    agent_path,
+    assert_ran_cleanly,
+    git,
+    pipeline_script,
+    target,
 )
-REGISTRY_CREDENTIALS = ("ci-bot", "registry-S3cret-b71c")
-PIPELINE = """@Library('ci-tags@0.1.0') _
-
-Map plan = ciTagsPipeline(config: 'ci-tags.yml', agentLabel: 'linux', maxAge: '7d', install: 'path',
-                          credentialsId: 'registry'{extra})
-
-// a stage of the project's own, after the library's: the images by their pipeline tags
-node('linux') {{
-    echo "waves planned: ${{plan.waves.size()}}"
-    sh 'echo "app image is $CI_TAGS_IMAGE_APP"'
-}}
-"""
-LATEST = "latest"
-
-
-def pipeline_script(**extra: str) -> str:
-    return PIPELINE.format(extra="".join(f", {k}: '{v}'" for k, v in extra.items()))
-
-
-def git(root: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
-    done = subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-class Project:
-    """A git repository of three images (base, app FROM base, multi-arch tools) and the harness that builds it."""
-
-    def __init__(self, work: Path, registry: Any, agent_path: str) -> None:
-        self.registry = registry
-        env = buildah_env(work / "buildah")
-        base = push_busybox_base(registry.host, work, env)
-        self.root = work / "project"
-        self.root.mkdir()
-        unique = hashlib.sha256(str(work).encode()).hexdigest()[:10]
-        config = write_project(self.root, f"{registry.host}/j{unique}", base)
-        config.write_text(config.read_text() + "runners: {amd64: [amd64], arm64: [arm64]}\n")
-        self.prefix = f"j{unique}/ci"
-        git(self.root, "init", "-q", "-b", "main")
-        git(self.root, "add", "-A")
-        git(self.root, "commit", "-q", "-m", "first")
-        self.harness = Harness(work / "jenkins", AGENTS, {**env, "PATH": agent_path, "NO_COLOR": "1"},
-                               {"registry": REGISTRY_CREDENTIALS})
-        self.numbers: dict[str, int] = {}
-
-    def build(self, script: str, branch: str = "main") -> Build:
-        """The next build of ``branch`` at its tip, with the registry requests it made."""
-        self.numbers[branch] = self.numbers.get(branch, 0) + 1
-        commit = git(self.root, "rev-parse", branch)
-        mark = self.registry.mark()
-        done = self.harness.run(script, scm_url=str(self.root), commit=commit, branch=branch,
-                                number=self.numbers[branch])
-        done.requests = self.registry.since(mark)
-        return done
-
-    def repository(self, image: str) -> str:
-        return f"{self.prefix}/{image}"
-
-
-def agent_path() -> str:
-    """The agents' PATH: ci-tags from this checkout's venv (install: 'path'), then the machine's tools."""
-    return f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
 
 
 @pytest.fixture(scope="module")
 def project(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Project:
     return Project(tmp_path_factory.mktemp("jenkins"), registry, agent_path())
-
-
-def target(reg: Any, repository: str, tag: str) -> str:
-    manifest = reg.get_manifest(repository, tag)
-    return str((stamp_of(manifest) or {}).get(ANNOTATION_TARGET, manifest.digest))
-
-
-def assert_ran_cleanly(build: Build) -> None:
-    assert build.harness_errors == [], build.harness_errors
-    assert build.code == 0, build.output[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -335,81 +257,3 @@ def test_the_harness_steps_behave_as_their_documentation_says(project: Project) 
     assert nowhere.code == 3
     assert nowhere.harness_errors[0].startswith(
         "the harness does not provide an agent with labels matching 'linux && s390x'")
-
-
-def test_registry_credentials_from_a_credentials_id_reach_ci_tags_and_its_builder(
-        basic_registry: Any, cli: Any, tmp_path: Path) -> None:
-    """Against the real registry behind Basic auth: plan is refused without the credentials id and fine with it;
-    then the whole pipeline, whose buildah push gets the same credentials from ci-tags."""
-    root = tmp_path / "project"
-    (root / "img").mkdir(parents=True)
-    (root / "img" / "Dockerfile").write_text("FROM scratch\nCOPY a.txt /a.txt\n")
-    (root / "img" / "a.txt").write_text("a\n")
-    repository = f"jenkins{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:10]}/img"
-    (root / "ci-tags.yml").write_text(f"registry: {basic_registry.host}/{repository.split('/')[0]}\nimages:\n  "
-                                      "img: {dockerfile: img/Dockerfile}\npublish: [latest]\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "first")
-    user, password = next(iter(BASIC_USERS.items()))
-    env = {**buildah_env(tmp_path / "buildah"), "PATH": agent_path(), "NO_COLOR": "1"}
-    harness = Harness(tmp_path / "jenkins", AGENTS[1:], env, {"registry": (user, password)})
-    script = """@Library('ci-tags') _
-ciTagsNode('linux') {{
-    Map plan = ciTagsPlan(install: 'path'{extra})
-    echo "builds planned: ${{plan.waves*.builds.flatten().collect {{ it.image }}}}"
-}}
-"""
-    commit = git(root, "rev-parse", "HEAD")
-    without = harness.run(script.format(extra=""), scm_url=str(root), commit=commit, branch="main", number=1)
-    assert_ran_cleanly(without)
-    assert without.result == "FAILURE"
-    assert [s["exit"] for s in without.commands("plan")] == [3], "exit code 3: authentication refused"
-    given = harness.run(script.format(extra=", credentialsId: 'registry'"), scm_url=str(root), commit=commit,
-                        branch="main", number=2)
-    assert_ran_cleanly(given)
-    assert given.result == "SUCCESS", given.text[-3000:]
-    assert "builds planned: [img]" in given.text
-    assert password not in given.output
-    missing = harness.run(script.format(extra=", credentialsId: 'nope'"), scm_url=str(root), commit=commit,
-                          branch="main", number=3)
-    assert missing.result == "FAILURE"
-    assert "ERROR: Could not find credentials entry with ID 'nope'" in missing.text
-
-    built = harness.run("@Library('ci-tags') _\nciTagsPipeline(agentLabel: 'linux', install: 'path', "
-                        "credentialsId: 'registry')\n", scm_url=str(root), commit=commit, branch="main", number=4)
-    assert_ran_cleanly(built)
-    assert built.result == "SUCCESS", built.text[-3000:]
-    assert built.builds() == [("img", "amd64", "linux-amd64")]
-    assert len(built.commands("publish")) == 1
-    assert password not in built.output
-    tags = cli("tags", f"{basic_registry.host}/{repository}",
-               env={"CI_TAGS_REGISTRY_USER": user, "CI_TAGS_REGISTRY_PASSWORD": password})
-    assert tags.code == 0, tags.err
-    assert {"latest", "pipeline-main-4"} <= set(tags.out.split())
-
-
-def test_pip_installs_the_pinned_ci_tags_release_and_not_the_projects_checkout(tmp_path: Path) -> None:
-    """install: 'pip' (the default) makes a venv beside the workspace and asks pip for ci-tags==<the library's
-    version>, the version this package releases. pip here has no index and no wheel of it, so pip's refusal
-    names exactly what was asked for, and the build fails there."""
-    version = ci_tags.__version__
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "ci-tags.yml").write_text("registry: 127.0.0.1:9/none\nimages: {}\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "first")
-    (tmp_path / "wheels").mkdir()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_NO_INDEX": "1",
-           "PIP_FIND_LINKS": str(tmp_path / "wheels"), "PIP_CONFIG_FILE": os.devnull}
-    harness = Harness(tmp_path / "jenkins", AGENTS[1:], env)
-    done = harness.run("@Library('ci-tags') _\nciTagsPipeline(agentLabel: 'linux', janitor: false)\n",
-                       scm_url=str(root), commit=git(root, "rev-parse", "HEAD"), branch="main", number=1)
-    assert_ran_cleanly(done)
-    assert done.result == "FAILURE"
-    [install] = [s for s in done.shells if "pip" in s["script"]]
-    assert install["env"]["CI_TAGS_PIP_SPEC"] == f"ci-tags=={version}"
-    assert install["env"]["CI_TAGS_VENV"].startswith(install["workspace"] + "@tmp/")
-    assert f"No matching distribution found for ci-tags=={version}" in done.text
-    assert done.commands("plan") == []

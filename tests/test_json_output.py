@@ -34,6 +34,15 @@ def test_help_shows_examples(cli, command, capsys):
     assert f"ci-tags {command}" in examples.splitlines()[0]
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["--help", "retag"], ["-h", "tags", "x"]])
+def test_the_root_help_lists_every_command_also_before_a_command_name(cli, argv, capsys):
+    """Only the chosen command's parser is built (start-up), but the root's --help still lists every command."""
+    assert cli(*argv).code == 0
+    listed = capsys.readouterr().out.split("  COMMAND\n", 1)[1]
+    assert [line.split()[0] for line in listed.splitlines() if line.startswith("    ") and line[4] != " "] == list(
+        COMMANDS)
+
+
 def test_global_options_go_before_or_after_the_command(cli):
     before, after = cli("--json", "slug", "Feature/X"), cli("slug", "Feature/X", "--json")
     assert before.code == after.code == 0

@@ -12,7 +12,6 @@ rewrites image creation times and stamps), never by sleeping:
    the job's script runs the janitor under timeout(1)): its log names exactly the tags that are gone.
 """
 
-# ruff: noqa: F811  (the gitlab_project fixture is imported, so the tests share how test_templates runs pipelines)
 from __future__ import annotations
 
 import base64
@@ -27,9 +26,9 @@ import yaml
 
 from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, stamp_of
 from tests.support.clock import move_back
+from tests.support.gitlab_pipeline import target
 from tests.support.gitlab_registry import GitLabLikeRegistry
 from tests.support.proxy import Intercept, RegistryFront
-from tests.test_templates import _target, gitlab_project, gitlab_registry  # noqa: F401  (the shared project)
 
 IMAGES = ("base", "app", "tools")
 
@@ -74,7 +73,7 @@ def repository(gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def
     return f"{gitlab_project.prefix}/{name}"
 
 
-def stamp_target(store, repo: str, digest: str) -> str:  # type: ignore[no-untyped-def]
+def stamptarget(store, repo: str, digest: str) -> str:  # type: ignore[no-untyped-def]
     return stamp_of(store.get_manifest(repo, digest))["dev.ci-tags.target"]
 
 
@@ -93,14 +92,11 @@ def month_later_branch(gitlab_project, store, main_publishes):  # type: ignore[n
         move_back(store, repository(gitlab_project, name), 30)
     before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
     mains = {name: content_tag_of_latest(store, gitlab_project, name) for name in IMAGES}
-    gitlab_project.git("checkout", "-q", "-b", "feature/slow-app")
-    dockerfile = gitlab_project.root / "docker" / "app" / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text() + "ENV SLOW=1\n")
-    gitlab_project.git("commit", "-q", "-am", "app: slow")
-    try:
+    with gitlab_project.on_new_branch("feature/slow-app"):
+        dockerfile = gitlab_project.root / "docker" / "app" / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text() + "ENV SLOW=1\n")
+        gitlab_project.git("commit", "-q", "-am", "app: slow")
         return gitlab_project(), before, mains
-    finally:
-        gitlab_project.git("checkout", "-q", "main")
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +116,11 @@ def refusing(gitlab_project, gitlab_registry, store, main_again):  # type: ignor
         return None
 
     ci = gitlab_project.root / ".gitlab-ci.yml"
-    original = ci.read_text()
     with front_of(gitlab_registry, gitlab_project.root, refuse) as front:
         repos = janitor_targets(gitlab_registry, gitlab_project, front)
-        ci.write_text(original.replace("janitor-args: --keep-last 0", f"janitor-args: --keep-last 0 {repos}"))
-        gitlab_project.git("commit", "-q", "-am", "the janitor's registry refuses deletes")
-        try:
+        text = ci.read_text().replace("janitor-args: --keep-last 0", f"janitor-args: --keep-last 0 {repos}")
+        with gitlab_project.changed(ci, text, "the janitor's registry refuses deletes"):
             return gitlab_project()
-        finally:
-            ci.write_text(original)
-            gitlab_project.git("commit", "-q", "-am", "back")
 
 
 @pytest.fixture(scope="module")
@@ -144,20 +135,15 @@ def killed(gitlab_project, gitlab_registry, store, refusing):  # type: ignore[no
         return None
 
     ci = gitlab_project.root / ".gitlab-ci.yml"
-    original = ci.read_text()
     with front_of(gitlab_registry, gitlab_project.root, slow) as front:
         repos = janitor_targets(gitlab_registry, gitlab_project, front)
-        ci.write_text(original + f"""
+        text = ci.read_text() + f"""
 ci-tags-janitor:
   script:
     - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
-""")
-        gitlab_project.git("commit", "-q", "-am", "a janitor killed by its job's timeout")
-        try:
+"""
+        with gitlab_project.changed(ci, text, "a janitor killed by its job's timeout"):
             return gitlab_project(), before
-        finally:
-            ci.write_text(original)
-            gitlab_project.git("commit", "-q", "-am", "back")
 
 
 def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
@@ -194,9 +180,9 @@ def test_main_again_unchanged_builds_nothing_and_moves_no_blob(main_again, month
     assert len(blobs) <= 1, blobs
     for name in IMAGES:
         repo = repository(gitlab_project, name)
-        assert _target(store, repo, "latest") == _target(store, repo, f"pipeline-{run.pipeline_id}")
+        assert target(store, repo, "latest") == target(store, repo, f"pipeline-{run.pipeline_id}")
         # the image latest stands for did not move; its own digest staying put too is issue 16's publish work
-        assert _target(store, repo, "latest") == stamp_target(store, repo, latest[name])
+        assert target(store, repo, "latest") == stamptarget(store, repo, latest[name])
 
 
 def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitlab_project):  # type: ignore[no-untyped-def]

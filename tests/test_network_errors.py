@@ -114,12 +114,9 @@ def test_a_name_that_does_not_resolve_fails_in_one_attempt(cli):
     assert len(_ATTEMPT_RE.findall(result.err)) == 1, result.err
 
 
-def test_an_untrusted_certificate_names_tls_and_what_to_trust_in_one_attempt(cli, other_ca):
-    server = tls_server(other_ca, "untrusted")
-    try:
-        result = cli("tags", f"{server.host}/group/app")
-    finally:
-        server.close()
+def test_an_untrusted_certificate_names_tls_and_what_to_trust_in_one_attempt(cli, other_ca, closing):
+    server = closing(tls_server(other_ca, "untrusted"))
+    result = cli("tags", f"{server.host}/group/app")
     assert result.code == EXIT_FAILED
     assert result.err.startswith(f"ci-tags: registry error: TLS verification failed for {server.host}: ")
     assert "--ca-cert" in result.err and f"/etc/containers/certs.d/{server.host}/ca.crt" in result.err
@@ -127,15 +124,11 @@ def test_an_untrusted_certificate_names_tls_and_what_to_trust_in_one_attempt(cli
     assert server.accepted == 1  # a certificate does not become trusted on a retry, and no plain-HTTP fallback
 
 
-def test_a_plain_http_server_called_over_https_is_named_so_in_one_attempt():
-    server = CountingServer()
-    http = Http(max_attempts=5, sleep=lambda s: None)
-    try:
-        with pytest.raises(Unreachable) as raised:
-            http.request("GET", f"https://{server.host}/v2/")
-    finally:
-        http.close()
-        server.close()
+def test_a_plain_http_server_called_over_https_is_named_so_in_one_attempt(closing):
+    server = closing(CountingServer())
+    http = closing(Http(max_attempts=5, sleep=lambda s: None))
+    with pytest.raises(Unreachable) as raised:
+        http.request("GET", f"https://{server.host}/v2/")
     assert raised.value.message == f"{server.host} answered an HTTPS request with plain HTTP"
     assert f"--insecure-registry {server.host}" in (raised.value.hint or "")
     assert server.accepted == 1
@@ -151,16 +144,12 @@ def test_a_loopback_registry_speaking_plain_http_is_reached_after_trying_https(c
     assert f"{registry.host} answers plain HTTP: using http://" in result.err
 
 
-def test_a_server_that_never_answers_times_out_and_is_retried(test_ca):
-    server = CountingServer(answer=None)
+def test_a_server_that_never_answers_times_out_and_is_retried(test_ca, closing):
+    server = closing(CountingServer(answer=None))
     waits: list[float] = []
-    http = Http(timeout=(0.5, 0.3), max_attempts=2, sleep=waits.append)
-    try:
-        with pytest.raises(Unreachable) as raised:
-            http.request("GET", f"http://{server.host}/v2/")
-    finally:
-        http.close()
-        server.close()
+    http = closing(Http(timeout=(0.5, 0.3), max_attempts=2, sleep=waits.append))
+    with pytest.raises(Unreachable) as raised:
+        http.request("GET", f"http://{server.host}/v2/")
     assert raised.value.message == f"{server.host} did not answer in time (connect 0.5 s, read 0.3 s)"
     assert server.accepted == 2 and len(waits) == 1  # a timeout may pass: retried
 

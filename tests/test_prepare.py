@@ -185,3 +185,20 @@ def test_labels_of_an_index_come_from_its_linux_amd64_image(
     assert yaml.safe_load(out.read_text())["parameter_defaults"]["N"] == \
         f"{registry.host}/tripleo-index/centos-binary-nova-api:9-amd"
     assert client.get(registry.host).head_manifest("tripleo-index/centos-binary-nova-api", "9-amd") == index.digest
+
+
+def test_every_malformed_entry_of_the_image_list_is_listed_before_the_error(
+    basic_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    path = prepare_file(tmp_path / "p.yaml", basic_registry.host, "127.0.0.1:1")
+    images = tmp_path / "images.yml"
+    images.write_text("- {image: nova-api, params: [A]}\n- {image: 'Bad Name', params: [B]}\n- {image: x}\n")
+    argv = ["prepare", str(path), "--images", str(images), "--output-env-file", str(tmp_path / "env.yaml"),
+            "--local-push-destination", "127.0.0.1:1"]
+    human, machine = cli(*argv), cli(*argv, "--json")
+    problems = [line for line in human.err.splitlines() if line.startswith("problem: ")]
+    assert human.code == machine.code == 2
+    assert len(problems) == 2 and "[1].image" in problems[0] and "[2]" in problems[1]
+    assert human.err.splitlines()[-1].startswith("ci-tags: bad input: ") and human.out == ""
+    assert machine.err.splitlines()[:2] == problems and json.loads(machine.out)["error"]["kind"] == "bad_input"
+    assert not (tmp_path / "env.yaml").exists()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from ci_tags.oci.client import Registry
+from tests.support.components import INPUT_RE, component, fill_inputs, job_with_extends, validate
 from tests.support.images import push_image
-from tests.test_templates import INPUT_RE, component, fill_inputs, job_with_extends, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMOTE = ROOT / "templates" / "promote.yml"

@@ -11,28 +11,29 @@ from tests.support.images import push_image
 SECRET = "dckr_pat_very-secret"
 
 
-def test_prune_on_an_oci_registry_removes_one_tag_everywhere_and_keeps_siblings(reg, registry, cli):
+def test_prune_on_an_oci_registry_removes_one_tag_everywhere_and_keeps_siblings(reg, registry, cli, unique):
+    linaro = unique("linaro")
     digests = {}
-    for name in ["linaro/ci-amd64", "linaro/ci-arm64", "linaro/other", "elsewhere/ci-x"]:
+    for name in [f"{linaro}/ci-amd64", f"{linaro}/ci-arm64", f"{linaro}/other", "elsewhere/ci-x"]:
         image = push_image(reg, name, "5.0.0")
         reg.put_manifest(name, "latest", image.manifest)  # shares the digest with the doomed tag
         digests[name] = image.manifest.digest
-    dry = cli("prune", f"{registry.host}/linaro", "--repo-prefix", "ci-", "--tag", "5.0.0", "--dry-run")
+    dry = cli("prune", f"{registry.host}/{linaro}", "--repo-prefix", "ci-", "--tag", "5.0.0", "--dry-run")
     assert dry.code == 0, dry.err
-    assert f"{registry.host}/linaro/ci-amd64:5.0.0 would remove" in dry.out
-    assert "5.0.0" in reg.tags("linaro/ci-amd64")
-    result = cli("prune", f"{registry.host}/linaro", "--repo-prefix", "ci-", "--tag", "5.0.0")
+    assert f"{registry.host}/{linaro}/ci-amd64:5.0.0 would remove" in dry.out
+    assert "5.0.0" in reg.tags(f"{linaro}/ci-amd64")
+    result = cli("prune", f"{registry.host}/{linaro}", "--repo-prefix", "ci-", "--tag", "5.0.0")
     assert result.code == 0, result.err
     assert sorted(line for line in result.out.splitlines() if line.endswith("removed")) == [
-        f"{registry.host}/linaro/ci-amd64:5.0.0 removed",
-        f"{registry.host}/linaro/ci-arm64:5.0.0 removed",
+        f"{registry.host}/{linaro}/ci-amd64:5.0.0 removed",
+        f"{registry.host}/{linaro}/ci-arm64:5.0.0 removed",
     ]
-    for name in ["linaro/ci-amd64", "linaro/ci-arm64"]:
+    for name in [f"{linaro}/ci-amd64", f"{linaro}/ci-arm64"]:
         assert reg.tags(name) == ["latest"]
         assert reg.head_manifest(name, "latest") == digests[name]
-    assert sorted(reg.tags("linaro/other")) == ["5.0.0", "latest"]
+    assert sorted(reg.tags(f"{linaro}/other")) == ["5.0.0", "latest"]
     assert sorted(reg.tags("elsewhere/ci-x")) == ["5.0.0", "latest"]
-    again = cli("prune", f"{registry.host}/linaro", "--repo-prefix", "ci-", "--tag", "5.0.0", "--json")
+    again = cli("prune", f"{registry.host}/{linaro}", "--repo-prefix", "ci-", "--tag", "5.0.0", "--json")
     assert json.loads(again.out)["removed"] == []  # a re-run is harmless
 
 
@@ -82,21 +83,20 @@ def test_prune_bad_input(cli):
     assert cli("prune", "docker.io/linaro", "--tag", "bad tag").code == 2
 
 
-def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_other_tags(reg, registry, cli):
+def test_prune_on_a_registry_whose_tag_delete_takes_the_image_along_keeps_the_other_tags(reg, registry, cli, closing,
+                                                                                          unique):
     """A registry that 'supports' tag DELETE by deleting the manifest: prune must notice the tags that went with
     it and put them back (latest shares the digest of the release tag being pruned)."""
     from tests.support.proxy import RegistryFront
     from tests.test_untag import UnsafeTagDelete
 
-    image = push_image(reg, "prunesafe/app", "5.0.0")
-    reg.put_manifest("prunesafe/app", "latest", image.manifest)
+    prunesafe = unique("prunesafe")
+    image = push_image(reg, f"{prunesafe}/app", "5.0.0")
+    reg.put_manifest(f"{prunesafe}/app", "latest", image.manifest)
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("prune", f"{front.host}/prunesafe", "--tag", "5.0.0")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("prune", f"{front.host}/{prunesafe}", "--tag", "5.0.0")
     assert result.code == 0, result.err
     assert behaviour.tag_deletes == 1
-    assert reg.head_manifest("prunesafe/app", "5.0.0") is None
-    assert reg.head_manifest("prunesafe/app", "latest") == image.manifest.digest
+    assert reg.head_manifest(f"{prunesafe}/app", "5.0.0") is None
+    assert reg.head_manifest(f"{prunesafe}/app", "latest") == image.manifest.digest

@@ -200,7 +200,7 @@ def test_plan_never_reuses_a_placeholder_or_an_image_removed_meanwhile(reg, regi
 
 @pytest.mark.parametrize(("failure", "after"), [("503", 0.0), ("truncate", 0.0), ("drop", 0.0), ("refused", 0.0),
                                               ("stall", 0.0), ("truncate", 1.0), ("drop", 1.0), ("stall", 1.0)])
-def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, after, monkeypatch):
+def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, after, monkeypatch, closing):
     """The placeholder's DELETE fails every time (retries exhausted, cut answers, dropped connections) or is
     refused. Before the registry saw it: the tag is back on its image and the command fails. After (the
     answer was lost): the removal is done and the command says so. Never a tag left on a placeholder."""
@@ -221,7 +221,7 @@ def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, a
             return 503, {"Retry-After": "0"}, b"busy"
         return None
 
-    proxy = RegistryFront(registry.url, intercept)
+    proxy = closing(RegistryFront(registry.url, intercept))
     if failure in ("truncate", "drop", "stall"):
         from tests.support.proxy import Faults
 
@@ -230,10 +230,7 @@ def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, a
         faults = proxy.faults = Faults(1.0, kinds=(failure,), seed=1, after_share=after, stall_seconds=0.5)
         pick = faults.pick
         faults.pick = lambda: pick() if placeholder_delete(*proxy.seen[-1]) else None  # type: ignore[method-assign]
-    try:
-        result = cli("untag", f"{proxy.host}/{repo}:pipeline-1")
-    finally:
-        proxy.close()
+    result = cli("untag", f"{proxy.host}/{repo}:pipeline-1")
     assert "Traceback" not in result.err and result.err.count("\n") <= 3
     if after:
         assert result.code == 0, result.err

@@ -3,6 +3,7 @@
 import json
 import os
 import tracemalloc
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -87,7 +88,15 @@ def test_cross_registry_copy_streams_blobs_and_skips_present_ones(
     assert dst.head_manifest(repo, "v2") == manifest.digest
 
 
-def test_cross_registry_copy_streams_without_holding_the_layer_in_memory(reg, registry, registry2, client):
+@pytest.fixture
+def trace_memory() -> Iterator[Callable[[], None]]:
+    """``trace_memory()`` starts Python's memory tracing; it stops when the test ends."""
+    yield tracemalloc.start
+    tracemalloc.stop()
+
+
+def test_cross_registry_copy_streams_without_holding_the_layer_in_memory(reg, registry, registry2, client,
+                                                                          trace_memory):
     size = 48 << 20
     repo = "xreg/big"
     layer = os.urandom(size)
@@ -105,14 +114,11 @@ def test_cross_registry_copy_streams_without_holding_the_layer_in_memory(reg, re
     from ci_tags.core.manifest import Manifest
 
     reg.put_manifest(repo, "v1", Manifest.from_bytes(json.dumps(body).encode(), OCI_MANIFEST))
-    tracemalloc.start()
-    try:
-        result = copy_image(
-            client, parse_reference(f"{registry.host}/{repo}:v1"), parse_reference(f"{registry2.host}/{repo}:v1")
-        )
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    trace_memory()
+    result = copy_image(
+        client, parse_reference(f"{registry.host}/{repo}:v1"), parse_reference(f"{registry2.host}/{repo}:v1")
+    )
+    _, peak = tracemalloc.get_traced_memory()
     assert result.bytes_streamed == size + len(config)
     assert peak < size // 4, f"peak Python memory {peak} bytes for a {size}-byte layer"
     assert client.get(registry2.host).blob_exists(repo, layer_digest)

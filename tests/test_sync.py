@@ -116,18 +116,19 @@ def test_a_static_tag_is_copied_once_and_never_overwritten(
 
 
 def test_include_and_exclude_over_the_source_catalog(
-    reg: Registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path, unique  # type: ignore[no-untyped-def]
 ) -> None:
+    source, destination = unique("kolla-cat"), unique("kolla")
     for name in ("nova-api", "nova-compute", "glance-api"):
-        push_image(reg, f"kolla-cat/{name}", "ocata", labels={LABEL: name})
-    path = sync_file(tmp_path / "sync.yml", f"{registry.host}/kolla-cat", f"{registry2.host}/kolla",
+        push_image(reg, f"{source}/{name}", "ocata", labels={LABEL: name})
+    path = sync_file(tmp_path / "sync.yml", f"{registry.host}/{source}", f"{registry2.host}/{destination}",
                      "include: ['^nova']\nexclude: ['compute']\n")
     result = cli("sync", str(path), "--json")
     assert result.code == 0, result.err
     assert [i["image"] for i in json.loads(result.out)["images"]] == ["nova-api"]
     dst = client.get(registry2.host)
-    assert dst.head_manifest("kolla/nova-api", "ocata-1") is not None
-    assert dst.head_manifest("kolla/glance-api", "ocata-1") is None
+    assert dst.head_manifest(f"{destination}/nova-api", "ocata-1") is not None
+    assert dst.head_manifest(f"{destination}/glance-api", "ocata-1") is None
 
 
 def test_a_source_without_the_label_is_a_problem(

@@ -14,14 +14,16 @@ MANY = 1100
 
 @pytest.fixture(scope="module")
 def many_tags(registry, tmp_path_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
     from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
 
     regs = Registries(Http(), {})
     reg = regs.get(registry.host)
     manifest = push_image(reg, "tags/many", "t0000").manifest
-    for i in range(1, MANY):
-        reg.put_manifest("tags/many", f"t{i:04d}", manifest)
+    with ThreadPoolExecutor(8) as pool:  # set-up only: 1099 PUTs one after another took ~10 s
+        list(pool.map(lambda i: reg.put_manifest("tags/many", f"t{i:04d}", manifest), range(1, MANY)))
     regs.http.close()
     return [f"t{i:04d}" for i in range(MANY)]
 
@@ -56,13 +58,10 @@ def test_tags_lists_more_than_a_thousand_tags_from_the_real_registry(registry, m
 
 
 @pytest.mark.parametrize("relative", [True, False], ids=["relative-link", "absolute-link"])
-def test_tags_follows_link_pagination_and_ignores_page_size(registry, many_tags, cli, relative):
-    front = paging_front(registry, 100, relative)
-    try:
-        result = cli("tags", f"{front.host}/tags/many", "--json")
-        pages = [p for m, p in front.seen if p.startswith("/v2/tags/many/tags/list")]
-    finally:
-        front.close()
+def test_tags_follows_link_pagination_and_ignores_page_size(registry, many_tags, cli, relative, closing):
+    front = closing(paging_front(registry, 100, relative))
+    result = cli("tags", f"{front.host}/tags/many", "--json")
+    pages = [p for m, p in front.seen if p.startswith("/v2/tags/many/tags/list")]
     assert result.code == 0, result.err
     listed = [t["tag"] for t in json.loads(result.out)["tags"]]
     assert listed == many_tags  # every tag exactly once
@@ -127,17 +126,14 @@ def test_inspect_by_digest_and_missing(reg, registry, cli):
 
 
 @pytest.mark.parametrize("body", [b"<html>proxy error</html>", b'["a", "b"]', b'{"tags": [1, 2]}'])
-def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body):
+def test_a_malformed_tag_list_is_a_clear_registry_error(registry, cli, body, closing):
     """A proxy or broken registry answering 200 with something else: one clear line, exit 1, no traceback."""
 
     def intercept(method, path, query):
         return (200, {"Content-Type": "application/json"}, body) if path.endswith("/tags/list") else None
 
-    front = RegistryFront(registry.url, intercept)
-    try:
-        result = cli("tags", f"{front.host}/any/repo")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, intercept))
+    result = cli("tags", f"{front.host}/any/repo")
     assert result.code == 1
     assert "malformed" in result.err or "not JSON" in result.err
     assert "internal error" not in result.err and "Traceback" not in result.err

@@ -147,17 +147,40 @@ class UnsafeTagDelete:
         return 202, {}, b""
 
 
-def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg, registry, cli, shared_image):
+def test_a_registry_whose_tag_delete_takes_siblings_along_gets_them_put_back(reg, registry, cli, shared_image, closing):
     manifest = shared_image("untag/unsafe")
     behaviour = UnsafeTagDelete(registry.url)
-    front = RegistryFront(registry.url, behaviour)
-    try:
-        result = cli("untag", f"{front.host}/untag/unsafe:pipeline-1")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, behaviour))
+    result = cli("untag", f"{front.host}/untag/unsafe:pipeline-1")
     assert behaviour.tag_deletes == 1
     assert result.code == 0, result.err
     assert "put them back" in result.err
     assert reg.head_manifest("untag/unsafe", "pipeline-1") is None
     assert reg.head_manifest("untag/unsafe", "hash-abc") == manifest.digest
     assert reg.head_manifest("untag/unsafe", "latest") == manifest.digest
+
+
+def test_a_tag_whose_removal_is_refused_for_lack_of_rights_fails_alone(reg, registry, cli, shared_image):
+    """Issue 15: an AuthError (403 on the write) for one tag is that tag's failure; the other tags still go and
+    the JSON report lists both."""
+    manifest = shared_image("untag/denied")
+
+    def deny(method, path, query):
+        if method in ("PUT", "DELETE") and path.endswith("/untag/denied/manifests/pipeline-1"):
+            return 403, {"Content-Type": "application/json"}, b'{"errors":[{"code":"DENIED"}]}'
+        return None
+
+    front = RegistryFront(registry.url, deny)
+    try:
+        refs = [f"{front.host}/untag/denied:pipeline-1", f"{front.host}/untag/denied:latest"]
+        result = cli("untag", *refs, "--json")
+    finally:
+        front.close()
+    assert result.code == 1, result.err
+    report = json.loads(result.out)
+    assert [(r["status"], "denied" in r.get("error", "")) for r in report["results"]] == [
+        ("failed", True), ("removed", False)]
+    assert report["removed"] == [refs[1]] and report["error"]["message"] == "1 of 2 tags could not be removed"
+    assert f"{refs[0]}: " in result.err and "denied" in result.err
+    assert sorted(reg.tags("untag/denied")) == ["hash-abc", "pipeline-1"]
+    assert reg.head_manifest("untag/denied", "pipeline-1") == manifest.digest

@@ -26,13 +26,10 @@ def _quick_backoff(monkeypatch):
     monkeypatch.setattr(Http, "_backoff", lambda self, attempt: 0.005)
 
 
-def test_a_put_answered_with_an_html_page_is_not_a_success(reg, registry, cli):
+def test_a_put_answered_with_an_html_page_is_not_a_success(reg, registry, cli, closing):
     image = push_image(reg, "safety/html", "hash-abc").manifest
-    front = RegistryFront(registry.url, lambda m, p, q: HTML if m == "PUT" else None)
-    try:
-        result = cli("retag", f"{front.host}/safety/html:hash-abc", "release")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, lambda m, p, q: HTML if m == "PUT" else None))
+    result = cli("retag", f"{front.host}/safety/html:hash-abc", "release")
     assert result.code == 1
     assert "does not serve" in result.err and "release" in result.err
     assert state(reg, "safety/html") == {"hash-abc": image.digest}
@@ -60,21 +57,45 @@ def test_publish_checks_every_tag_before_the_first_write(tags, reg, registry, cl
     assert reg.head_manifest("victim", "latest") == victim.digest
 
 
-def test_publish_never_drops_a_read_error(reg, registry, cli, tmp_path):
+def test_publish_never_drops_a_read_error(reg, registry, cli, tmp_path, closing):
     config, repo, old, _ = publish_scene(reg, registry, tmp_path, "safety/pubread")
     front_config = one_image_config(tmp_path / "front", "x", "ci-tags.yml")
-    front = RegistryFront(registry.url, lambda m, p, q: (500, {}, b"oops") if p.endswith("/pipeline-12") else None)
+    front = closing(RegistryFront(registry.url,
+                                  lambda m, p, q: (500, {}, b"oops") if p.endswith("/pipeline-12") else None))
     front_config.write_text(config.read_text().replace(registry.host, front.host))
-    try:
-        result = cli("publish", "--config", str(front_config), "--json", env=PUBLISH_ENV)
-    finally:
-        front.close()
+    result = cli("publish", "--config", str(front_config), "--json", env=PUBLISH_ENV)
     assert result.code == 1
     report = json.loads(result.out)
     assert report["published"] is False and "app" in report["errors"]
     assert "could not read the pipeline tag of 1 of 1 images" in result.err
     assert "half-built" not in result.out + result.err
     assert target_of(reg, repo, "latest") == old.digest
+
+
+def test_a_failed_publish_put_fails_that_tag_alone_and_is_reported(reg, registry, cli, tmp_path):
+    """Issue 15: a PUT refused for one publish tag (a RegistryError after the retries) fails that tag: the other
+    tags still move and are reported as moved, the failure is counted, and --json prints the whole report."""
+    config, repo, _, new = publish_scene(reg, registry, tmp_path, "safety/pubput")
+    front = RegistryFront(registry.url, lambda m, p, q: (500, {}, b"oops") if m == "PUT" and p.endswith(
+        "/manifests/stable") else None)
+    front_config = one_image_config(tmp_path / "front", "x", "ci-tags.yml")
+    front_config.write_text(config.read_text().replace(registry.host, front.host))
+    try:
+        result = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest", "--json",
+                     env=PUBLISH_ENV)
+        human = cli("publish", "--config", str(front_config), "--tag", "stable", "--tag", "latest",
+                    env=PUBLISH_ENV)
+    finally:
+        front.close()
+    assert result.code == 1, result.err
+    report = json.loads(result.out)
+    assert [(m["tag"], m["status"], m["move"]) for m in report["moves"]] == [
+        ("stable", "failed", False), ("latest", "move", True)]
+    assert "500" in report["moves"][0]["error"] and set(report["errors"]) == {"app"}
+    assert report["published"] is True
+    assert report["error"]["message"] == "1 of 1 images could not be published; a re-run settles them"
+    assert target_of(reg, repo, "latest") == new.digest and reg.head_manifest(repo, "stable") is None
+    assert human.code == 1 and ":stable: " in human.err and "unchanged " in human.out and ":latest: " in human.out
 
 
 def test_publish_leaves_a_tag_that_holds_the_image_unchanged(reg, registry, cli, tmp_path):
@@ -97,14 +118,14 @@ def test_publish_leaves_a_tag_that_holds_the_image_unchanged(reg, registry, cli,
     assert reg.head_manifest(repo, "latest") == digest
 
 
-def test_truncated_answers_are_retried_and_named(reg, registry, cli):
+def test_truncated_answers_are_retried_and_named(reg, registry, cli, closing):
     image = push_image(reg, "safety/trunc", "hash-abc").manifest
     cuts = {"left": 2}
 
     from tests.support.proxy import Faults
 
     faults = Faults(1.0, kinds=("truncate",), after_share=1.0)
-    front = RegistryFront(registry.url, faults=faults)
+    front = closing(RegistryFront(registry.url, faults=faults))
 
     def pick():
         if cuts["left"] <= 0:
@@ -114,12 +135,9 @@ def test_truncated_answers_are_retried_and_named(reg, registry, cli):
 
     faults_pick = faults.pick
     faults.pick = pick  # type: ignore[method-assign]  # the first two answers are cut short
-    try:
-        ok = cli("inspect", f"{front.host}/safety/trunc:hash-abc", "--json")
-        cuts["left"] = 99
-        bad = cli("inspect", f"{front.host}/safety/trunc:hash-abc")
-    finally:
-        front.close()
+    ok = cli("inspect", f"{front.host}/safety/trunc:hash-abc", "--json")
+    cuts["left"] = 99
+    bad = cli("inspect", f"{front.host}/safety/trunc:hash-abc")
     assert ok.code == 0, ok.err
     assert image.digest in ok.out
     assert bad.code == 1
@@ -127,16 +145,13 @@ def test_truncated_answers_are_retried_and_named(reg, registry, cli):
     assert front.host.split(":")[0] in bad.err
 
 
-def test_server_error_texts_are_scrubbed_of_credentials(reg, registry, cli):
+def test_server_error_texts_are_scrubbed_of_credentials(reg, registry, cli, closing):
     push_image(reg, "safety/scrub", "hash-abc")
     echo = (b'{"errors":[{"code":"DENIED","message":"bad request: Authorization: Basic dXNlcjpzM2NyZXQ= '
             b'token=abcdef123456 also Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}]}')
-    front = RegistryFront(registry.url, lambda m, p, q: (400, {"Content-Type": "application/json"}, echo)
-                          if m == "PUT" else None)
-    try:
-        result = cli("retag", f"{front.host}/safety/scrub:hash-abc", "release")
-    finally:
-        front.close()
+    front = closing(RegistryFront(registry.url, lambda m, p, q: (400, {"Content-Type": "application/json"}, echo)
+                                  if m == "PUT" else None))
+    result = cli("retag", f"{front.host}/safety/scrub:hash-abc", "release")
     assert result.code == 1
     assert "DENIED" in result.err
     for secret in ("dXNlcjpzM2NyZXQ", "abcdef123456", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl"):

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ci_tags.commands.options import BackendOptions, add_backend_options, add_config_option, backend_from_options
+from ci_tags.commands.options import (
+    BackendOptions,
+    add_backend_options,
+    add_config_option,
+    backend_from_options,
+    load_image_set,
+)
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 
@@ -64,17 +70,14 @@ class Options:
 
 
 def run(ctx: Context, opts: Options) -> Cleaned:
-    from ci_tags.core.reference import parse_reference
     from ci_tags.output.text.janitor import JanitorLive
-    from ci_tags.project.config import load_config
     from ci_tags.services.janitor.run import Janitor
     from ci_tags.services.janitor.targets import Rules, policy_of, targets
 
     path = Path(opts.config or "ci-tags.yml")
     config = None
     if opts.config is not None or not opts.repositories or path.is_file():
-        config = load_config(path, ctx.env)
-        ctx.aim(parse_reference(f"{config.registry}/x").api_host)  # the set's registry is the command's target
+        config = load_image_set(ctx, str(path))
     if config is None and opts.keep_current_of:
         raise BadInput("--keep-current-of needs the image set to hash",
                        hint="run where ci-tags.yml is, or pass --config")

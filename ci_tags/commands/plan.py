@@ -5,33 +5,20 @@ GitLab child pipeline, the dotenv file and the Jenkins matrix."""
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, replace
 
-from ci_tags.commands.build_jobs import add_job_options, job_settings
-from ci_tags.commands.hash import pinner
-from ci_tags.commands.options import add_config_option, add_pipeline_options, load, pipeline
-from ci_tags.concurrency import run_all
-from ci_tags.context import Context
-from ci_tags.core.emitters import dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
-from ci_tags.core.manifest import (
-    ANNOTATION_CONTENT_TAG,
-    ANNOTATION_KIND,
-    ANNOTATION_PIPELINE,
-    ANNOTATION_REVISION,
-    INDEX_TYPES,
-    Descriptor,
-    Manifest,
-    may_be_placeholder,
+from ci_tags.commands.options import (
+    PipelineOptions,
+    add_config_option,
+    add_pipeline_options,
+    load_image_set,
+    pipeline_of,
 )
-from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, ArchTarget, ImageState, decide
-from ci_tags.core.reference import parse_reference
-from ci_tags.errors import CiTagsError, OperationFailed
-from ci_tags.oci.auth import scope
-from ci_tags.oci.stamp import assemble, fetch, stamp, still_there
-from ci_tags.project.imageset import ResolvedImage, resolve
+from ci_tags.context import Context
+from ci_tags.core.build_jobs import JobOptions, job_settings
+from ci_tags.core.emitters import NOOP_IMAGE
+from ci_tags.services.pipeline import Report, pinner
+from ci_tags.services.pipeline.planning import PlanFiles, Planned, plan_pipeline
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -53,155 +40,62 @@ def register(p: argparse.ArgumentParser) -> None:
                    help="a preview: the same table, and the files' contents printed; no tag or file written")
 
 
-def stamp_annotations(pipeline_id: str, commit: str | None, content_tag: str, kind: str) -> dict[str, str]:
-    notes = {ANNOTATION_KIND: kind, ANNOTATION_PIPELINE: pipeline_id, ANNOTATION_CONTENT_TAG: content_tag}
-    if commit:
-        notes[ANNOTATION_REVISION] = commit
-    return notes
+def add_job_options(p: argparse.ArgumentParser) -> None:
+    """The options that shape the generated build jobs (the component's build-* inputs pass them on)."""
+    p.add_argument("--job-image", help="image of the generated GitLab jobs (needs ci-tags and a builder)")
+    p.add_argument("--job-setup", action="append", default=[], help="a before_script line of generated jobs")
+    p.add_argument("--job-before-script", action="append", default=[], metavar="LINES",
+                   help="your before_script lines of the build jobs, after ci-tags' set-up (one per line)")
+    p.add_argument("--job-variable", action="append", default=[], metavar="NAME=VALUE",
+                   help="a variable of the build jobs (several: repeat, or one NAME=VALUE per line)")
+    p.add_argument("--job-retry", type=int, choices=[0, 1, 2], help="retry: of the build jobs (GitLab allows 0-2)")
+    p.add_argument("--job-timeout", metavar="DURATION", help="timeout: of the build jobs, e.g. '1h 30m'")
+    p.add_argument("--job-interruptible", choices=["true", "false"], help="interruptible: of the build jobs")
+    p.add_argument("--job-service", action="append", default=[], metavar="IMAGE",
+                   help="a service of the build jobs, e.g. docker:dind for --builder docker (several: repeat)")
+    p.add_argument("--job-noop-image", default=NOOP_IMAGE,
+                   help=f"image of the job a pipeline with nothing to build runs (default {NOOP_IMAGE})")
+    p.add_argument("--builder", choices=["buildah", "podman", "docker"],
+                   help="the builder of the build jobs (default: the first found on the runner)")
+    p.add_argument("--builder-args", metavar="ARGS",
+                   help="extra arguments of the builder's build command, e.g. '--network host --secret id=x,src=f'")
 
 
-def _survey(ctx: Context, image: ResolvedImage) -> tuple[Manifest | Descriptor | None, dict[str, Manifest | None]]:
-    """HEAD a single-arch image's content tag (its stamp needs no body, and a HEAD is no pull on Docker Hub);
-    GET a multi-arch image's (its stamp copies the index's entries), and, without the index, each per-arch tag."""
-    ref = parse_reference(image.repository)
-    registry = ctx.registries.get(ref.api_host)
-    content: Manifest | Descriptor | None
-    if image.spec.multi_arch:
-        content = fetch(registry, ref.repository, image.content_tag)
-    else:
-        content = registry.head_descriptor(ref.repository, image.content_tag,
-                                           [scope(ref.repository, "pull", "push")])
-        if content is not None and (content.media_type in INDEX_TYPES or may_be_placeholder(content)):
-            # an index made by another tool: stamp its body; a possible untag placeholder: a miss if it is one
-            content = fetch(registry, ref.repository, image.content_tag)
-    arches: dict[str, Manifest | None] = {}
-    if content is None and image.spec.multi_arch:
-        arches = {a.arch: fetch(registry, ref.repository, a.content_tag) for a in image.arches}
-    return content, arches
+@dataclass(frozen=True)
+class Options:
+    pipeline: PipelineOptions
+    files: PlanFiles
+    jobs: JobOptions
+    pin_base: bool = False
+    dry_run: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        jobs = JobOptions(
+            image=args.job_image,
+            setup=tuple(args.job_setup),
+            before_script=tuple(args.job_before_script),
+            variables=tuple(args.job_variable),
+            retry=args.job_retry,
+            timeout=args.job_timeout,
+            interruptible=None if args.job_interruptible is None else args.job_interruptible == "true",
+            services=tuple(args.job_service),
+            noop_image=args.job_noop_image,
+            builder=args.builder,
+            builder_args=args.builder_args,
+        )
+        return cls(pipeline=PipelineOptions.from_args(args),
+                   files=PlanFiles(args.gitlab_child, args.dotenv, args.jenkins_matrix),
+                   jobs=jobs, pin_base=args.pin_base, dry_run=args.dry_run)
 
 
-def run(ctx: Context) -> int:
-    config = load(ctx)
-    settings = replace(job_settings(ctx.args), ci_tags_args=("--config", ctx.args.config))  # bad input: now
-    pipe = pipeline(ctx, config)
+def run(ctx: Context, opts: Options) -> Planned:
+    config = load_image_set(ctx, opts.pipeline.config)
+    settings = replace(job_settings(opts.jobs), ci_tags_args=("--config", opts.pipeline.config))  # bad input: now
+    pipe = pipeline_of(ctx, opts.pipeline, config)
     pipeline_id = pipe.require_id()
-    pipeline_tag = config.tags.pipeline_tag(pipeline_id)
-    images = resolve(config, None, pinner(ctx) if ctx.args.pin_base else None)
-    for image in images:
-        for warning in image.warnings:
-            ctx.out.warn(warning)
-
-    def state_of(image: ResolvedImage, content: Manifest | Descriptor | None,
-                 arches: dict[str, Manifest | None]) -> ImageState:
-        return ImageState(
-            name=image.name,
-            repository=image.repository,
-            content_tag=image.content_tag,
-            content_present=content is not None,
-            pipeline_tag=pipeline_tag,
-            arches=tuple(
-                ArchTarget(a.arch, a.content_tag, content is not None or arches.get(a.arch) is not None)
-                for a in image.arches
-            ),
-            parents=image.parents,
-        )
-
-    def survey_and_tag(image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
-        """Per image, as one task so images proceed independently: GET its tags, then tag it if present."""
-        content, arches = _survey(ctx, image)
-        state = state_of(image, content, arches)
-        decision = decide([state]).images[0]
-        if decision.action == BUILD or ctx.args.dry_run:
-            return state, None
-        ref = parse_reference(image.repository)
-        registry = ctx.registries.get(ref.api_host)
-        try:
-            if decision.action == ASSEMBLE:
-                parts = [(a.arch, arches[a.arch]) for a in image.arches]
-                content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
-                                   image.content_tag)
-            assert content is not None
-            notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
-            arch = None if image.spec.multi_arch else image.spec.arches[0]
-            stamp(registry, ref.repository, content, pipeline_tag, notes, arch)
-            if not still_there(registry, ref.repository, content):
-                # removed between our read and our stamp (another branch's janitor): build it after all
-                ctx.out.warn(f"{image.name}: {image.content_tag} was removed while it was being reused: building")
-                return state_of(image, None, {}), None
-        except CiTagsError as exc:
-            return state, exc
-        return state, None
-
-    outcomes = run_all(survey_and_tag, images, ctx.concurrency)
-    failures = [(i.name, err) for i, _, err in outcomes if err]
-    if failures:
-        for name, err in failures:
-            ctx.out.warn(f"{name}: {err}")
-        raise failures[0][1] if len(failures) == len(images) else OperationFailed(
-            f"could not check {len(failures)} of {len(images)} images"
-        )
-    results = [r for _, r, _ in outcomes if r is not None]
-    plan = decide(state for state, _ in results)
-    by_name = {i.name: i for i in images}
-    errors = [(state.name, err) for state, err in results if err]
-    copies = [p for p in plan.images if p.action in (REUSE, ASSEMBLE)]
-
-    files: dict[str, str] = {}
-    if ctx.args.gitlab_child:
-        doc = gitlab_child_pipeline(plan, pipeline_id, config.runner_tags, settings)
-        files[ctx.args.gitlab_child] = gitlab_yaml(doc)
-    if ctx.args.dotenv:
-        files[ctx.args.dotenv] = dotenv(plan)
-    if ctx.args.jenkins_matrix:
-        files[ctx.args.jenkins_matrix] = json.dumps(jenkins_matrix(plan, config.runner_tags), indent=2) + "\n"
-    if not ctx.args.dry_run:
-        for name, text in files.items():
-            Path(name).write_text(text)
-
-    rows: list[dict[str, Any]] = []
-    for p in plan.images:
-        image = by_name[p.name]
-        for a in image.arches:
-            # the plan's own words (reuse, assemble, build), the same in images[] and rows[]
-            action = BUILD if a.arch in p.builds else p.action
-            rows.append({"image": p.name, "arch": a.arch, "content_tag": a.content_tag, "action": action})
-    if ctx.out.json_mode:
-        ctx.out.json(
-            {
-                "pipeline_id": pipeline_id,
-                "pipeline_tag": pipeline_tag,
-                "images": [
-                    {"image": p.name, "action": p.action, "builds": list(p.builds),
-                     "content_tag": p.state.content_tag, "pipeline_reference": p.pipeline_reference}
-                    for p in plan.images
-                ],
-                "rows": rows,
-                "errors": {name: str(err) for name, err in errors},
-                "counts": {"images": len(plan.images),
-                           **{act: sum(1 for p in plan.images if p.action == act) for act in (REUSE, ASSEMBLE)},
-                           "build_jobs": sum(len(p.builds) for p in plan.images)},
-                "dry_run": ctx.args.dry_run,
-                **({"files": files} if ctx.args.dry_run else {}),
-            }
-        )
-    else:
-        ctx.out.table(
-            f"ci-tags plan for pipeline {pipeline_id}",
-            ["image", "arch", "content tag", "action"],
-            [[r["image"], r["arch"], r["content_tag"], r["action"]] for r in rows],
-        )
-        builds = sum(1 for p in plan.images for _ in p.builds)
-        reused = sum(1 for p in plan.images if p.action != BUILD)
-        if ctx.args.dry_run:
-            ctx.out.line(f"dry run: {reused} image(s) would be tagged {pipeline_tag} by metadata copy, {builds} "
-                         "build(s) to run; no tag and no file written")
-            for name, text in files.items():
-                ctx.out.line(f"--- {name} (not written)")
-                ctx.out.line(text.rstrip("\n"))
-        else:
-            ctx.out.line(f"{reused} image(s) tagged {pipeline_tag} by metadata copy, {builds} build(s) to run")
-    if errors:
-        for name, err in errors:
-            ctx.out.warn(f"{name}: {err}")
-        raise OperationFailed(f"could not tag {len(errors)} of {len(copies)} reused images")
-    return 0
+    return plan_pipeline(
+        ctx.registries, config, pipeline_id=pipeline_id, commit=pipe.commit, settings=settings, files=opts.files,
+        pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run,
+        concurrency=ctx.concurrency, report=Report(warn=ctx.out.warn),
+    )

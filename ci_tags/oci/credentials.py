@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ def _decode_auth(entry: Any, source: str) -> Credentials | None:
 
 
 def _from_helper(helper: str, registry: str, env: Mapping[str, str]) -> Credentials | None:
+    import subprocess  # here: few runs use a helper, and every run's start-up would pay for it
+
     program = f"docker-credential-{helper}"
     for key in _host_keys(registry):
         try:

@@ -94,6 +94,8 @@ class Output:
     def error(self, exc: CiTagsError) -> None:
         from ci_tags.oci.http import scrub
 
+        for problem in exc.problems:  # each malformed entry of an input file, before the error that ends the run
+            self.problem(problem)
         self.stderr.write(f"ci-tags: {exc.label}: {scrub(str(exc))}\n")
         self.stderr.flush()
         self.failed(exc.kind, exc.message, exc.exit_code, exc.hint)
@@ -161,13 +163,17 @@ class Output:
 
 
 def render(result: Result, out: Output) -> int:
-    """Show a command's result in the chosen format; report its partial failure after it. The exit code."""
+    """Show a command's result in the chosen format; report its partial failure after it. The exit code.
+
+    The human renderer runs under --json too: its lines on stdout are silent there (the document is the whole of
+    stdout), while its warnings on stderr are not, as a command's warnings never were."""
     if out.json_mode:
         out.json(result.document())
-    else:
-        from ci_tags.output.text import render_text
+    from ci_tags.output.text import render_text
 
-        render_text(result, out)
+    render_text(result, out)
+    for warning in getattr(result, "warnings", ()):  # per-item problems of a partial failure, in every format
+        out.warn(warning)
     if result.failure is not None:
         out.error(result.failure)
         return result.failure.exit_code

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from ci_tags.core.reference import Reference
 from ci_tags.errors import CiTagsError
-from ci_tags.oci.copy import CopyResult, copy_image
 
 if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
+    from ci_tags.oci.copy import CopyResult
 
 
 @dataclass(frozen=True)
@@ -36,4 +36,6 @@ class Retagged:
 
 
 def retag(registries: Registries, source: Reference, destination: Reference, *, concurrency: int) -> Retagged:
+    from ci_tags.oci.copy import copy_image  # here: ``ci-tags retag --help`` needs no HTTP client
+
     return Retagged(source, destination, copy_image(registries, source, destination, concurrency=concurrency))

@@ -1,7 +1,8 @@
 """Start the real CNCF distribution registry (Debian's docker-registry) on a free loopback port.
 
 Nothing is installed here: the test command installs docker-registry. The registry's access log gives one
-line per request, which tests use to count the requests an operation made.
+line per request, which tests use to count the requests an operation made; ``mark``/``since`` wait for the log
+to be complete (``sync``) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,10 @@ from typing import Any
 import requests
 import yaml
 
+from tests.support.waiting import wait_for
+
 _ACCESS_RE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[0-9.]+" (\d{3})')
+_SYNC_QUERY = "ci-tags-test-sync="  # marks the requests that sync() sends: never counted as the tests' own
 
 
 def free_port() -> int:
@@ -52,16 +57,41 @@ class RunningRegistry:
         return f"{self.scheme}://{self.host}"
 
     def requests(self) -> list[Request]:
+        """The requests in the access log so far (not those ``sync`` made)."""
         text = self.log_path.read_text(errors="replace")
-        return [Request(m[1], m[2], int(m[3])) for m in _ACCESS_RE.finditer(text)]
+        return [Request(m[1], m[2], int(m[3])) for m in _ACCESS_RE.finditer(text) if _SYNC_QUERY not in m[2]]
+
+    def wait_for_log(self, pattern: str, *, start: int = 0, timeout: float = 10.0) -> re.Match[str]:
+        """The first match of the regular expression ``pattern`` in the log from byte ``start`` on, once written."""
+        compiled = re.compile(pattern)
+
+        def found() -> re.Match[str] | None:
+            with self.log_path.open("rb") as log:
+                log.seek(start)
+                return compiled.search(log.read().decode(errors="replace"))
+
+        return wait_for(found, what=f"a line matching {pattern!r} in {self.log_path}", timeout=timeout)
+
+    def sync(self) -> None:
+        """Make the access log complete up to now: send a request of its own and wait for its line.
+
+        The registry's logging handler writes a request's line when the app's handler returns, before Go's server
+        sends the last buffered bytes of the response; so a request the tests saw answered is in the log once this
+        later request's line is."""
+        start = self.log_path.stat().st_size
+        token = f"{_SYNC_QUERY}{uuid.uuid4().hex}"
+        with warnings.catch_warnings():  # a TLS registry's certificate does not matter for this request
+            warnings.simplefilter("ignore")
+            requests.get(f"{self.url}/v2/?{token}", timeout=10, verify=False)  # 401 on an auth registry: logged too
+        self.wait_for_log(re.escape(f"/v2/?{token} "), start=start)
 
     def mark(self) -> int:
         """A position in the request log; ``since(mark)`` gives what came after."""
-        time.sleep(0.05)  # let the registry flush its log line for the last request
+        self.sync()
         return len(self.requests())
 
     def since(self, mark: int) -> list[Request]:
-        time.sleep(0.05)
+        self.sync()
         return self.requests()[mark:]
 
     def stop(self) -> None:

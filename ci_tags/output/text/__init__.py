@@ -15,8 +15,23 @@ if TYPE_CHECKING:
 RENDERERS: dict[str, str] = {
     "Cleaned": "janitor:cleaned",
     "Pruned": "janitor:pruned",
+    "Assembled": "pipeline:assembled",
+    "Built": "pipeline:built",
+    "Hashed": "pipeline:hashed",
+    "Planned": "pipeline:planned",
     "Retagged": "registry:retagged",
     "Slug": "names:slug",
+    "TagList": "registry:tag_list",
+    "Inspected": "registry:inspected",
+    "Untagged": "registry:untagged",
+    "ManifestsDeleted": "registry:manifests_deleted",
+    "Published": "publish:published",
+    "NotPublished": "publish:not_published",
+    "PipelineTagsUnread": "publish:pipeline_tags_unread",
+    "PromotionReport": "release:promoted",
+    "MalformedPromotion": "release:malformed_promotion",
+    "SyncReport": "release:synced",
+    "PrepareReport": "release:prepared",
 }
 
 

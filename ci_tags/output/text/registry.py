@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ci_tags.output import Output
+    from ci_tags.services.inspect import Inspected
     from ci_tags.services.retag import Retagged
+    from ci_tags.services.tags import TagList
+    from ci_tags.services.untag import ManifestDeletion, ManifestsDeleted, TagRemoval, Untagged
 
 
 def retagged(result: Retagged, out: Output) -> None:
@@ -17,3 +20,68 @@ def retagged(result: Retagged, out: Output) -> None:
             f"blobs: {copied.blobs_mounted} mounted, {copied.blobs_present} already present, "
             f"{copied.blobs_streamed} streamed ({copied.bytes_streamed} bytes)"
         )
+
+
+def tag_list(result: TagList, out: Output) -> None:
+    if result.digests is None:
+        for tag in result.tags:
+            out.line(tag)
+        return
+    for tag in result.tags:
+        out.line(f"{tag}\t{result.digests.get(tag) or '-'}")
+    for tag, err in result.errors.items():
+        out.warn(f"{tag}: {err}")
+
+
+def inspected(result: Inspected, out: Output) -> None:
+    out.line(f"reference:  {result.reference}")
+    out.line(f"digest:     {result.digest}")
+    out.line(f"media type: {result.media_type}")
+    out.line(f"size:       {result.size} bytes")
+    out.line(f"created:    {result.created or '-'}")
+    if result.image is None:
+        out.table(
+            "platforms",
+            ["platform", "digest", "size", "created"],
+            [[p.platform, p.digest, p.size, p.created or "-"] for p in result.platforms],
+        )
+        return
+    out.line(f"platform:   {result.image.platform or '-'}")
+    out.line(f"layers:     {result.image.layers}")
+    for key, value in sorted(result.image.labels.items()):
+        out.line(f"label:      {key}={value}")
+
+
+def tag_removal(removal: TagRemoval, out: Output) -> None:
+    """One tag of ``untag``, shown as soon as it is handled (an interrupted run has said what it did)."""
+    ref, digest = removal.reference, removal.digest
+    kept = f" (kept: {', '.join(removal.kept_siblings)})" if removal.kept_siblings else ""
+    if removal.outcome == "absent":
+        out.line(f"{ref} already absent")
+    elif removal.outcome == "not-found":
+        out.warn(f"{ref}: tag not found")
+    elif removal.outcome == "would-remove":
+        out.line(f"would remove {ref} {digest}{kept}")
+    elif removal.outcome == "refused":
+        out.warn(f"{ref}: {removal.error}")
+    elif removal.outcome == "moved":
+        out.warn(f"{ref}: no longer {digest}: tagged again by someone else meanwhile, left as it is")
+    elif removal.outcome == "removed":
+        out.line(f"removed {ref} {digest}{kept}")
+        if removal.restored:
+            out.warn(f"{ref.api_host} deleted {', '.join(removal.restored)} along with {ref.tag}; ci-tags put them "
+                     "back. This registry's tag deletion is unsafe.")
+
+
+def untagged(result: Untagged, out: Output) -> None:
+    """Nothing more: each tag was shown as it was handled (:func:`tag_removal`)."""
+
+
+def manifest_deletion(deletion: ManifestDeletion, out: Output) -> None:
+    """One manifest of ``untag --digest``, shown before it is deleted, with the tags that vanish with it."""
+    verb = "deleting" if deletion.deleted else "would delete"
+    out.line(f"{verb} {deletion.manifest}; these tags vanish with it: {', '.join(deletion.tags) or 'no tags'}")
+
+
+def manifests_deleted(result: ManifestsDeleted, out: Output) -> None:
+    """Nothing more: each manifest was shown before its deletion (:func:`manifest_deletion`)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from ci_tags.core.reference import Reference
 from ci_tags.errors import RegistryError
 from ci_tags.oci.client import Registries
@@ -27,7 +25,7 @@ def copy_verified(registries: Registries, source: Reference, target: Reference) 
     try:
         result = copy_image(registries, source, target, concurrency=4)
     except RegistryError:
-        time.sleep(RETRY_PAUSE)
+        registries.http.sleep(RETRY_PAUSE)  # the HTTP path's sleep: the one tests replace
         result = copy_image(registries, source, target, concurrency=4)
     now = registries.get(target.api_host).head_manifest(target.repository, target.identifier)
     if now != source.digest:

@@ -3,12 +3,15 @@ image has a problem, copy by metadata: static tags, the new revision, then the m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.reference import Reference
-from ci_tags.core.revisions import Action, ImagePlan, Observed, SyncSpec, plan_image
-from ci_tags.errors import CiTagsError, NotFound
+from ci_tags.core.revisions import Action, ImagePlan, Observed, SyncSpec, output_document, plan_image, render_output
+from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.oci.client import Registries
 from ci_tags.oci.copy import CopyResult
 from ci_tags.oci.resolve import resolve_tags
@@ -23,10 +26,38 @@ class SyncReport:
     dry_run: bool
     done: dict[str, list[tuple[Action, CopyResult]]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    output: Path | None = None  # --output: written when every image is done (not in a dry run)
 
     @property
     def blocked(self) -> bool:
         return any(p.problems for p in self.plans)
+
+    @property
+    def failure(self) -> CiTagsError | None:
+        if self.blocked:
+            bad = [p for p in self.plans if p.problems]
+            return OperationFailed(f"{self.spec.path}: {len(bad)} of {len(self.plans)} images have problems: "
+                                   "nothing was written")
+        if self.failures:
+            return OperationFailed(f"{len(self.failures)} images failed; the others are done, re-running is safe")
+        return None
+
+    def document(self) -> Mapping[str, Any]:
+        return {"file": str(self.spec.path), "dry_run": self.dry_run, "blocked": self.blocked,
+                "images": [self._image(plan) for plan in self.plans], "output": output_document(self.spec, self.plans)}
+
+    def _image(self, plan: ImagePlan) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "image": plan.image, "status": plan.status, "revision": plan.revision, "digest": plan.digest,
+            "actions": [{"step": a.step, "tag": a.tag, "digest": a.digest, "from": a.source_tag}
+                        for a in plan.actions],
+        }
+        if plan.problems:
+            item["problems"] = list(plan.problems)
+        if plan.image in self.failures:
+            item["error"] = self.failures[plan.image]
+        item["bytes_streamed"] = sum(r.bytes_streamed for _, r in self.done.get(plan.image, []))
+        return item
 
 
 def list_images(registries: Registries, spec: SyncSpec) -> list[str]:
@@ -75,13 +106,27 @@ def observe(registries: Registries, spec: SyncSpec, image: str, concurrency: int
                     src_static, dst_static)
 
 
-def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: int) -> SyncReport:
-    """Plan every image; write only when no image has a problem (and not in a dry run)."""
+def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: int, output: Path | None = None,
+         output_format: str = "yaml") -> SyncReport:
+    """Plan every image; write only when no image has a problem (and not in a dry run); then, when every image
+    is done, ``output`` (image -> destination reference, revision tag and digest) in ``output_format``."""
     images = list_images(registries, spec)
     observed = run_all(lambda i: observe(registries, spec, i, 4), images, concurrency)
-    report = SyncReport(spec, [plan_image(spec, seen) for _, seen, _ in observed if seen is not None], dry_run)
+    report = SyncReport(spec, [plan_image(spec, seen) for _, seen, _ in observed if seen is not None], dry_run,
+                        output=output)
+    if not report.plans:
+        raise BadInput(f"{spec.path}: no image of {spec.source.name} is selected")
     if dry_run or report.blocked:
         return report
+    _copy(registries, report, concurrency)
+    if output is not None and not report.failures:
+        output.write_text(render_output(output_document(spec, report.plans), output_format))
+    return report
+
+
+def _copy(registries: Registries, report: SyncReport, concurrency: int) -> None:
+    """Each image's static tags, new revision and moving tag, by metadata; what each did or why it failed."""
+    spec = report.spec
 
     def apply(plan: ImagePlan) -> list[tuple[Action, CopyResult]]:
         done = []
@@ -99,4 +144,3 @@ def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: 
             report.failures[plan.image] = str(err)
         elif done is not None:
             report.done[plan.image] = done
-    return report

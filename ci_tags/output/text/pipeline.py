@@ -1,0 +1,50 @@
+"""Human lines of the pipeline commands: hash, plan, build, manifest."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ci_tags.output import Output
+    from ci_tags.services.pipeline.building import Built
+    from ci_tags.services.pipeline.hashing import Hashed
+    from ci_tags.services.pipeline.manifests import Assembled
+    from ci_tags.services.pipeline.planning import Planned
+
+
+def hashed(result: Hashed, out: Output) -> None:
+    for image in result.images:
+        if image.spec.multi_arch:
+            for a in image.arches:
+                out.line(f"{image.name} {a.arch} {a.content_tag}")
+        else:
+            out.line(f"{image.name} {image.content_tag}")
+
+
+def planned(result: Planned, out: Output) -> None:
+    out.table(
+        f"ci-tags plan for pipeline {result.pipeline_id}",
+        ["image", "arch", "content tag", "action"],
+        [[r.image, r.arch, r.content_tag, r.action] for r in result.rows],
+    )
+    reused, builds, tag = result.reused, result.build_jobs, result.pipeline_tag
+    if not result.dry_run:
+        out.line(f"{reused} image(s) tagged {tag} by metadata copy, {builds} build(s) to run")
+        return
+    out.line(f"dry run: {reused} image(s) would be tagged {tag} by metadata copy, {builds} "
+             "build(s) to run; no tag and no file written")
+    for name, text in result.files.items():
+        out.line(f"--- {name} (not written)")
+        out.line(text.rstrip("\n"))
+
+
+def built(result: Built, out: Output) -> None:
+    out.line(f"{result.target} {result.digest}")
+    if result.pipeline_tag is not None:
+        out.line(f"{result.repository}:{result.pipeline_tag} -> {result.digest}")
+
+
+def assembled(result: Assembled, out: Output) -> None:
+    image = result.image
+    out.line(f"{image.repository}:{image.content_tag} {result.digest} ({', '.join(image.spec.arches)})")
+    out.line(f"{image.repository}:{result.pipeline_tag} -> {result.digest}")
