@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from ci_tags.backends import backend_for
+from ci_tags.backends import backend_for, has
 from ci_tags.backends.base import TagRecord, name_after, parse_time
 from ci_tags.backends.dockerhub import DockerHubBackend
 from ci_tags.backends.gitlab import GitLabBackend
@@ -118,6 +118,7 @@ def test_hub_tags_page_and_parse_push_dates(hub, http):
     assert tags["legacy"].pushed_at == datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)  # last_updated fallback
     assert tags["undated"] == TagRecord("undated", None, None)
     assert tags["latest"].digest == tags["5.0.0"].digest == fake_digest("linaro/ci-big", "5.0.0")
+    assert has(backend, "dates-tags")
 
 
 def test_hub_delete_removes_that_tag_only(hub, http):
@@ -265,6 +266,7 @@ def test_oci_lists_the_catalog_by_namespace_and_prefix_and_untags_one_tag(reg, r
     assert f"{registry.host}/{bk}/other" in backend.repositories(bk, "")
     records = sorted(backend.tags(f"{registry.host}/{bk}/ci-amd64"), key=lambda t: t.tag)
     assert records == [TagRecord("5.0.0", None, None), TagRecord("latest", None, None)]
+    assert not has(backend, "dates-tags")
 
     mark = registry.mark()
     backend.delete_tag(f"{registry.host}/{bk}/ci-amd64", "5.0.0")

@@ -226,3 +226,33 @@ def test_keep_current_of_keeps_the_default_branch_content_tags_from_a_feature_ch
     subprocess.run(["git", "worktree", "prune"], cwd=root, env=env, check=True)
     listed = subprocess.run(["git", "worktree", "list"], cwd=root, env=env, capture_output=True, text=True).stdout
     assert len(listed.splitlines()) == 1  # the temporary worktree is gone
+
+
+def test_a_repository_whose_listing_fails_does_not_stop_the_others(reg, registry, cli, closing):
+    """Issue 15: one repository the registry cannot list must not stop the run: the others are cleaned, the
+    summary names the failed one, and the run exits non-zero."""
+    from tests.support.proxy import RegistryFront
+
+    broken, fine = "janitor/broken-listing", "janitor/after-broken"
+    for repo in (broken, fine):
+        image = push_image(reg, repo, "hash-" + "5" * 64, created=ago(1))
+        stamp(reg, repo, image.manifest, "pipeline-1", {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(30)},
+              "amd64")
+
+    def refuse_listing(method, path, query):
+        if path == f"/v2/{broken}/tags/list":
+            return 501, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
+        return None
+
+    front = closing(RegistryFront(registry.url, refuse_listing))
+    text = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--dry-run")
+    result = cli("janitor", f"{front.host}/{broken}", f"{front.host}/{fine}", "--json")
+    assert text.code == 1 and result.code == 1, result.err
+    assert f"would remove {front.host}/{fine}:pipeline-1" in text.out
+    assert f"1 of 2 repositories could not be cleaned ({front.host}/{broken})" in text.err
+    assert reg.tags(fine) == ["hash-" + "5" * 64]  # cleaned after the broken one
+    assert sorted(reg.tags(broken)) == ["hash-" + "5" * 64, "pipeline-1"]
+    report = {r["repository"]: r for r in json.loads(result.out)["repositories"]}
+    assert report[f"{front.host}/{fine}"]["removed"] == ["pipeline-1"]
+    assert list(report[f"{front.host}/{broken}"]["failed"]) == ["(tag listing)"]
+    assert json.loads(result.out)["error"]["kind"] == "failed"

@@ -24,6 +24,7 @@ from ci_tags.core.policy import (
     TagInfo,
     age_matters,
     decide,
+    deletable_by_digest,
     kind_of,
     must_still_resolve,
     template_regex,
@@ -251,6 +252,24 @@ SIBLINGS = [
     ({"a": "d1", "b": "d2"}, set(), {}),
     ({"a": "d1", "b": "d1", "c": "d2", "d": "d2", "e": "d3"}, {"a", "c"}, {"b": "d1", "d": "d2"}),
 ]
+
+
+BY_DIGEST = [
+    # (tag -> digest, stamped, referenced by a kept index, every manifest read, may go by its digest)
+    ({"pipeline-1": "d1", "latest": "d2"}, True, set(), True, True),  # ci-tags' own unshared stamp
+    ({"pipeline-1": "d1", "latest": "d2"}, False, set(), True, False),  # an image: untag, whatever it shares
+    ({"pipeline-1": "d1", "copy": "d1"}, True, set(), True, False),  # another tag shares the stamp
+    ({"pipeline-1": "d1", "latest": "d2"}, True, {"d1"}, True, False),  # a kept index refers to it
+    ({"pipeline-1": "d1", "latest": "d2"}, True, set(), False, False),  # an unread manifest might refer to it
+]
+
+
+@pytest.mark.parametrize(("digests", "stamped", "referenced", "all_read", "expected"), BY_DIGEST)
+def test_only_an_unshared_unreferenced_stamp_is_deleted_by_digest(digests: dict[str, str], stamped: bool,
+                                                                  referenced: set[str], all_read: bool,
+                                                                  expected: bool) -> None:
+    assert deletable_by_digest("pipeline-1", digests, stamped=stamped, referenced=referenced,
+                               all_read=all_read) is expected
 
 
 @pytest.mark.parametrize(("digests", "deleted", "expected"), SIBLINGS)

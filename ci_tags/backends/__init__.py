@@ -1,33 +1,100 @@
 """What differs per registry service for listing repositories and tags and removing one tag: any OCI registry
 (oci.py), GitLab's registry API (gitlab.py), Docker Hub's API (dockerhub.py), behind one interface (base.py).
 
-:func:`backend_for` picks one. Each backend module is imported only when chosen: python-gitlab is slow to import.
+Every backend is described once, in :data:`BACKENDS`: its name (``--backend NAME``), the module that builds it,
+the API it speaks (for people), the hosts ``--backend auto`` sends to it, and what it can do
+(:data:`CAPABILITIES`). A backend module has ``build(where) -> Backend`` and may have ``serves(where) -> bool``,
+which ``auto`` asks, in the table's order, for a host no row names (GitLab: the job's registry in GitLab CI with
+a token). Adding a backend is one module plus one row here. Each module is imported only when consulted, and
+python-gitlab only when the GitLab backend is built: it is slow to import.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_API_HOST, DOCKER_HUB_API_URL, DOCKER_HUB_HOSTS
+from ci_tags.core.hosts import DOCKER_HUB_API_URL, DOCKER_HUB_HOSTS
 from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.oci.client import Registries
 
-KINDS = ("auto", "oci", "gitlab", "dockerhub")
+Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"]
+# - lists-namespaces: repositories(namespace, prefix) lists a namespace (prune needs it);
+# - dates-tags: tags() carries push or creation times, so the janitor dates tags by the service;
+# - deletes-by-tag: delete_tag removes exactly that tag through the service's API; without it the janitor works
+#   through the registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry_api.py);
+# - reads-stamps: a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts
+#   every manifest GET as a pull against its rate limit: there the janitor trusts the listing's digests alone).
+CAPABILITIES: tuple[Capability, ...] = ("lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps")
 
 
-def _gitlab_token(env: Mapping[str, str], token: str | None) -> tuple[str, bool] | None:
-    """(token, is a job token): the one given, else CI_TAGS_GITLAB_TOKEN, else the job's CI_JOB_TOKEN."""
-    if token:
-        return token, False
-    if env.get("CI_TAGS_GITLAB_TOKEN"):
-        return env["CI_TAGS_GITLAB_TOKEN"], False
-    if env.get("CI_JOB_TOKEN"):
-        return env["CI_JOB_TOKEN"], True
-    return None
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    module: str  # has build(where) -> Backend, and may have serves(where) -> bool
+    api: str  # the API it speaks, for people ("Docker Hub API")
+    capabilities: frozenset[Capability]
+    hosts: frozenset[str] = frozenset()  # ``auto`` picks it for these hosts
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a backend is built from: the registry host and the options and environment of the command."""
+
+    host: str
+    registries: Registries
+    env: Mapping[str, str]
+    username: str | None = None
+    password: str | None = None
+    gitlab_url: str | None = None
+    gitlab_token: str | None = None
+    hub_url: str = DOCKER_HUB_API_URL
+    concurrency: int = 8  # the command's --concurrency: the requests a backend sends at once
+
+
+# name -> spec; ``auto`` asks the rows in this order and falls back to FALLBACK
+BACKENDS: dict[str, BackendSpec] = {
+    "dockerhub": BackendSpec("dockerhub", "ci_tags.backends.dockerhub", "Docker Hub API",
+                             frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), DOCKER_HUB_HOSTS),
+    "gitlab": BackendSpec("gitlab", "ci_tags.backends.gitlab", "GitLab registry API",
+                          frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"})),
+    "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", frozenset({"lists-namespaces", "reads-stamps"})),
+}
+FALLBACK = "oci"  # any registry speaks the registry API
+
+
+def kinds() -> tuple[str, ...]:
+    """The values of ``--backend``: auto, then every backend of the table."""
+    return ("auto", *BACKENDS)
+
+
+KINDS = kinds()
+
+
+def spec_of(backend: Backend) -> BackendSpec:
+    """The table's row of a built backend."""
+    return BACKENDS[backend.name]
+
+
+def has(backend: Backend, capability: Capability) -> bool:
+    return capability in spec_of(backend).capabilities
+
+
+def _pick(where: Where) -> BackendSpec:
+    """``auto``: the first row naming the host, else the first whose module serves it, else the fallback."""
+    for spec in BACKENDS.values():
+        if where.host in spec.hosts:
+            return spec
+    for spec in BACKENDS.values():
+        serves = getattr(importlib.import_module(spec.module), "serves", None)
+        if spec.name != FALLBACK and serves is not None and serves(where):
+            return spec
+    return BACKENDS[FALLBACK]
 
 
 def backend_for(
@@ -43,7 +110,7 @@ def backend_for(
     hub_url: str = DOCKER_HUB_API_URL,
     concurrency: int = 8,
 ) -> Backend:
-    """The backend for a registry ``host``. ``kind`` is "oci", "gitlab", "dockerhub", or "auto":
+    """The backend for a registry ``host``: the one named by ``kind``, or with "auto" the one the table picks:
 
     - Docker Hub (docker.io) -> its API, with the Hub credentials found for docker.io (flags, CI_TAGS_REGISTRY_*,
       the Docker/Podman auth files); without any, BadInput: the registry API can neither list nor untag there;
@@ -53,42 +120,10 @@ def backend_for(
 
     ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
     """
-    if kind not in KINDS:
-        raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(KINDS)}")
-    token = _gitlab_token(env, gitlab_token)
-    url = gitlab_url or env.get("CI_SERVER_URL")
-    if url and "@" in url.partition("://")[2].partition("/")[0]:
-        raise BadInput("the GitLab URL must not hold credentials", hint="give the token in CI_TAGS_GITLAB_TOKEN")
-    if kind == "auto":
-        in_gitlab_ci = env.get("GITLAB_CI") == "true" and bool(env.get("CI_REGISTRY")) and host == env["CI_REGISTRY"]
-        if host in DOCKER_HUB_HOSTS:
-            kind = "dockerhub"
-        elif token and url and (gitlab_url or in_gitlab_ci):
-            kind = "gitlab"
-        else:
-            kind = "oci"
-    if kind == "dockerhub":
-        from ci_tags.backends.dockerhub import DockerHubBackend
-        from ci_tags.oci.credentials import find_credentials
-
-        creds = find_credentials(DOCKER_HUB, env, username=username, password=password)
-        if creds is None:
-            raise BadInput(
-                "Docker Hub's API needs credentials to list and remove tags",
-                hint="--username and --password (a personal access token), CI_TAGS_REGISTRY_USER/_PASSWORD, "
-                "or a docker login",
-            )
-        return DockerHubBackend(registries.http, creds.username, creds.password, hub_url)
-    if kind == "gitlab":
-        from ci_tags.backends.gitlab import GitLabBackend
-
-        if not url:
-            raise BadInput("the GitLab backend needs GitLab's address", hint="--gitlab-url, or CI_SERVER_URL in CI")
-        if token is None:
-            raise BadInput("the GitLab backend needs a token", hint="CI_TAGS_GITLAB_TOKEN (api scope), or CI_JOB_TOKEN")
-        return GitLabBackend(url, token[0], job_token=token[1], session=registries.http.session,
-                             detail_workers=concurrency)
-    from ci_tags.backends.oci import OciBackend
-
-    return OciBackend(registries.get(DOCKER_HUB_API_HOST if host in DOCKER_HUB_HOSTS else host),
-                      concurrency=concurrency)
+    if kind != "auto" and kind not in BACKENDS:
+        raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(kinds())}")
+    where = Where(host, registries, env, username=username, password=password, gitlab_url=gitlab_url,
+                  gitlab_token=gitlab_token, hub_url=hub_url, concurrency=concurrency)
+    spec = _pick(where) if kind == "auto" else BACKENDS[kind]
+    backend: Backend = importlib.import_module(spec.module).build(where)
+    return backend

@@ -26,7 +26,8 @@ class TagRecord:
 
 
 class Backend(Protocol):
-    """Lists repositories and tags of one service and removes single tags from it."""
+    """Lists repositories and tags of one service and removes single tags from it. What it can do beyond that is
+    its row's capabilities in the backend table (ci_tags/backends/__init__.py)."""
 
     name: str
 

@@ -36,6 +36,8 @@ from ci_tags.oci.http import Http
 if TYPE_CHECKING:
     import requests
 
+    from ci_tags.backends import Where
+
 PAGE_SIZE = 100
 
 
@@ -170,6 +172,22 @@ class DockerHubBackend:
         ns, name = _split(repository)
         url = f"{self.base}/v2/repositories/{ns}/{name}/tags/{quote(tag, safe='')}/"
         self._call("DELETE", url, f"removing {DOCKER_HUB}/{ns}/{name}:{tag}", ok=(200, 202, 204)).close()
+
+
+def build(where: Where) -> DockerHubBackend:
+    """The table's hook (ci_tags/backends/__init__.py): the Hub API with the credentials found for docker.io
+    (flags, CI_TAGS_REGISTRY_*, the Docker/Podman auth files); without any, BadInput: the registry API can
+    neither list nor untag there."""
+    from ci_tags.oci.credentials import find_credentials
+
+    creds = find_credentials(DOCKER_HUB, where.env, username=where.username, password=where.password)
+    if creds is None:
+        raise BadInput(
+            "Docker Hub's API needs credentials to list and remove tags",
+            hint="--username and --password (a personal access token), CI_TAGS_REGISTRY_USER/_PASSWORD, "
+            "or a docker login",
+        )
+    return DockerHubBackend(where.registries.http, creds.username, creds.password, where.hub_url)
 
 
 def _split(repository: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ ci_tags/oci/http_clients.py), with the timeout set here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
@@ -37,6 +37,8 @@ from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
 
 if TYPE_CHECKING:
     import requests
+
+    from ci_tags.backends import Where
 
 T = TypeVar("T")
 PER_PAGE = 100
@@ -243,3 +245,44 @@ class GitLabBackend:
 def _id(path: str) -> str:
     """A group or project path as an API id: URL-encoded, slashes included (``group%2Fproject``)."""
     return quote(path, safe="")
+
+
+# -- the backend table's hooks (ci_tags/backends/__init__.py) ----------------------------------------------------
+
+
+def _token(env: Mapping[str, str], token: str | None) -> tuple[str, bool] | None:
+    """(token, is a job token): the one given, else CI_TAGS_GITLAB_TOKEN, else the job's CI_JOB_TOKEN."""
+    if token:
+        return token, False
+    if env.get("CI_TAGS_GITLAB_TOKEN"):
+        return env["CI_TAGS_GITLAB_TOKEN"], False
+    if env.get("CI_JOB_TOKEN"):
+        return env["CI_JOB_TOKEN"], True
+    return None
+
+
+def _url(where: Where) -> str | None:
+    url = where.gitlab_url or where.env.get("CI_SERVER_URL")
+    if url and "@" in url.partition("://")[2].partition("/")[0]:
+        raise BadInput("the GitLab URL must not hold credentials", hint="give the token in CI_TAGS_GITLAB_TOKEN")
+    return url
+
+
+def serves(where: Where) -> bool:
+    """``--backend auto``: GitLab's API when asked for with --gitlab-url, or in GitLab CI for the job's registry
+    (the host is CI_REGISTRY), when a token is at hand."""
+    env = where.env
+    in_gitlab_ci = env.get("GITLAB_CI") == "true" and bool(env.get("CI_REGISTRY")) and where.host == env["CI_REGISTRY"]
+    url = _url(where)
+    return bool(_token(env, where.gitlab_token) and url and (where.gitlab_url or in_gitlab_ci))
+
+
+def build(where: Where) -> GitLabBackend:
+    url = _url(where)
+    if not url:
+        raise BadInput("the GitLab backend needs GitLab's address", hint="--gitlab-url, or CI_SERVER_URL in CI")
+    token = _token(where.env, where.gitlab_token)
+    if token is None:
+        raise BadInput("the GitLab backend needs a token", hint="CI_TAGS_GITLAB_TOKEN (api scope), or CI_JOB_TOKEN")
+    return GitLabBackend(url, token[0], job_token=token[1], session=where.registries.http.session,
+                         detail_workers=where.concurrency)

@@ -10,12 +10,17 @@ afterwards, so a registry whose tag deletion takes the image along gets them put
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from ci_tags.backends.base import TagRecord, name_after
 from ci_tags.concurrency import run_all
+from ci_tags.core.hosts import DOCKER_HUB_API_HOST, DOCKER_HUB_HOSTS
 from ci_tags.errors import NotFound
 from ci_tags.oci.client import Registry
 from ci_tags.oci.untag import ABSENT, Untagger
+
+if TYPE_CHECKING:
+    from ci_tags.backends import Where
 
 
 class OciBackend:
@@ -65,3 +70,9 @@ class OciBackend:
                     siblings[other] = digest
         if untagger.remove(tag, digest, siblings).method == ABSENT:
             raise NotFound(f"{self.registry.host}/{path}:{tag} not found")
+
+
+def build(where: Where) -> OciBackend:
+    """The table's hook (ci_tags/backends/__init__.py): Docker Hub's registry is reached at its API host."""
+    host = DOCKER_HUB_API_HOST if where.host in DOCKER_HUB_HOSTS else where.host
+    return OciBackend(where.registries.get(host), concurrency=where.concurrency)

@@ -22,10 +22,10 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
-    from ci_tags.backends import KINDS
+    from ci_tags.backends import kinds
     from ci_tags.core.hosts import DOCKER_HUB_API_URL
 
-    p.add_argument("--backend", choices=KINDS, default="auto",
+    p.add_argument("--backend", choices=kinds(), default="auto",
                    help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
                    "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
     p.add_argument("--gitlab-url",
@@ -33,14 +33,27 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hub-url", default=DOCKER_HUB_API_URL, help=argparse.SUPPRESS)
 
 
-def backend_from_options(ctx: Context, host: str) -> Backend:
-    """The backend for ``host`` as --backend, --gitlab-url, --hub-url and the credential options ask."""
-    from ci_tags.backends import backend_for
+@dataclass(frozen=True)
+class BackendOptions:
+    """--backend, --gitlab-url and --hub-url, typed."""
 
-    args = ctx.args
-    return backend_for(args.backend, host, registries=ctx.registries, env=ctx.env, username=args.username,
-                       password=args.password, gitlab_url=args.gitlab_url, hub_url=args.hub_url,
-                       concurrency=ctx.concurrency)
+    kind: str = "auto"
+    gitlab_url: str | None = None
+    hub_url: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BackendOptions:
+        return cls(kind=args.backend, gitlab_url=args.gitlab_url, hub_url=args.hub_url)
+
+
+def backend_from_options(ctx: Context, host: str, opts: BackendOptions) -> Backend:
+    """The backend for ``host`` as the backend options and the credential options ask."""
+    from ci_tags.backends import backend_for
+    from ci_tags.core.hosts import DOCKER_HUB_API_URL
+
+    return backend_for(opts.kind, host, registries=ctx.registries, env=ctx.env, username=ctx.registry.username,
+                       password=ctx.registry.password, gitlab_url=opts.gitlab_url,
+                       hub_url=opts.hub_url or DOCKER_HUB_API_URL, concurrency=ctx.concurrency)
 
 
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:

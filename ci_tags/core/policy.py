@@ -26,16 +26,17 @@ Boundary: "older than --max-age" means strictly older; a tag exactly ``max_age``
 keep-last counts tags, not builds (a multi-arch build has a tag per arch plus its index), and only those that
 age alone would decide, so a current or protected tag never uses up one of the N places.
 
-Digests are never deleted by policy: the decisions name tags only. A tag removed here may share its digest with a
-kept tag, and a per-arch image may be a child of a kept multi-arch index; the janitor untags without deleting
-what those still need, and :func:`must_still_resolve` lists the tags it must check afterwards.
+The decisions name tags only. A tag removed here may share its digest with a kept tag, and a per-arch image may be
+a child of a kept multi-arch index; the janitor untags without deleting what those still need:
+:func:`must_still_resolve` lists the kept tags each removal must leave resolving, and :func:`deletable_by_digest`
+is the one case where a tag may go by deleting its manifest's digest (one request instead of an untag).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Final, Literal
@@ -322,6 +323,19 @@ def must_still_resolve(tags: Mapping[str, str | None], decisions: Iterable[Decis
     deleted = {d.tag for d in decided if d.delete}
     shared = {digest for tag in deleted if (digest := tags.get(tag)) is not None}
     return {t: d for t, d in sorted(tags.items()) if t not in deleted and d is not None and d in shared}
+
+
+def deletable_by_digest(tag: str, digests: Mapping[str, str], *, stamped: bool, referenced: Collection[str],
+                        all_read: bool) -> bool:
+    """Whether a doomed tag may be removed by deleting its manifest by digest rather than untagged: only ci-tags'
+    own stamped index (``stamped``), whose digest is unique to it, so no tag made after the inventory can need it
+    (another pipeline's stamp points at an image, never at a stamp); and only when no other tag of ``digests``
+    (every tag read -> its digest) shares it, no kept index refers to it (``referenced``), and every tag's
+    manifest could be read (``all_read``: an unreadable one might be such an index). An image's digest may gain
+    a tag or an index entry meanwhile (a concurrent plan): those go by the untag that keeps siblings."""
+    digest = digests[tag]
+    shared = any(d == digest and t != tag for t, d in digests.items())
+    return stamped and not shared and digest not in referenced and all_read
 
 
 @dataclass

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 # result class name -> "module in ci_tags.output.text:function"
 RENDERERS: dict[str, str] = {
+    "Cleaned": "janitor:cleaned",
+    "Pruned": "janitor:pruned",
     "Assembled": "pipeline:assembled",
     "Built": "pipeline:built",
     "Hashed": "pipeline:hashed",

@@ -1,4 +1,4 @@
-"""Carry out the janitor's decisions on one repository of an OCI registry, and check the outcome.
+"""A repository's tags through the registry API, for the janitor's engine (engine.py): dating, removal, check.
 
 Ages: a pipeline or publish tag is dated by ci-tags' stamp on it (when the pipeline tagged it, not when the image
 was built); a content tag by the image config's ``created``; any other tag has no trustworthy date here.
@@ -17,57 +17,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import Manifest, is_placeholder
-from ci_tags.core.policy import CONTENT, LEFTOVER, Decision, Policy, TagInfo, age_matters, kind_of
-from ci_tags.errors import CiTagsError, NotFound, RegistryError
+from ci_tags.core.policy import (
+    CONTENT,
+    Decision,
+    Policy,
+    TagInfo,
+    age_matters,
+    deletable_by_digest,
+    kind_of,
+    must_still_resolve,
+)
+from ci_tags.errors import CiTagsError, RegistryError
 from ci_tags.oci.client import Registry
 from ci_tags.oci.inventory import Inventory, image_created
 from ci_tags.oci.untag import MOVED, Untagger
 from ci_tags.services.janitor.dating import complete, date_repository
-
-LISTING = "(tag listing)"  # key in Outcome.failed when the checking listing itself failed; never a valid tag
-
-
-@dataclass
-class Outcome:
-    repository: str
-    decisions: list[Decision]
-    removed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    restored: list[str] = field(default_factory=list)
-    vanished: list[str] = field(default_factory=list)  # kept tags someone else removed during the run
-    unreadable: dict[str, str] = field(default_factory=dict)  # tags whose manifest could not be read: kept
-    moved: list[str] = field(default_factory=list)  # doomed tags someone re-tagged since the inventory: left
-    not_started: list[str] = field(default_factory=list)  # doomed tags left alone after a stop (SIGTERM/SIGINT)
-
-
-class _NotStarted(CiTagsError):
-    """A removal not started because the run was asked to stop."""
-
-
-def carry_out(outcome: Outcome, doomed: list[Decision], remove: Callable[[Decision], bool | None], concurrency: int,
-              stop: threading.Event | None = None) -> None:
-    """Run ``remove`` over the doomed tags concurrently; record each as removed, failed with the reason, or
-    moved (``remove`` returned False: the tag changed since it was read, so the decision no longer holds). Once
-    ``stop`` is set no removal starts; those in flight finish."""
-    def guarded(decision: Decision) -> bool | None:
-        if stop is not None and stop.is_set():
-            raise _NotStarted("not started: the run was asked to stop")
-        return remove(decision)
-
-    for decision, result, err in run_all(guarded, doomed, concurrency):
-        if isinstance(err, _NotStarted):
-            outcome.not_started.append(decision.tag)
-        elif err is not None:
-            outcome.failed[decision.tag] = str(err)
-        elif result is False:
-            outcome.moved.append(decision.tag)
-        else:
-            outcome.removed.append(decision.tag)
+from ci_tags.services.janitor.engine import LISTING, Dated, Outcome, clean
 
 
 def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: int) -> list[TagInfo]:
@@ -87,6 +55,103 @@ def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: i
     return infos
 
 
+class RegistryTags:
+    """One repository of an OCI registry (engine.Tags): tags dated by stamps and image creation times
+    (dating.py), removed by the safe untag or, for ci-tags' own unshared stamps, by digest."""
+
+    def __init__(self, registry: Registry, repository: str, policy: Policy, now: datetime, concurrency: int) -> None:
+        self.registry, self.repository, self.policy, self.now = registry, repository, policy, now
+        self.concurrency = concurrency
+        self.name = f"{registry.host}/{repository}"
+        self.tags: list[str] = []
+        self.inv = Inventory(repository)
+        self.placeholders: dict[str, Manifest] = {}
+        self.untagger = Untagger(registry, repository)
+
+    def date(self) -> Dated:
+        tags = self.registry.tags(self.repository)
+        self.inv, infos = date_repository(self.registry, self.repository, tags, self.policy, self.now,
+                                          self.concurrency)
+        # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
+        leftovers = [t for t, m in self.inv.manifests.items() if is_placeholder(m)]
+        self.placeholders = {t: self.inv.manifests.pop(t) for t in leftovers}
+        self.tags = [t for t in tags if t not in self.placeholders]
+        return Dated([i for i in infos if i.tag not in self.placeholders],
+                     {t: str(e) for t, e in self.inv.errors.items()}, leftovers)
+
+    def finish(self, leftovers: list[str], outcome: Outcome) -> None:
+        """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
+        for tag in leftovers:
+            try:
+                resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
+                if resp.status_code not in (200, 202, 404):
+                    raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
+            except CiTagsError as exc:
+                outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
+            else:
+                outcome.removed.append(tag)
+
+    def remover(self, outcome: Outcome) -> Callable[[Decision], bool]:
+        inv, registry = self.inv, self.registry
+        complete(registry, inv, self.tags, self.concurrency)  # the safety checks below need every tag's manifest
+        kept = [d.tag for d in outcome.decisions if not d.delete] + list(inv.errors)
+        digests = {t: m.digest for t, m in inv.manifests.items()}
+        referenced = inv.referenced_by_index(kept)
+        siblings_of = must_still_resolve(digests, outcome.decisions)  # kept tags sharing a doomed tag's digest
+
+        def remove(decision: Decision) -> bool:
+            digest = digests[decision.tag]
+            if deletable_by_digest(decision.tag, digests, stamped=inv.stamp_time(decision.tag) is not None,
+                                   referenced=referenced, all_read=not inv.errors):
+                self.untagger.remove_exclusive(decision.tag, digest)
+                return True
+            siblings = {t: d for t, d in siblings_of.items() if d == digest}
+            if not registry.tag_delete_refused:
+                # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
+                # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
+                siblings[digest] = digest
+            # An image's tag can be made again meanwhile (a build of that content): the removal was decided on
+            # what was read, so it is for that image only (recheck: one HEAD right before each write).
+            removal = self.untagger.remove(decision.tag, digest, siblings, recheck=True)
+            if removal.method == MOVED:
+                return False
+            outcome.restored.extend(removal.restored)
+            return True
+
+        return remove
+
+    def check(self, outcome: Outcome) -> None:
+        """One listing: removed tags gone; kept tags gone meanwhile are reported as vanished.
+        A check that cannot be made is a failure of the run, never an exception that hides what was removed."""
+        try:
+            present = set(self.registry.tags(self.repository))
+        except CiTagsError as exc:
+            outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
+            return
+        for tag in list(outcome.removed):
+            if tag in present and not self._gone_after_all(tag):
+                outcome.removed.remove(tag)
+                outcome.failed[tag] = "still present after removal"
+        gone = {d.tag for d in outcome.decisions if d.delete}
+        for tag in self.inv.manifests:
+            if tag not in gone and tag not in present:
+                outcome.vanished.append(tag)  # someone else removed it during the run: reported, never put back
+
+    def _gone_after_all(self, tag: str) -> bool:
+        """A removed tag still listed: a dangling tag left by racing deletes in the registry (removed here the
+        slow, sure way), or made again by someone else since (a build of that content: theirs)."""
+        registry, repository = self.registry, self.repository
+        try:
+            now = registry.head_manifest(repository, tag)
+            if now is None:
+                self.untagger.remove_dangling(tag)
+                return tag not in registry.tags(repository)
+            return tag in self.inv.manifests and now != self.inv.manifests[tag].digest and not is_placeholder(
+                registry.get_manifest(repository, tag))
+        except CiTagsError:
+            return False
+
+
 def clean_repository(
     registry: Registry,
     repository: str,
@@ -95,113 +160,12 @@ def clean_repository(
     *,
     dry_run: bool,
     concurrency: int,
-    on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
+    on_removed: Callable[[Decision], None] = lambda d: None,
     missing_ok: bool = True,
     now: datetime | None = None,
     stop: threading.Event | None = None,
 ) -> Outcome:
-    """Date (ci_tags/services/janitor/dating.py), decide, remove and check one repository. A repository that does not
-    exist has nothing to clean when ``missing_ok`` (an image of the set not pushed yet), else NotFound."""
-    try:
-        tags = registry.tags(repository)
-    except NotFound:
-        if not missing_ok:
-            raise NotFound(f"{registry.host}/{repository}: no such repository") from None
-        tags = []
-    inv, infos = date_repository(registry, repository, tags, policy, now or datetime.now(timezone.utc),
-                                 concurrency)
-    # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
-    leftovers = {t: m for t, m in inv.manifests.items() if is_placeholder(m)}
-    for tag in leftovers:
-        del inv.manifests[tag]
-    tags = [t for t in tags if t not in leftovers]
-    decisions = decide([i for i in infos if i.tag not in leftovers])
-    outcome = Outcome(repository, decisions, unreadable={t: str(e) for t, e in inv.errors.items()})
-    if leftovers:
-        outcome.decisions = decisions = sorted(
-            [*decisions, *(Decision(t, True, LEFTOVER, PLACEHOLDER_DETAIL, None) for t in leftovers)],
-            key=lambda d: d.tag)
-        if not dry_run:
-            _finish_placeholders(registry, repository, leftovers, outcome)
-    doomed = [d for d in decisions if d.delete and d.tag not in leftovers]
-    if dry_run or not doomed:
-        return outcome
-    complete(registry, inv, tags, concurrency)  # the safety checks below need every tag's manifest
-    kept = [d.tag for d in decisions if not d.delete] + list(inv.errors)
-    digests = {t: m.digest for t, m in inv.manifests.items()}
-    referenced = inv.referenced_by_index(kept)
-    untagger = Untagger(registry, repository)
-
-    def remove(decision: Decision) -> bool:
-        digest = digests[decision.tag]
-        shared = [t for t, d in digests.items() if d == digest and t != decision.tag]
-        # Delete by digest only a tag that is ci-tags' own stamped index: its digest is unique to it, so no tag
-        # made after the inventory (another pipeline's stamp points at an image, never at a stamp) can need it.
-        # An image's digest may gain a tag or an index entry meanwhile (a concurrent plan): placeholder untag.
-        stamped = inv.stamp_time(decision.tag) is not None
-        if stamped and not shared and digest not in referenced and not inv.errors:
-            untagger.remove_exclusive(decision.tag, digest)
-        else:
-            siblings = {t: digest for t in shared if t not in {d.tag for d in doomed}}
-            if not registry.tag_delete_refused:
-                # A registry whose tag DELETE removes the image would break the kept indexes (and any index a
-                # concurrent pipeline made) that point at it: check the image by digest, put it back if gone.
-                siblings[digest] = digest
-            # An image's tag can be made again meanwhile (a build of that content): the removal was decided on
-            # what was read, so it is for that image only (recheck: one HEAD right before each write).
-            removal = untagger.remove(decision.tag, digest, siblings, recheck=True)
-            if removal.method == MOVED:
-                return False
-            outcome.restored.extend(removal.restored)
-        on_removed(repository, decision)
-        return True
-
-    carry_out(outcome, doomed, remove, concurrency, stop)
-    _verify(registry, inv, outcome, untagger)
-    return outcome
-
-
-PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
-
-
-def _finish_placeholders(registry: Registry, repository: str, leftovers: dict[str, Manifest], outcome: Outcome) -> None:
-    """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
-    for tag, manifest in leftovers.items():
-        try:
-            resp = registry.delete_manifest(repository, manifest.digest)
-            if resp.status_code not in (200, 202, 404):
-                raise RegistryError(f"{registry.host} refused to delete the placeholder ({resp.status_code})")
-        except CiTagsError as exc:
-            outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
-        else:
-            outcome.removed.append(tag)
-
-
-def _verify(registry: Registry, inv: Inventory, outcome: Outcome, untagger: Untagger) -> None:
-    """One listing: removed tags gone; kept tags gone meanwhile are reported as vanished.
-    A check that cannot be made is a failure of the run, never an exception that hides what was removed."""
-    try:
-        present = set(registry.tags(inv.repository))
-    except CiTagsError as exc:
-        outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
-        return
-    for tag in list(outcome.removed):
-        if tag not in present:
-            continue
-        try:  # a dangling tag left by racing deletes in the registry: remove it the slow, sure way
-            now = registry.head_manifest(inv.repository, tag)
-            if now is None:
-                untagger.remove_dangling(tag)
-                if tag not in registry.tags(inv.repository):
-                    continue
-            elif tag in inv.manifests and now != inv.manifests[tag].digest and not is_placeholder(
-                    registry.get_manifest(inv.repository, tag)):
-                continue  # our removal happened; someone tagged it again since (a build of that content): theirs
-        except CiTagsError:
-            pass
-        outcome.removed.remove(tag)
-        outcome.failed[tag] = "still present after removal"
-    gone = {d.tag for d in outcome.decisions if d.delete}
-    for tag in inv.manifests:
-        if tag not in gone and tag not in present:
-            outcome.vanished.append(tag)  # someone else removed it during the run: reported, never put back
+    """Date, decide, remove and check one repository of ``registry`` (engine.clean over :class:`RegistryTags`)."""
+    tags = RegistryTags(registry, repository, policy, now or datetime.now(timezone.utc), concurrency)
+    return clean(tags, decide, dry_run=dry_run, concurrency=concurrency, on_removed=on_removed,
+                 missing_ok=missing_ok, stop=stop)

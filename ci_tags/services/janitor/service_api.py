@@ -1,5 +1,5 @@
-"""Carry out the janitor's decisions on one repository through a service's API (GitLab's registry API, Docker
-Hub's API), and check the outcome. The OCI registry API path is ci_tags/services/janitor/registry_api.py.
+"""A repository's tags through a service's API (GitLab's registry API, Docker Hub's API: a backend that dates
+tags and deletes single tags), for the janitor's engine (engine.py). The registry API path is registry_api.py.
 
 Ages (``TagInfo.time`` and its ``time_source``):
 
@@ -29,10 +29,10 @@ during the run (say another branch's janitor, for which it was an expired tag); 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
+from ci_tags.backends import has
 from ci_tags.backends.base import Backend, TagDetail, TagRecord
 from ci_tags.concurrency import run_all
 from ci_tags.core.policy import (
@@ -50,7 +50,10 @@ from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.oci.client import Registry
 from ci_tags.oci.inventory import Inventory, take_inventory
 from ci_tags.services.janitor.dating import first_young, name_references
-from ci_tags.services.janitor.registry_api import LISTING, Outcome, carry_out, tag_infos
+from ci_tags.services.janitor.engine import LISTING, Dated, Outcome
+from ci_tags.services.janitor.registry_api import tag_infos
+
+OpenRegistry = Callable[[], tuple[Registry, str]]  # the registry API and the repository's path there
 
 
 def service_time(record: TagRecord) -> TagInfo:
@@ -114,89 +117,76 @@ def _registry_times(
     return dated, {t: str(e) for t, e in inv.errors.items()}
 
 
-def clean_with_backend(
-    backend: Backend,
-    repository: str,
-    decide: Callable[[list[TagInfo]], list[Decision]],
-    policy: Policy,
-    *,
-    dry_run: bool,
-    concurrency: int,
-    registry: Callable[[], tuple[Registry, str]],
-    on_removed: Callable[[str, Decision], None] = lambda repo, d: None,
-    missing_ok: bool = True,
-    now: datetime | None = None,
-    stop: threading.Event | None = None,
-) -> Outcome:
-    """Date, decide, remove and check one repository (``host/path``, as the backend names it). ``registry``
-    opens the registry API and names the repository's path there, for tags the service gives no time for and
-    for the stamps of kept tags when a content tag would go (ci_tags/services/janitor/dating.py, name_references). A
-    repository that does not exist has nothing to clean when ``missing_ok`` (a project's first pipeline), else
-    NotFound."""
-    now = now or datetime.now(timezone.utc)
-    try:
-        if isinstance(backend, TagDetail):
+class ServiceTags:
+    """One repository (``host/path``, as the backend names it) through the backend's API (engine.Tags).
+    ``registry`` opens the registry API and names the repository's path there, for tags the service gives no
+    time for and for the stamps of kept tags when a content tag would go (dating.py, name_references)."""
+
+    def __init__(self, backend: Backend, repository: str, policy: Policy, now: datetime, concurrency: int,
+                 registry: OpenRegistry) -> None:
+        self.backend, self.name, self.policy, self.now = backend, repository, policy, now
+        self.concurrency, self.registry = concurrency, registry
+
+    def _listed(self) -> dict[str, TagInfo]:
+        """The tags as the service dates them: a detail request only where needed (GitLab), else the listing."""
+        if isinstance(self.backend, TagDetail):
             def stamp(tag: str) -> TagInfo | None:
-                reg, path = registry()
-                return _registry_times(reg, path, [tag], policy, 1)[0].get(tag)
+                reg, path = self.registry()
+                return _registry_times(reg, path, [tag], self.policy, 1)[0].get(tag)
 
-            infos = _detail_as_needed(backend, repository, policy, now, concurrency, stamp)
-        else:
-            infos = {r.tag: service_time(r) for r in backend.tags(repository)}
-    except NotFound:
-        if not missing_ok:
-            raise NotFound(f"{repository}: no such repository") from None
-        infos = {}
-    undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
-    unreadable: dict[str, str] = {}
-    if undated:
-        reg, path = registry()
-        dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
-        for tag, info in dated.items():
-            infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
-    listed = sorted(infos.values(), key=lambda i: i.tag)
-    # Rule in-use: a publish tag keeps the image its listed digest names; where a content tag would still go,
-    # the stamps of the publish tags (then of the kept pipeline tags) say which content tag they stand for. They
-    # are read through the registry API, except on Docker Hub, where a manifest GET is a pull against the rate
-    # limit: there only the listed digests count.
-    stamps = Inventory(repository)
+            return _detail_as_needed(self.backend, self.name, self.policy, self.now, self.concurrency, stamp)
+        return {r.tag: service_time(r) for r in self.backend.tags(self.name)}
 
-    def read(tags: list[str]) -> None:
-        if backend.name == "dockerhub" or not tags:
+    def date(self) -> Dated:
+        infos = self._listed()
+        policy, concurrency = self.policy, self.concurrency
+        undated = sorted(t for t, i in infos.items() if i.time is None and age_matters(t, policy))
+        unreadable: dict[str, str] = {}
+        if undated:
+            reg, path = self.registry()
+            dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
+            for tag, info in dated.items():
+                infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
+        # Rule in-use: a publish tag keeps the image its listed digest names; where a content tag would still go,
+        # the stamps of the publish tags (then of the kept pipeline tags) say which content tag they stand for,
+        # read through the registry API where the backend allows it (not on Docker Hub, where a manifest GET is a
+        # pull against the rate limit: there only the listed digests count).
+        stamps = Inventory(self.name)
+
+        def read(tags: list[str]) -> None:
+            if not has(self.backend, "reads-stamps") or not tags:
+                return
+            reg, path = self.registry()
+            found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
+            stamps.manifests.update(found.manifests)
+            unreadable.update({t: str(e) for t, e in found.errors.items()})
+
+        listed = sorted(infos.values(), key=lambda i: i.tag)
+        return Dated(name_references(stamps, listed, policy, self.now, read), unreadable)
+
+    def finish(self, leftovers: list[str], outcome: Outcome) -> None:
+        """No placeholders here: these APIs remove a tag without a throwaway manifest."""
+
+    def remover(self, outcome: Outcome) -> Callable[[Decision], bool]:
+        def remove(decision: Decision) -> bool:
+            with contextlib.suppress(NotFound):  # already gone (a re-run, or another job): done all the same
+                self.backend.delete_tag(self.name, decision.tag)
+            return True
+
+        return remove
+
+    def check(self, outcome: Outcome) -> None:
+        """One listing: a removed tag still listed is a failure; a kept tag gone is reported as vanished."""
+        try:
+            present = self.backend.tag_names(outcome.repository)
+        except CiTagsError as exc:  # NotFound included: the repository was there a moment ago
+            outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
             return
-        reg, path = registry()
-        found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
-        stamps.manifests.update(found.manifests)
-        unreadable.update({t: str(e) for t, e in found.errors.items()})
+        for tag in list(outcome.removed):
+            if tag in present:
+                outcome.removed.remove(tag)
+                outcome.failed[tag] = "still listed after its removal"
+        for decision in outcome.decisions:
+            if not decision.delete and decision.tag not in present:
+                outcome.vanished.append(decision.tag)
 
-    listed = name_references(stamps, listed, policy, now, read)
-    decisions = decide(listed)
-    outcome = Outcome(repository, decisions, unreadable=unreadable)
-    doomed = [d for d in decisions if d.delete]
-    if dry_run or not doomed:
-        return outcome
-
-    def remove(decision: Decision) -> None:
-        with contextlib.suppress(NotFound):  # already gone (a re-run, or another job): done all the same
-            backend.delete_tag(repository, decision.tag)
-        on_removed(repository, decision)
-
-    carry_out(outcome, doomed, remove, concurrency, stop)
-    _check(backend, outcome)
-    return outcome
-
-
-def _check(backend: Backend, outcome: Outcome) -> None:
-    """One listing: a removed tag still listed is a failure; a kept tag gone is reported as vanished."""
-    try:
-        present = backend.tag_names(outcome.repository)
-    except CiTagsError as exc:  # NotFound included: the repository was there a moment ago
-        outcome.failed[LISTING] = f"could not list the tags again to check the removals: {exc}"
-        return
-    for tag in list(outcome.removed):
-        if tag in present:
-            outcome.removed.remove(tag)
-            outcome.failed[tag] = "still listed after its removal"
-    for decision in outcome.decisions:
-        if not decision.delete and decision.tag not in present:
-            outcome.vanished.append(decision.tag)
