@@ -180,10 +180,6 @@ def _run(args: argparse.Namespace, env: dict[str, str], out: Output, stdin: Text
         if getattr(args, "password_stdin", False):
             args.password = _password_from(stdin, args.password)
         ctx.registry = RegistryOptions.from_args(args)
-        if not hasattr(module, "Options"):  # not yet turned to typed options and results (issue 15)
-            ctx.args = args
-            code: int = module.run(ctx)
-            return code
         result: Result = module.run(ctx, module.Options.from_args(args))
         return render(result, out)
     except CiTagsError as exc:

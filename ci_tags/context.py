@@ -42,8 +42,6 @@ class Context:
     env: Mapping[str, str]
     out: Output
     registry: RegistryOptions = field(default_factory=RegistryOptions)
-    # the parsed command line, only for commands not yet turned to typed Options (issue 15): to be removed
-    args: argparse.Namespace = field(default_factory=argparse.Namespace)
     _registries: Registries | None = field(default=None, repr=False)
     _targets: set[str] = field(default_factory=set, repr=False)
 

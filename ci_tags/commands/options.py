@@ -97,15 +97,3 @@ def pipeline_of(ctx: Context, opts: PipelineOptions, config: Config | None = Non
         found = replace(found, default_branch=config.default_branch)
     return found
 
-
-# For the commands not yet turned to typed options (issue 15): to be removed with ctx.args.
-
-
-def load(ctx: Context) -> Config:
-    return load_image_set(ctx, ctx.args.config)
-
-
-def pipeline(ctx: Context, config: Config | None = None) -> Pipeline:
-    opts = PipelineOptions(pipeline_id=getattr(ctx.args, "pipeline_id", None),
-                           default_branch=getattr(ctx.args, "default_branch", None))
-    return pipeline_of(ctx, opts, config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ci_tags.oci.http import scrub
+from ci_tags.core.secrets import scrub
 
 if TYPE_CHECKING:
     import requests

@@ -19,7 +19,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -290,35 +289,3 @@ def _truncated_error(host: str, method: str, url: str) -> RegistryError:
     path = "/" + url.split("/", 3)[3].split("?")[0] if url.count("/") >= 3 else url
     return RegistryError(f"{host} kept sending truncated answers to {method} {path}",
                          hint="a proxy or the network cuts the connection short; try again later")
-
-
-_SECRET_PATTERNS = (
-    # an echoed header, whatever follows it on the line
-    re.compile(r"(?i)\b(authorization|proxy-authorization|x-registry-auth|cookie|private-token|job-token)"
-               r"(\s*[:=]\s*)[^\r\n,;\"']+"),
-    re.compile(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
-    re.compile(r"(?i)\b(password|passwd|secret|token|access_token|refresh_token|api[_-]?key)"
-               r"(\"?\s*[:=]\s*\"?)[^\s&,;\"']+"),
-)
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_BASE64_RE = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
-
-
-def scrub(text: str) -> str:
-    """A server's error text with credentials it may echo replaced by ``***``: Authorization headers,
-    Basic/Bearer values, JWTs, ``password=...`` pairs, and base64 words that decode to ``user:password``."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _JWT_RE.sub("***", text)
-    return _BASE64_RE.sub(lambda m: "***" if _is_user_pass(m.group(0)) else m.group(0), text)
-
-
-def _is_user_pass(word: str) -> bool:
-    import base64
-    import binascii
-
-    try:
-        decoded = base64.b64decode(word + "=" * (-len(word) % 4), validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return False
-    return ":" in decoded and decoded.isprintable()

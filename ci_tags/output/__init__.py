@@ -85,14 +85,14 @@ class Output:
     # -- diagnostics -----------------------------------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        from ci_tags.oci.http import scrub
+        from ci_tags.core.secrets import scrub
 
         with self._lock:
             self.stderr.write(f"warning: {scrub(text)}\n")
             self.stderr.flush()
 
     def error(self, exc: CiTagsError) -> None:
-        from ci_tags.oci.http import scrub
+        from ci_tags.core.secrets import scrub
 
         for problem in exc.problems:  # each malformed entry of an input file, before the error that ends the run
             self.problem(problem)
