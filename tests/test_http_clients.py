@@ -14,7 +14,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ from tests.support.fake_gitlab_registry import FakeGitLabRegistry, FakeTag, dige
 from tests.support.fake_http import JsonHandler
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
+from tests.support.serving import serve, stop
 
 TOKEN = "glpat-http-s3cr3t"
 JENKINS_TOKEN = "11aa-jenkins-api-token"
@@ -57,13 +57,10 @@ class ScriptedApi:
 
             do_POST = do_GET
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 class Meeting:

@@ -17,6 +17,7 @@ from ci_tags.oci.http import Http, parse_retry_after
 from tests.support.images import push_image
 from tests.support.proxy import RegistryFront
 from tests.support.registry import free_port
+from tests.support.serving import serve, stop
 
 Answer = tuple[int, dict[str, str]]
 
@@ -58,13 +59,11 @@ class Scripted:
 
             do_GET = do_PUT = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2/app/tags/list"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server, self.url = serve(Handler)
+        self.url += "/v2/app/tags/list"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.fixture

@@ -34,20 +34,17 @@ def register(p: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class Options:
-    config: str = "ci-tags.yml"
-    pipeline_id: str | None = None
-    default_branch: str | None = None
+    pipeline: PipelineOptions
     dry_run: bool = False
     tags: tuple[str, ...] = ()  # instead of the config's publish tags
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(config=args.config, pipeline_id=args.pipeline_id, default_branch=args.default_branch,
-                   dry_run=args.dry_run, tags=tuple(args.tag))
+        return cls(pipeline=PipelineOptions.from_args(args), dry_run=args.dry_run, tags=tuple(args.tag))
 
 
 def run(ctx: Context, opts: Options) -> Published | NotPublished | PipelineTagsUnread:
-    config = load_image_set(ctx, opts.config)
-    pipe = pipeline_of(ctx, PipelineOptions(opts.config, opts.pipeline_id, opts.default_branch), config)
+    config = load_image_set(ctx, opts.pipeline.config)
+    pipe = pipeline_of(ctx, opts.pipeline, config)
     return publish(ctx.registries, config, pipe, ctx.env, requested_tags=opts.tags, dry_run=opts.dry_run,
                    concurrency=ctx.concurrency)

@@ -7,12 +7,11 @@ per_page; X-Page, X-Next-Page, X-Total-Pages and Link headers). Requests without
 from __future__ import annotations
 
 import re
-import threading
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.fake_http import JsonHandler
+from tests.support.serving import serve, stop
 
 
 class FakeGitLab:
@@ -48,13 +47,10 @@ class FakeGitLab:
                     headers["Link"] = f'<{base}?page={page + 1}&per_page={per_page}>; rel="next"'
                 return self._send(200, items[(page - 1) * per_page : page * per_page], headers)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 def job(job_id: int, name: str, stage: str, status: str, allow_failure: bool = False) -> dict[str, Any]:

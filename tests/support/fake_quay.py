@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.support.fake_http import JsonHandler
+from tests.support.serving import serve, stop
 
 _TAGS = re.compile(r"/api/v1/repository/(?P<ns>[^/]+)/(?P<name>[^/]+)/tag/?")
 _TAG = re.compile(r"/api/v1/repository/(?P<ns>[^/]+)/(?P<name>[^/]+)/tag/(?P<tag>[^/]+)")
@@ -87,10 +86,7 @@ class FakeQuay:
                 del fake.repos[repo][tag]
                 self._send(204)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
