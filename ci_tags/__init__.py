@@ -1,3 +1,3 @@
 """ci-tags: manage container image tags from CI pipelines."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import ci_tags
 from tests.support.components import INPUT_RE, component, fill_inputs, job_with_extends, validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,7 @@ def test_component_variables_are_strings_the_runner_can_expand(install: str, fla
             assert ":-" not in str(val), f"{name}: {key}: the runner cannot expand {val!r}"
 
 
-@pytest.mark.parametrize(("pip_spec", "installs"), [("", "'ci-tags==0.1.0'"), (".", "'.'")])
+@pytest.mark.parametrize(("pip_spec", "installs"), [("", f"'ci-tags=={ci_tags.__version__}'"), (".", "'.'")])
 def test_pip_mode_plan_script_hands_the_install_to_the_generated_jobs(pip_spec: str, installs: str,
                                                                        tmp_path: Path) -> None:
     """Run the plan job's script under sh with a stand-in ci-tags that records its arguments."""

@@ -1,6 +1,6 @@
 // The whole ci-tags flow for a Jenkins (multibranch) pipeline, as one step:
 //
-//   @Library('ci-tags@0.1.0') _
+//   @Library('ci-tags@0.2.0') _
 //   ciTagsPipeline(config: 'ci-tags.yml', agentLabel: 'linux', maxAge: '7d', credentialsId: 'registry')
 //
 //   plan      `ci-tags plan` on an agentLabel agent, and beside it, off the critical path, `ci-tags janitor` (its

@@ -17,8 +17,8 @@ import groovy.transform.Field
     jenkinsCredentialsId: '',    // a Jenkins user and API token: publish also asks Jenkins about the build
     registryImage: '',           // CI_REGISTRY_IMAGE for a config that says registry: $CI_REGISTRY_IMAGE
     install: 'pip',              // 'pip': into a venv beside the workspace; 'path': ci-tags is on the agents' PATH
-    // The library and the package are released together: @Library('ci-tags@0.1.0') installs ci-tags 0.1.0.
-    version: '0.1.0',            // the ci-tags release pip installs (install: 'pip')
+    // The library and the package are released together: @Library('ci-tags@0.2.0') installs ci-tags 0.2.0.
+    version: '0.2.0',            // the ci-tags release pip installs (install: 'pip')
     pipSpec: '',                 // what pip installs instead, e.g. 'git+https://example.org/ci-tags.git@<commit>'
 ]
 

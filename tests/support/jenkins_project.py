@@ -23,7 +23,7 @@ AGENTS = (
     Agent("linux-arm64", ("linux", "arm64")),
 )
 REGISTRY_CREDENTIALS = ("ci-bot", "registry-S3cret-b71c")
-PIPELINE = """@Library('ci-tags@0.1.0') _
+PIPELINE = """@Library('ci-tags@0.2.0') _
 
 Map plan = ciTagsPipeline(config: 'ci-tags.yml', agentLabel: 'linux', maxAge: '7d', install: 'path',
                           credentialsId: 'registry'{extra})
