@@ -1,4 +1,5 @@
-"""Every environment variable ci-tags reads is in the README's table, so a newcomer finds it in one place."""
+"""Every environment variable ci-tags reads is in the documentation's table (docs/reference/environment.md), so a
+newcomer finds it in one place."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ READ = re.compile(
 )
 
 
-def test_every_variable_the_code_reads_is_in_the_readme_table():
+def test_every_variable_the_code_reads_is_in_the_documented_table():
     read = set()
     for path in (ROOT / "ci_tags").rglob("*.py"):
         for match in READ.finditer(path.read_text()):
             read.add(match.group(1) or match.group(2))
     assert {"CI_TAGS_BRANCH", "CI_TAGS_COMMIT", "CI_REGISTRY_IMAGE"} <= read
-    readme = ROOT.joinpath("README.md").read_text()
-    table = readme.split("### Environment variables ci-tags reads", 1)[1].split("\n## ", 1)[0]
+    page = ROOT.joinpath("docs", "reference", "environment.md").read_text()
+    table = page.split("| variable | read by | meaning |", 1)[1].split("\n\n", 1)[0]
     listed = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
     assert sorted(read - listed) == []

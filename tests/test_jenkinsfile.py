@@ -90,13 +90,13 @@ def findings(report: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     return list(files[str(path.resolve())]["errors"])
 
 
-def test_there_is_a_library_with_the_steps_the_readme_names() -> None:
+def test_there_is_a_library_with_the_steps_the_docs_name() -> None:
     names = {p.stem for p in LIBRARY}
     assert {"ciTagsPipeline", "ciTagsPlan", "ciTagsBuild", "ciTagsManifest", "ciTagsPublish", "ciTagsJanitor",
             "ciTagsWaves", "ciTagsNode"} <= names
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "getting-started" / "jenkins.md").read_text()
     for name in names:
-        assert f"`{name}" in readme, f"the README does not describe {name}"
+        assert f"`{name}" in page, f"docs/getting-started/jenkins.md does not describe {name}"
 
 
 def test_the_jenkinsfile_and_the_library_lint_with_no_error_or_warning(

@@ -94,7 +94,7 @@ def command_page(name: str) -> str:
     own = documented([a for a in parser._actions if a.dest not in common | registry])
     positionals = [a for a in own if not a.option_strings]
     options = [a for a in own if a.option_strings]
-    lines = [f"# ci-tags {name}", "", f"{summary[0].upper()}{summary[1:]}.", "", "```text",
+    lines = [f"# ci-tags {name}", "", cell(f"{summary[0].upper()}{summary[1:]}."), "", "```text",
              parser.format_usage().strip(), "```", ""]
     if positionals:
         lines += ["## Arguments", "", *table(positionals, "argument"), ""]

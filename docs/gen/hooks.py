@@ -13,10 +13,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import commands  # noqa: E402
-import config_reference  # noqa: E402
-import schemas  # noqa: E402
-from mkdocs.structure.files import File, Files  # noqa: E402
+import commands
+import config_reference
+from mkdocs.structure.files import File, Files
+
+import schemas
 
 SCHEMAS_MARK = "<!-- schemas -->"
 
