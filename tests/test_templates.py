@@ -74,7 +74,8 @@ def test_pip_mode_plan_script_hands_the_install_to_the_generated_jobs(pip_spec: 
 
 @pytest.mark.parametrize(("when", "source", "runs"), [
     ("always", "push", True), ("always", "schedule", True), ("schedules", "push", False),
-    ("schedules", "schedule", True), ("never", "push", False), ("never", "schedule", False)])
+    ("schedules", "schedule", True), ("never", "push", False), ("never", "schedule", False),
+    ("true", "push", True), ("false", "schedule", False)])  # 0.1's values as strings: deprecated, for 0.2 only
 def test_the_janitor_is_its_own_job_off_the_critical_path(when: str, source: str, runs: bool) -> None:
     """Its own job in the first stage that may fail and that nothing needs; the janitor input says when it runs
     (its rules, evaluated here as GitLab does for these two forms: VAR == "x", and && of two)."""
