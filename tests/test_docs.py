@@ -167,3 +167,13 @@ def test_the_search_finds_the_janitor_page(served: str, browser: Browser) -> Non
     assert any("/concepts/janitor/" in href for href in results), results
     meta = browser.evaluate("document.querySelector('.md-search-result__meta').textContent")
     assert re.search(r"\d+ matching documents?", meta), meta
+
+
+def test_the_pages_job_publishes_the_strict_build_from_the_default_branch() -> None:
+    import yaml
+
+    job = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())["pages"]
+    assert job["artifacts"]["paths"] == ["public"]
+    assert "mkdocs build --strict --site-dir public" in job["script"]
+    assert any(".[docs]" in line for line in job["script"])
+    assert [rule["if"] for rule in job["rules"]] == ["$CI_COMMIT_BRANCH && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"]
