@@ -1,13 +1,14 @@
 """The command pages, made from the parsers ``ci-tags COMMAND --help`` prints, so the two cannot drift.
 
-The parsers are read through ``ci_tags.cli``'s own parser building (``COMMANDS``, ``build_parser``,
-``registry_options``, ``common_options``): whatever way a command declares its options, what argparse ends up with
-is what the page shows.
+The parsers are read through ``ci_tags.cli``'s own parser building (the names in ``COMMANDS``, ``build_parser``):
+whatever way a command declares its options, what argparse ends up with is what the page shows. The options every
+command shares are found as what all the parsers have in common.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
 from ci_tags import cli
@@ -34,7 +35,7 @@ def subparser(name: str) -> argparse.ArgumentParser:
 def invocation(action: argparse.Action) -> str:
     """``--tag TAG``, ``-n, --dry-run``, ``REPO...``: how the option or argument is written."""
     if not action.option_strings:
-        name = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+        name = action.metavar if isinstance(action.metavar, str) else action.dest  # as argparse shows it
         return f"{name}..." if action.nargs in ("*", "+", argparse.REMAINDER) else name
     if action.nargs == 0:
         return ", ".join(action.option_strings)
@@ -80,21 +81,53 @@ def table(actions: list[argparse.Action], head: str) -> list[str]:
     return lines
 
 
-def shared_dests() -> tuple[set[str], set[str]]:
-    """The options every command takes (--json, --debug) and those of every registry command."""
-    common = {a.dest for a in cli.common_options()._actions}
-    registry = {a.dest for a in cli.registry_options()._actions}
-    return common - {"help"}, registry - {"help"}
+@functools.cache
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser, as ``ci-tags NAME --help`` builds it."""
+    return {name: subparser(name) for name in cli.COMMANDS}
+
+
+def dests(parser: argparse.ArgumentParser) -> set[str]:
+    return {a.dest for a in documented(parser._actions)}
+
+
+def talks_to_registries(parser: argparse.ArgumentParser) -> bool:
+    return "--username" in parser._option_string_actions
+
+
+@functools.cache
+def shared_dests() -> tuple[frozenset[str], frozenset[str]]:
+    """The options every command takes (--json, --debug) and those every registry command takes besides: what all
+    their parsers have in common, whichever way the commands declare them."""
+    every = list(parsers().values())
+    common = frozenset.intersection(*(frozenset(dests(p)) for p in every))
+    remote = [p for p in every if talks_to_registries(p)]
+    registry = frozenset.intersection(*(frozenset(dests(p)) for p in remote)) - common if remote else frozenset()
+    return common, registry
+
+
+def shared_actions(dest_names: frozenset[str]) -> list[argparse.Action]:
+    """Those options' actions, in the order a parser that has them all lists them."""
+    for parser in parsers().values():
+        actions = [a for a in documented(parser._actions) if a.dest in dest_names]
+        if len(actions) == len(dest_names):
+            return actions
+    return []
+
+
+def summary(parser: argparse.ArgumentParser) -> str:
+    text = (parser.description or "").strip()
+    return f"{text[:1].upper()}{text[1:]}." if text and not text.endswith(".") else text
 
 
 def command_page(name: str) -> str:
-    parser = subparser(name)
-    _, remote, summary = cli.COMMANDS[name]
+    parser = parsers()[name]
+    remote = talks_to_registries(parser)
     common, registry = shared_dests()
-    own = documented([a for a in parser._actions if a.dest not in common | registry])
+    own = documented([a for a in parser._actions if a.dest not in common | (registry if remote else frozenset())])
     positionals = [a for a in own if not a.option_strings]
     options = [a for a in own if a.option_strings]
-    lines = [f"# ci-tags {name}", "", cell(f"{summary[0].upper()}{summary[1:]}."), "", "```text",
+    lines = [f"# ci-tags {name}", "", cell(summary(parser)), "", "```text",
              parser.format_usage().strip(), "```", ""]
     if positionals:
         lines += ["## Arguments", "", *table(positionals, "argument"), ""]
@@ -114,10 +147,10 @@ def command_page(name: str) -> str:
 def index_page() -> str:
     lines = ["# Commands", "", "Every page here is generated from the command's parser, the one `ci-tags COMMAND "
              "--help` prints.", "", "| command | what it does |", "|---|---|"]
-    for name, (_, _, summary) in cli.COMMANDS.items():
-        lines.append(f"| [`ci-tags {name}`]({name}.md) | {cell(summary)} |")
-    common = [a for a in cli.common_options()._actions if a.dest != "help"]
-    registry = [a for a in cli.registry_options()._actions if a.dest != "help"]
+    for name, parser in parsers().items():
+        lines.append(f"| [`ci-tags {name}`]({name}.md) | {cell(parser.description or '')} |")
+    common_dests, registry_dests = shared_dests()
+    common, registry = shared_actions(common_dests), shared_actions(registry_dests)
     lines += ["", "## Options of every command", "",
               "Given before or after the command name (`ci-tags --json tags REPO` = `ci-tags tags REPO --json`).",
               "", *table(common, "option"), "",
@@ -127,6 +160,6 @@ def index_page() -> str:
 
 def pages() -> dict[str, str]:
     """``commands/<name>.md`` for every command, and ``commands/index.md``."""
-    found = {f"commands/{name}.md": command_page(name) for name in cli.COMMANDS}
+    found = {f"commands/{name}.md": command_page(name) for name in parsers()}
     found["commands/index.md"] = index_page()
     return found
