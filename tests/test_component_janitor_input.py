@@ -74,6 +74,8 @@ def test_janitor_input(tmp_path: Path, line: str, janitor_runs: bool, deprecated
     assert jobs.get("ci-tags-publish") == "PASS", log[-3000:]
     assert ("ci-tags-janitor" in jobs) == janitor_runs, log[-3000:]
     assert any(c.startswith("ci-tags janitor ") for c in calls) == janitor_runs, calls
+    # the plan job's own variable is merged with those of the install template it extends, not in their place
+    assert any(c.startswith("ci-tags plan --config ci-tags.yml ") for c in calls), calls
     if deprecated:
         assert deprecated in log
     else:
