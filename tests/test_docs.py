@@ -132,8 +132,8 @@ FAILED_RESOURCES = ("performance.getEntriesByType('resource').filter(r => r.resp
 
 
 def test_every_internal_link_of_the_site_opens_in_a_browser(served: str, browser: Browser) -> None:
-    """From the home page, every page a link leads to loads (HTTP 200, its own scripts and styles too), and every
-    link to an anchor finds an element with that id on its page."""
+    """From the home page, every page a link leads to loads (HTTP 200, its own scripts and styles too, no script
+    error), and every link to an anchor finds an element with that id on its page."""
     ids: dict[str, set[str]] = {}
     anchors: list[tuple[str, str, str]] = []  # (page with the link, target page, fragment)
     todo = [served]
@@ -154,6 +154,7 @@ def test_every_internal_link_of_the_site_opens_in_a_browser(served: str, browser
             if target not in ids:
                 todo.append(target)
     assert len(ids) > 30, sorted(ids)  # the home page, the guides, the concepts and every command page
+    assert browser.exceptions == []  # no page's script failed
     missing = [f"{page} -> {target}#{fragment}" for page, target, fragment in anchors if fragment not in ids[target]]
     assert missing == []
 

@@ -13,7 +13,7 @@ import os
 
 from ci_tags import cli
 
-HELP_WIDTH = "100"  # argparse wraps --help at $COLUMNS; fixed, so the pages do not depend on the terminal
+HELP_WIDTH = "88"  # argparse wraps --help at $COLUMNS; fixed, so the pages do not depend on the terminal
 
 
 def cell(text: str) -> str:

@@ -55,6 +55,7 @@ class Browser:
         self.next_id = 0
         self.answers: dict[int, queue.Queue[dict[str, Any]]] = {}
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.exceptions: list[str] = []  # uncaught JavaScript errors of the pages opened, as the console shows them
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self.read, daemon=True)
         self.reader.start()
@@ -76,6 +77,9 @@ class Browser:
                             box = self.answers.get(message["id"])
                         if box is not None:
                             box.put(message)
+                    elif message.get("method") == "Runtime.exceptionThrown":
+                        details = message["params"]["exceptionDetails"]
+                        self.exceptions.append(details.get("exception", {}).get("description") or details["text"])
                     else:
                         self.events.put(message)
         self.events.put({"method": "closed"})
