@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ci_tags.core.dockerfile import rewrite_bases
+from ci_tags.core.dockerfile import decode_dockerfile, encode_dockerfile, rewrite_bases
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
 from ci_tags.core.reference import local_build_name, parse_reference
 from ci_tags.core.times import now_rfc3339
@@ -126,9 +126,9 @@ def labels(arch: ArchImage, pipe: Pipeline) -> dict[str, str]:
 def check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
     """Refuse, before building, RUN steps for an architecture this machine cannot execute."""
     from ci_tags.builders.emulation import can_run, host_arch
-    from ci_tags.core.dockerfile import parse_dockerfile
+    from ci_tags.core.dockerfile import decode_dockerfile, parse_dockerfile
 
-    runs = parse_dockerfile(dockerfile.read_bytes().decode("utf-8"), build_args, str(dockerfile), arch=arch).runs
+    runs = parse_dockerfile(decode_dockerfile(dockerfile.read_bytes()), build_args, str(dockerfile), arch=arch).runs
     if runs and not can_run(arch):
         raise OperationFailed(
             f"{dockerfile}:{runs[0]}: RUN steps for {arch} cannot execute on this {host_arch()} machine",
@@ -227,10 +227,10 @@ class _Build:
         spec = self.image.spec
         if not parents:
             return spec.dockerfile
-        text = spec.dockerfile.read_bytes().decode("utf-8")  # hashing has refused a non-UTF-8 one already
+        text = decode_dockerfile(spec.dockerfile.read_bytes())
         dockerfile = tmp / spec.dockerfile.name
         rewritten = rewrite_bases(text, parents, spec.build_args, arch=self.arch.arch)
-        dockerfile.write_bytes(rewritten.encode("utf-8"))
+        dockerfile.write_bytes(encode_dockerfile(rewritten))  # bytes that are not UTF-8 kept as they were
         ignore = spec.dockerfile.with_name(spec.dockerfile.name + ".dockerignore")
         if ignore.is_file():
             shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))
