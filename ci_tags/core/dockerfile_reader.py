@@ -11,6 +11,10 @@ from ci_tags.core.dockerfile_lines import Node
 from ci_tags.core.shellwords import ShellLex, ShellSyntaxError
 from ci_tags.errors import BadInput
 
+# Docker's shell lexer reads a word rune by rune (Go's text/scanner): a byte that is not UTF-8 (kept by
+# decode_dockerfile as a surrogate escape) comes out as U+FFFD, so `COPY caf\xe9.txt` names caf\ufffd.txt.
+_GO_RUNE_ERROR = {code: "\ufffd" for code in range(0xDC80, 0xDD00)}
+
 
 class Reader:
     def __init__(self, where: str, build_args: Mapping[str, str], arch: str,
@@ -43,7 +47,7 @@ class Reader:
 
     def word(self, text: str, env: Mapping[str, str], line: int, lex: ShellLex | None = None) -> str:
         try:
-            return (lex or self.lex()).process_word(text, env)
+            return (lex or self.lex()).process_word(text, env).translate(_GO_RUNE_ERROR)
         except ShellSyntaxError as exc:
             error = self.fail(line, str(exc))
             if self.stage is None:
