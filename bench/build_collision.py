@@ -48,7 +48,8 @@ def main() -> int:
                 both += all(code == 0 for code, _ in outcomes)
                 for code, err in outcomes:
                     if code != 0:
-                        failures[next((line for line in err.splitlines() if line.startswith("ci-tags:")), err)[:90]] += 1
+                        said = next((line for line in err.splitlines() if line.startswith("ci-tags:")), err)
+                        failures[said[:90]] += 1
             elapsed = time.perf_counter() - started
         finally:
             registry.stop()

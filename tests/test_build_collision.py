@@ -73,7 +73,7 @@ def test_two_builds_of_one_content_tag_on_one_storage_both_succeed(registry, reg
     builds = {pipeline: start_build(tmp_path, run_env, pipeline) for pipeline in (f"{round_}01", f"{round_}02")}
     outcomes = {pipeline: (proc.wait(timeout=600), *proc.communicate()) for pipeline, proc in builds.items()}
 
-    for pipeline, (code, out, err) in outcomes.items():
+    for pipeline, (code, _, err) in outcomes.items():
         assert code == 0, f"pipeline {pipeline}: {err[-2000:]}"
     documents = {pipeline: json.loads(out) for pipeline, (_, out, _) in outcomes.items()}
     assert {doc["action"] for doc in documents.values()} == {"build"}

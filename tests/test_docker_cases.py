@@ -111,7 +111,8 @@ def test_a_heredoc_after_a_lone_lt_lt_on_the_line_is_read():
 
 def test_ci_tags_hash_takes_a_latin1_dockerfile(tmp_path, cli, monkeypatch):
     root = context(tmp_path / "ctx", b"# caf\xe9: an old Dockerfile\nFROM scratch\nCOPY a.txt /\n")
-    (root / "ci-tags.yml").write_text("registry: registry.example.com/group\nimages:\n  app:\n    dockerfile: Dockerfile\n")
+    (root / "ci-tags.yml").write_text(
+        "registry: registry.example.com/group\nimages:\n  app:\n    dockerfile: Dockerfile\n")
     monkeypatch.chdir(root)
     result = cli("hash", "--json")
     assert result.code == 0, result.err

@@ -101,8 +101,8 @@ class DockerBuilder(Builder):
                 insecure = ",registry.insecure=true" if request.plain_http else ""
                 cache = ["--cache-from", ref + insecure, "--cache-to", f"{ref},mode=max{insecure}"]
             self._run(
-                ["buildx", "build", *build_flags(request, request.reference), *cache, "--output", output, "--metadata-file", str(meta),
-                 str(request.context)],
+                ["buildx", "build", *build_flags(request, request.reference), *cache, "--output", output,
+                 "--metadata-file", str(meta), str(request.context)],
                 f"build and push {request.reference}",
             )
             digest = str(json.loads(meta.read_text()).get("containerimage.digest", ""))

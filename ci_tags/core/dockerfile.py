@@ -128,7 +128,8 @@ def parse_dockerfile(
         syntax = parse_syntax(text)
     except DockerfileSyntaxError as exc:
         raise BadInput(f"{where}:{exc.line}: {exc.reason}") from None
-    from ci_tags.core.dockerfile_stages import Reader, evaluate
+    from ci_tags.core.dockerfile_reader import Reader
+    from ci_tags.core.dockerfile_stages import evaluate
 
     reader = Reader(where, build_args or {}, arch, base_info or (lambda image: BaseInfo()))
     reader.escape = syntax.escape
