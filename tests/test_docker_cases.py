@@ -117,3 +117,12 @@ def test_ci_tags_hash_takes_a_latin1_dockerfile(tmp_path, cli, monkeypatch):
     result = cli("hash", "--json")
     assert result.code == 0, result.err
     assert "hash-" in result.out
+
+
+def test_build_pins_a_parent_in_a_latin1_dockerfile_keeping_every_other_byte():
+    from ci_tags.core.dockerfile import decode_dockerfile, encode_dockerfile, rewrite_bases
+
+    data = b"# caf\xe9\nFROM base\nRUN echo caf\xe9 > /menu\n"
+    pinned = "registry.example.com/base@sha256:" + "1" * 64
+    out = encode_dockerfile(rewrite_bases(decode_dockerfile(data), {"base": pinned}))
+    assert out == data.replace(b"FROM base", b"FROM " + pinned.encode())
