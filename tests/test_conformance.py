@@ -8,7 +8,9 @@ checkout in CI; skipped in a clone without it).
   pattern must agree.
 
 Where ci-tags deliberately differs from Docker: no case of these tables. The differences are in corners the tables
-do not reach; each is listed in ``DELIBERATE`` below with its reason and checked, so a change is noticed.
+do not reach; each is listed below with its reason and checked, so a change is noticed: ``DELIBERATE`` (which
+files .dockerignore leaves out) and ``DELIBERATE_DOCKERFILE`` (which files a Dockerfile's hash reads). Every other
+reading follows buildkit (tests/test_docker_rules.py, test_docker_files.py, test_docker_cases.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from ci_tags.core.dockerfile_syntax import DockerfileSyntaxError, parse_syntax
 from ci_tags.core.dockerignore import PatternError, clean, compile_patterns, matches_or_parent_matches, read_patterns
+from tests.support.docker_context import context, h, moves
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +109,27 @@ DELIBERATE = {
 def test_deliberate_differences(name):
     patterns, path, want = DELIBERATE[name]
     assert _match(patterns, path, False) == want
+
+
+# Where ci-tags' hash reads more than Docker's build would (never less): a hash that changes too often costs a
+# build, one that changes too rarely ships a stale image. Each: a Dockerfile, a context file, and whether changing
+# that file moves the hash (Docker's build would not read it).
+DELIBERATE_DOCKERFILE = {
+    # Docker builds only the stages the target needs; ci-tags hashes the sources of every stage, so a stage that
+    # only a --target of another image (or a later edit) reaches is never stale.
+    "sources of a stage the target skips count": ("FROM scratch AS old\nCOPY b.txt /\nFROM scratch\nCOPY a.txt /\n",
+                                                  "b.txt"),
+    # A source naming what ci-tags cannot know here (the build machine's platform, a base image's ENV of an
+    # external image) takes the whole context.
+    "a source naming the build machine's platform takes the whole context": (
+        "FROM scratch\nARG BUILDARCH\nCOPY dist/app-$BUILDARCH /\n", "other.py"),
+    # COPY --parents' ** matches any depth here; Docker's matcher, fewer: more is hashed, never less.
+    "** of COPY --parents reaches any depth": ("FROM scratch\nCOPY --parents **/one.txt /\n", "lib/one.txt"),
+}
+
+
+@pytest.mark.parametrize("name", list(DELIBERATE_DOCKERFILE))
+def test_deliberate_dockerfile_differences(name, tmp_path):
+    dockerfile, changed = DELIBERATE_DOCKERFILE[name]
+    assert moves(context(tmp_path / "ctx", dockerfile), changed)
+    assert h(context(tmp_path / "again", dockerfile))  # and it is accepted

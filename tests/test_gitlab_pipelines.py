@@ -159,6 +159,8 @@ def shaped_docker(gitlab_project, shaped):  # type: ignore[no-untyped-def]
 
 def test_inputs_shape_the_build_jobs_before_script_and_variables(shaped):
     assert shaped.code == 0, shaped.output[-3000:]
+    # a failed child job does not change gitlab-ci-local's exit status: its log says why it failed
+    assert shaped.failed_jobs == [], shaped.log_of(*shaped.failed_jobs)[-5000:]
     assert shaped.child_jobs == ["build:tools:amd64", "build:tools:arm64", "manifest:tools"]
     for job in ("build:tools:amd64", "build:tools:arm64"):
         # the user's lines ran in the build job, after ci-tags' set-up, with the user's variable set

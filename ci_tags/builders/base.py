@@ -16,6 +16,7 @@ class BuildRequest:
     context: Path
     dockerfile: Path
     reference: str  # where the image is pushed, e.g. registry/group/image:hash-<hex>
+    local_name: str  # its name in local storage, this build's own (ci_tags.core.reference.local_build_name)
     arch: str
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
@@ -41,10 +42,16 @@ class Builder:
     def build_and_push(self, request: BuildRequest) -> str:
         raise NotImplementedError
 
-    def remove_local(self, reference: str) -> bool:
-        """Remove the built image from local container storage (pushed already), so a runner's storage does not
-        fill with one image per build; False when this builder keeps none."""
+    def remove_local(self, local_name: str) -> bool:
+        """Remove this build's own name (``BuildRequest.local_name``) from local container storage, so a runner's
+        storage does not fill with one image per build; False when this builder keeps none."""
         return False
+
+    def discard_local(self, local_name: str) -> None:
+        """After a failed build: remove its local name if there is one, never raising (the failure is the news)."""
+
+    def keep_local(self, local_name: str, name: str) -> None:
+        """``--keep-image``: also name the built image ``name`` (its content tag) in local storage."""
 
     def _run(self, args: Sequence[str], what: str) -> str:
         """Run the builder, passing each line of its output to ``log`` as it comes (the job log)."""
@@ -61,9 +68,10 @@ class Builder:
         return "".join(lines)
 
 
-def build_flags(request: BuildRequest) -> list[str]:
-    """The docker-compatible build flags shared by buildah bud, podman build and docker build."""
-    flags = ["--platform", platform_flag(request.arch), "-f", str(request.dockerfile), "-t", request.reference]
+def build_flags(request: BuildRequest, name: str) -> list[str]:
+    """The docker-compatible build flags shared by buildah bud, podman build and docker build; ``name``: the
+    image's (``-t``)."""
+    flags = ["--platform", platform_flag(request.arch), "-f", str(request.dockerfile), "-t", name]
     for key, value in sorted(request.build_args.items()):
         flags += ["--build-arg", f"{key}={value}"]
     if request.target:

@@ -24,8 +24,10 @@ class BuildahBuilder(Builder):
         # --layers: one image per step, each pushed to the cache repository (a tag per step's cache key) and
         # looked up there by the next build, so a changed last step re-runs only that step
         cache = ["--layers", "--cache-from", request.cache, "--cache-to", request.cache] if request.cache else []
+        # built under this build's own local name: another build of the same content tag on this host (same
+        # storage) cannot take it before it is pushed and removed
         self._run(
-            [self.build_verb, *tls, *cache, *build_flags(request), str(request.context)],
+            [self.build_verb, *tls, *cache, *build_flags(request, request.local_name), str(request.context)],
             f"build {request.reference}",
         )
         if request.manifesto:
@@ -33,7 +35,8 @@ class BuildahBuilder(Builder):
         with tempfile.TemporaryDirectory() as tmp:
             digest_file = Path(tmp) / "digest"
             self._run(
-                ["push", *tls, "--digestfile", str(digest_file), request.reference, f"docker://{request.reference}"],
+                ["push", *tls, "--digestfile", str(digest_file), request.local_name,
+                 f"docker://{request.reference}"],
                 f"push {request.reference}",
             )
             digest = digest_file.read_text().strip()
@@ -41,17 +44,22 @@ class BuildahBuilder(Builder):
             raise OperationFailed(f"{self.name} pushed {request.reference} but reported no digest")
         return digest
 
-    def remove_local(self, reference: str) -> bool:
-        self._run(["rmi", reference], f"remove the local image {reference}")
+    def remove_local(self, local_name: str) -> bool:
+        self._run(["rmi", local_name], f"remove the local image {local_name}")
         return True
 
+    def discard_local(self, local_name: str) -> None:
+        subprocess.run([self.program, "rmi", local_name], env=self.env, capture_output=True, check=False)
+
+    def keep_local(self, local_name: str, name: str) -> None:
+        self._run(["tag", local_name, name], f"name the local image {name}")
 
     def _label_manifesto(self, request: BuildRequest) -> None:
         """Run the manifesto command in a container of the built image and label the image with its output's
         hash (a commit adds one empty layer); the command's stderr goes to the job log, its stdout is hashed."""
         from ci_tags.builders.manifesto import manifesto_labels
 
-        ctr = self._run(["from", "--pull-never", "--quiet", request.reference], "start the manifesto container")
+        ctr = self._run(["from", "--pull-never", "--quiet", request.local_name], "start the manifesto container")
         ctr = ctr.strip().splitlines()[-1]
         try:
             done = subprocess.run([self.program, "run", ctr, "--", "sh", "-c", request.manifesto or ""],
@@ -63,7 +71,7 @@ class BuildahBuilder(Builder):
                                       f"(exit {done.returncode})")
             flags = [arg for k, v in manifesto_labels(done.stdout).items() for arg in ("--label", f"{k}={v}")]
             self._run(["config", *flags, ctr], "label the manifesto")
-            self._run(["commit", "--quiet", ctr, request.reference], f"commit {request.reference}")
+            self._run(["commit", "--quiet", ctr, request.local_name], f"commit {request.reference}")
         finally:
             subprocess.run([self.program, "rm", ctr], env=self.env, capture_output=True, check=False)
 
@@ -76,7 +84,8 @@ class PodmanBuilder(BuildahBuilder):
 
 class DockerBuilder(Builder):
     """docker buildx pushes directly to the registry and reports the digest in its metadata file; with
-    ``--output type=registry`` nothing is loaded into the local image store, so there is nothing to remove."""
+    ``--output type=registry`` nothing is loaded into the local image store, so there is nothing to remove and no
+    local name to share: ``-t`` names the pushed tag."""
 
     name = "docker"
 
@@ -92,8 +101,8 @@ class DockerBuilder(Builder):
                 insecure = ",registry.insecure=true" if request.plain_http else ""
                 cache = ["--cache-from", ref + insecure, "--cache-to", f"{ref},mode=max{insecure}"]
             self._run(
-                ["buildx", "build", *build_flags(request), *cache, "--output", output, "--metadata-file", str(meta),
-                 str(request.context)],
+                ["buildx", "build", *build_flags(request, request.reference), *cache, "--output", output,
+                 "--metadata-file", str(meta), str(request.context)],
                 f"build and push {request.reference}",
             )
             digest = str(json.loads(meta.read_text()).get("containerimage.digest", ""))

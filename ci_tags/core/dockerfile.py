@@ -25,6 +25,20 @@ from ci_tags.errors import BadInput
 INSTRUCTIONS = ("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",
                 "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def decode_dockerfile(data: bytes) -> str:
+    """The Dockerfile's bytes as text. buildkit reads them as bytes (Go strings), never refusing one that is not
+    UTF-8 (an old Latin-1 comment): a byte that is not UTF-8 is kept as a surrogate escape, so a source path made
+    of it names the same file and :func:`encode_dockerfile` gives the same bytes back."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def encode_dockerfile(text: str) -> bytes:
+    """Text from :func:`decode_dockerfile` (possibly rewritten) as bytes, every byte it did not change kept."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 # The build machine's platform: ci-tags does not know where a build runs (a native runner or qemu)
 UNKNOWN_BUILD_ARGS = ("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "BUILDOSVERSION")
 
@@ -114,7 +128,8 @@ def parse_dockerfile(
         syntax = parse_syntax(text)
     except DockerfileSyntaxError as exc:
         raise BadInput(f"{where}:{exc.line}: {exc.reason}") from None
-    from ci_tags.core.dockerfile_stages import Reader, evaluate
+    from ci_tags.core.dockerfile_reader import Reader
+    from ci_tags.core.dockerfile_stages import evaluate
 
     reader = Reader(where, build_args or {}, arch, base_info or (lambda image: BaseInfo()))
     reader.escape = syntax.escape

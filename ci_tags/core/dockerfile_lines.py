@@ -9,6 +9,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ci_tags.core.shellwords import is_space
+
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 
 
@@ -17,11 +19,6 @@ class DockerfileSyntaxError(ValueError):
         super().__init__(reason)
         self.line = line
         self.reason = reason
-
-
-def is_space(ch: str) -> bool:
-    """Go's unicode.IsSpace."""
-    return ch in "\t\n\v\f\r \x85\xa0" or (ch.isspace() and ch not in "\x1c\x1d\x1e\x1f")
 
 
 def trim_space(text: str) -> str:

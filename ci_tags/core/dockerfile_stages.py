@@ -12,14 +12,14 @@ from ci_tags.core.dockerfile import (
     DEFAULT_PATH,
     INSTRUCTIONS,
     UNKNOWN_BUILD_ARGS,
-    BaseInfo,
     Copy,
     Dockerfile,
     Stage,
     platform_args,
 )
+from ci_tags.core.dockerfile_reader import Reader
 from ci_tags.core.dockerfile_syntax import DockerfileSyntaxError, Node, parse_heredoc, parse_syntax
-from ci_tags.core.shellwords import ShellLex, ShellSyntaxError
+from ci_tags.core.shellwords import ShellLex
 from ci_tags.errors import BadInput
 
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9-_.]*\Z")
@@ -39,63 +39,6 @@ class _StageState:
     known: bool  # whether env holds every variable the stage has
     onbuild: list[str] = field(default_factory=list)
     uncertain: set[str] = field(default_factory=set)  # names whose value depends on what ci-tags cannot know
-
-
-class Reader:
-    def __init__(self, where: str, build_args: Mapping[str, str], arch: str,
-                 base_info: Callable[[str], BaseInfo]) -> None:
-        self.where = where
-        self.build_args = dict(build_args)
-        self.arch = arch
-        self.base_info = base_info
-        self.escape = "\\"
-        self.warnings: list[str] = []
-        self.copies: list[Copy] = []
-        self.runs: list[int] = []
-        self.mounts: list[str] = []
-        self.deps: dict[int, set[int]] = {}  # stage -> stages it copies or mounts from
-
-    def depend(self, stage: int, ref: str, names: Mapping[str, int], count: int) -> None:
-        other = int(ref) if ref.isdigit() else names.get(ref.lower())
-        if other is not None and other < count:
-            self.deps.setdefault(stage, set()).add(other)
-
-    def fail(self, line: int, reason: str) -> BadInput:
-        return BadInput(f"{self.where}:{line}: {reason}")
-
-    def lex(self, unknown: Callable[[str], bool] = lambda n: False) -> ShellLex:
-        return ShellLex(escape=self.escape, unknown=unknown)
-
-    def word(self, text: str, env: Mapping[str, str], line: int, lex: ShellLex | None = None) -> str:
-        try:
-            return (lex or self.lex()).process_word(text, env)
-        except ShellSyntaxError as exc:
-            raise self.fail(line, str(exc)) from None
-
-    def flags(self, node: Node, allowed: Mapping[str, str]) -> dict[str, list[str]]:
-        """buildkit's BFlags.Parse: known flags only, values as the flag's type wants."""
-        out: dict[str, list[str]] = {}
-        name = node.value.upper()
-        for arg in node.flags:
-            if arg == "--":
-                break
-            if not arg.startswith("--"):
-                raise self.fail(node.start_line, f"{name}: arg should start with -- : {arg}")
-            flag, eq, value = arg[2:].partition("=")
-            kind = allowed.get(flag)
-            if kind is None:
-                raise self.fail(node.start_line, f"{name}: unknown flag: --{flag}")
-            if flag in out and kind != "m":
-                raise self.fail(node.start_line, f"{name}: duplicate flag specified: --{flag}")
-            if kind == "b":
-                if eq and value == "":
-                    raise self.fail(node.start_line, f"{name}: missing a value on flag: --{flag}")
-                if value.lower() not in ("true", "false", ""):
-                    raise self.fail(node.start_line, f"{name}: expecting boolean value for flag --{flag}, not: {value}")
-            elif not eq:
-                raise self.fail(node.start_line, f"{name}: missing a value on flag: --{flag}")
-            out.setdefault(flag, []).append(value)
-        return out
 
 
 def _kvps(node: Node) -> list[tuple[str, str]]:
@@ -152,6 +95,9 @@ def evaluate(r: Reader, nodes: list[Node], target: str | None) -> Dockerfile:
             base = stages[i].base_stage
             if base is not None:
                 todo.append(base)
+    needed = [i for i in sorted(r.deferred) if i in reachable]
+    if needed:
+        raise r.deferred[needed[0]]
     return Dockerfile(
         tuple(stages), tuple(r.copies), tuple(r.runs), tuple(dict.fromkeys(r.warnings)),
         dict(final.config_env), tuple(final.onbuild), tuple(r.mounts),
@@ -238,6 +184,15 @@ def _trigger(r: Reader, expression: str, from_node: Node, state: _StageState, in
 
 def _instruction(r: Reader, node: Node, state: _StageState, index: int, global_args: dict[str, str],
                  stages: list[Stage], names: dict[str, int]) -> None:
+    r.stage = index
+    try:
+        _dispatch(r, node, state, index, global_args, stages, names)
+    finally:
+        r.stage = None
+
+
+def _dispatch(r: Reader, node: Node, state: _StageState, index: int, global_args: dict[str, str],
+              stages: list[Stage], names: dict[str, int]) -> None:
     kind = node.command
     line = node.start_line
     if kind in _NO_FLAGS:

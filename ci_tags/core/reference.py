@@ -180,3 +180,11 @@ def validate_repository_ref(repository: str, ref: str) -> None:
         validate_digest(ref)
     else:
         validate_tag(ref)
+
+
+def local_build_name(repository: str, pipeline_id: str, arch: str, token: str) -> str:
+    """The name one build gives its image in local container storage: ``<repository>:build-<pipeline id>-<arch>-
+    <token>`` (``token`` random, per build). Never the content tag: two builds of one content tag on one host share
+    the storage, and a shared name is taken from one by the other before it pushes or removes it."""
+    pipeline = re.sub(r"[^A-Za-z0-9_.-]", "-", pipeline_id)[:80]
+    return f"{repository}:{validate_tag(f'build-{pipeline}-{arch}-{token}')}"

@@ -39,19 +39,27 @@ class ShellLex:
         return _Word(self, word, env).run()[1]
 
 
+def is_space(ch: str) -> bool:
+    """Go's unicode.IsSpace (Python's isspace() also takes the separators \\x1c to \\x1f)."""
+    return ch in "\t\n\v\f\r \x85\xa0" or (ch.isspace() and ch not in "\x1c\x1d\x1e\x1f")
+
+
 class _Words:
+    """buildkit's wordsStruct: a word is added only when its buffer holds something, so an empty quoted word
+    (``""``) adds none: ``<< ""`` is ``<<`` alone, no heredoc."""
+
     def __init__(self) -> None:
         self.buf: list[str] = []
         self.words: list[str] = []
         self.in_word = False
 
     def add_char(self, ch: str) -> None:
-        if ch.isspace() and self.in_word:
-            if self.buf:
+        if is_space(ch) and self.in_word:
+            if any(self.buf):
                 self.words.append("".join(self.buf))
                 self.buf = []
                 self.in_word = False
-        elif not ch.isspace():
+        elif not is_space(ch):
             self.add_raw_char(ch)
 
     def add_raw_char(self, ch: str) -> None:
@@ -67,7 +75,7 @@ class _Words:
         self.in_word = True
 
     def get(self) -> list[str]:
-        if self.buf:
+        if any(self.buf):
             self.words.append("".join(self.buf))
             self.buf = []
             self.in_word = False

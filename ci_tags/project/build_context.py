@@ -205,16 +205,34 @@ def add_source(context: Path, source: str, ignore: DockerIgnore, entries: Entrie
             _add_entry(context, real, named, entries)
 
 
+def _kind(st: os.stat_result) -> str | None:
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    if stat.S_ISREG(st.st_mode):
+        return "file" + ("x" if st.st_mode & 0o111 else "-")
+    return None
+
+
 def _add_entry(context: Path, real: str, named: str, entries: Entries) -> None:
-    if named in entries.items:
-        return
     full = context / real
     st = full.lstat()
-    if stat.S_ISLNK(st.st_mode):
-        entries.items[named] = ("symlink", os.readlink(full))
-    elif stat.S_ISDIR(st.st_mode):
-        entries.items[named] = ("dir", "")
-    elif stat.S_ISREG(st.st_mode):
-        executable = "x" if st.st_mode & 0o111 else "-"
-        entries.items[named] = (f"file{executable}", file_digest(full))
+    kind = _kind(st)
+    if kind is None:
+        return
+    if named in entries.items:
+        if entries.items[named][0] == kind:
+            return  # the same entry, taken again
+        # The same path taken two ways: as a link inside a copied folder (`COPY foo /`) and as a source that
+        # names it (`COPY foo/sub bar`), which Docker follows: both count, the followed one by what it leads to.
+        named = f"{named}\0{kind}"
+        if named in entries.items:
+            return
+    if kind == "symlink":
+        entries.items[named] = (kind, os.readlink(full))
+    elif kind == "dir":
+        entries.items[named] = (kind, "")
+    else:
+        entries.items[named] = (kind, file_digest(full))
         entries.bytes += st.st_size

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.core.dockerfile import BaseInfo, Dockerfile, parse_dockerfile
+from ci_tags.core.dockerfile import BaseInfo, Dockerfile, decode_dockerfile, parse_dockerfile
 from ci_tags.core.dockerignore import DockerIgnore
 from ci_tags.errors import BadInput
 from ci_tags.project.build_context import Entries, add_source
@@ -39,12 +39,9 @@ class HashResult:
 
 
 def read_dockerfile(path: Path, where: str) -> str:
-    """The Dockerfile's text; one that is not UTF-8 is bad input (Docker reads it as UTF-8 text)."""
+    """The Dockerfile's text (hashed by its bytes; one that is not UTF-8 is read as Docker reads it)."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise BadInput(f"{where}:{line}: the Dockerfile is not UTF-8 text (byte {exc.start})") from None
+        return decode_dockerfile(path.read_bytes())
     except OSError as exc:
         raise BadInput(f"{where}: cannot read the Dockerfile: {exc.strerror}") from None
 

@@ -29,7 +29,9 @@ from tests.support.gitlab_registry import GitLabLikeRegistry, start_gitlab_like
 from tests.support.project import buildah_env, push_busybox_base, write_project
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-_RESULT_RE = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(.+?)\s*$", re.M)
+_REPORT_LINE_RE = re.compile(r" (PASS|FAIL|WARN) +(.+?)\s*\Z")
+# a job's first log line: "<name>  starting shell (<stage>)", a child job's "\t[<trigger>] -> <name>  starting ..."
+_STARTED_RE = re.compile(r"^\t*(\[[^\]\n]+\] -> )?(\S+) +starting ", re.M)
 _PIPELINE_RE = re.compile(r"ci-tags plan for pipeline (\S+)")
 GITLAB_CI = """include:
   - local: templates/pipeline.yml
@@ -65,6 +67,38 @@ class PipelineRun:
     @property
     def child_jobs(self) -> list[str]:
         return sorted(n.split("-> ", 1)[1] for n in self.jobs if "-> " in n)
+
+    @property
+    def failed_jobs(self) -> list[str]:
+        """Jobs that failed, child jobs too (gitlab-ci-local's exit status counts the parent pipeline's only)."""
+        return sorted(n for n, result in self.jobs.items() if result == "FAIL")
+
+    def log_of(self, *jobs: str) -> str:
+        """The log lines of ``jobs`` (by name, a child job's with or without its trigger), for a failure message."""
+        bare = [j.split("-> ", 1)[-1] for j in jobs]
+        return "\n".join(line for line in self.output.splitlines()
+                         if any(re.match(rf"\t*(\[[^\]]+\] -> )?{re.escape(b)}\s", line) for b in bare))
+
+
+def job_results(stdout: str) -> dict[str, str]:
+    """Each job's result from gitlab-ci-local's reports: one per pipeline (a child pipeline's when it ends, the
+    parent's last), each after a blank line, one " PASS|WARN|FAIL  <name>" line per job that ran (a WARN line
+    ends with pre_script or after_script: gitlab-ci-local's own warnings do not). All of them are read, wherever
+    other jobs' output puts them. A child job's PASS line names it "[<trigger>] -> <name>", its FAIL and WARN
+    lines by its name alone: named here as the PASS lines name it, from its log lines."""
+    prefixes = {m[2]: m[1] for m in _STARTED_RE.finditer(stdout) if m[1]}
+    jobs: dict[str, str] = {}
+    for block in stdout.split("\n\n")[1:]:
+        for line in block.splitlines():
+            m = _REPORT_LINE_RE.match(line)
+            if m is None and line.startswith("  "):
+                continue  # "  > " lines: the last lines of a failed job's log
+            if m is None or (m[1] == "WARN" and not m[2].endswith(("pre_script", "after_script"))):
+                break
+            result, name = m.groups()
+            bare = name.split(" ", 1)[0]
+            jobs[name if "-> " in name else prefixes.get(bare, "") + name] = result
+    return jobs
 
 
 class GitLabProject:
@@ -115,8 +149,7 @@ class GitLabProject:
         done = subprocess.run(["gitlab-ci-local", "--force-shell-executor", "--no-color"], cwd=self.root,
                               env=self.env, capture_output=True, text=True, timeout=600, check=False)
         output = done.stdout + done.stderr
-        summary = output.rsplit("\n\n", 2)
-        jobs = dict((name, result) for result, name in _RESULT_RE.findall("\n".join(summary[-2:])))
+        jobs = job_results(done.stdout)
         found = _PIPELINE_RE.search(output)
         return PipelineRun(done.returncode, output, jobs, found[1] if found else None, self.registry.since(mark))
 

@@ -12,7 +12,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +64,44 @@ def _no_intercept(method: str, path: str, query: dict[str, list[str]]) -> None:
     return None
 
 
+ACTION = ("ACTION", "")  # in RegistryFront.events: where another party's action ran (RegistryFront.atomically)
+
+
+class _Gate:
+    """Requests reach the registry through it shared; another party's action holds it exclusively: it waits until
+    every request in flight has its answer from the registry, and holds new ones back until it is done."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._exclusive = True
+            self._cond.wait_for(lambda: self._active == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class RegistryFront:
     def __init__(self, upstream: str, intercept: Intercept = _no_intercept, *, faults: Faults | None = None,
                  latency: float = 0.0, hook: Hook | None = None, verify: str | bool = True,
@@ -78,6 +117,10 @@ class RegistryFront:
         self.hook = hook
         self.own_locations = own_locations
         self.seen: list[tuple[str, str]] = []
+        # what reached the registry, in the order the registry answered it, and where an action ran (ACTION)
+        self.events: list[tuple[str, str]] = []
+        self._gate = _Gate()
+        self._events_lock = threading.Lock()
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -130,7 +173,10 @@ class RegistryFront:
                     return
                 answer = front.intercept(self.command, parts.path, parse_qs(parts.query))
                 if answer is None:
-                    answer = self._forward(body)
+                    with front._gate.shared():
+                        answer = self._forward(body)
+                        with front._events_lock:
+                            front.events.append((self.command, parts.path))
                 status, headers, payload = answer
                 if fault is not None and fault[1]:
                     self._fault_after(fault[0], status, headers, payload)
@@ -178,6 +224,15 @@ class RegistryFront:
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
+
+    def atomically(self, action: Callable[[], None]) -> None:
+        """Run another party's action (several requests straight to the registry) as one step between the
+        requests coming through here: after those in flight are answered, before any other goes on. So what a
+        concurrent client saw is decided by the order of events, not by how fast either side runs."""
+        with self._gate.exclusive():
+            with self._events_lock:
+                self.events.append(ACTION)
+            action()
 
     def close(self) -> None:
         self.server.shutdown()

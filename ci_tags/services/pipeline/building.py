@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ci_tags.core.dockerfile import rewrite_bases
+from ci_tags.core.dockerfile import decode_dockerfile, encode_dockerfile, rewrite_bases
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
-from ci_tags.core.reference import parse_reference
+from ci_tags.core.reference import local_build_name, parse_reference
 from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.oci.auth import scope
@@ -82,7 +82,7 @@ def build_image(registries: Registries, config: Config, pipe: Pipeline, opts: Bu
     else:
         action = "build"
         parents = parent_digests(registries, resolved, image, arch.arch)
-        build = _Build(registries, config, image, arch, opts, env, report)
+        build = _Build(registries, config, image, arch, opts, env, report, pipeline_id)
         digest, removed_local = build.run(parents, labels(arch, pipe))
         # What this build pushed, by digest: a concurrent pipeline may have moved the content tag meanwhile.
         pushed = registry.get_manifest(ref.repository, digest, [scope(ref.repository, "pull", "push")])
@@ -126,9 +126,9 @@ def labels(arch: ArchImage, pipe: Pipeline) -> dict[str, str]:
 def check_emulation(dockerfile: Path, build_args: Mapping[str, str], arch: str) -> None:
     """Refuse, before building, RUN steps for an architecture this machine cannot execute."""
     from ci_tags.builders.emulation import can_run, host_arch
-    from ci_tags.core.dockerfile import parse_dockerfile
+    from ci_tags.core.dockerfile import decode_dockerfile, parse_dockerfile
 
-    runs = parse_dockerfile(dockerfile.read_bytes().decode("utf-8"), build_args, str(dockerfile), arch=arch).runs
+    runs = parse_dockerfile(decode_dockerfile(dockerfile.read_bytes()), build_args, str(dockerfile), arch=arch).runs
     if runs and not can_run(arch):
         raise OperationFailed(
             f"{dockerfile}:{runs[0]}: RUN steps for {arch} cannot execute on this {host_arch()} machine",
@@ -159,7 +159,8 @@ def _api_host(registry: str) -> str:
 @dataclass(frozen=True)
 class _Build:
     """One run of the builder: its registries' credentials and trust set up, the Dockerfile's FROMs of the set
-    pinned by digest, the image built and pushed, the local copy removed unless kept."""
+    pinned by digest, the image built under a local name of its own, pushed to the content tag, and that local
+    name removed (``--keep-image``: the image stays, named by its content tag)."""
 
     registries: Registries
     config: Config
@@ -168,9 +169,12 @@ class _Build:
     opts: BuildOptions
     env: Mapping[str, str]
     report: Report
+    pipeline_id: str
 
     def run(self, parents: Mapping[str, str], image_labels: Mapping[str, str]) -> tuple[str, bool]:
         """The pushed digest, and whether the local image was removed."""
+        import secrets
+
         from ci_tags.builders import BuildRequest, find_builder
         from ci_tags.builders.access import registry_access
 
@@ -184,6 +188,7 @@ class _Build:
         credentials = {h: c for h in hosts if (c := self.registries.credentials(h)) is not None}
         plain_http = self._plain_http(hosts)
         target = f"{image.repository}:{self.arch.content_tag}"
+        local = local_build_name(image.repository, self.pipeline_id, arch, secrets.token_hex(4))
         with tempfile.TemporaryDirectory(prefix="ci-tags-build-") as tmp, registry_access(
             builder.name, self.env, credentials, self.registries.http.trust, hosts
         ) as access:
@@ -192,14 +197,21 @@ class _Build:
                                                                 for h in hosts))
             dockerfile = self._dockerfile(parents, Path(tmp))
             self.report.info(f"building {target} with {builder.name}")
-            digest = builder.build_and_push(BuildRequest(
-                context=spec.context, dockerfile=dockerfile, reference=target, arch=arch,
+            request = BuildRequest(
+                context=spec.context, dockerfile=dockerfile, reference=target, local_name=local, arch=arch,
                 build_args=spec.build_args, target=spec.target, labels=image_labels, plain_http=plain_http,
                 cert_dir=access.cert_dir, manifesto=spec.manifesto, extra_args=self.opts.builder_args,
                 cache=self.config.cache_repository(image.name),
-            ))
-            # in the builder's own environment, while it is set up
-            removed_local = False if self.opts.keep_image else builder.remove_local(target)
+            )
+            try:
+                digest = builder.build_and_push(request)
+            except CiTagsError:
+                builder.discard_local(local)  # nobody else ever removes this build's own name
+                raise
+            # in the builder's own environment, while it is set up; only this build's own name is removed
+            if self.opts.keep_image:
+                builder.keep_local(local, target)
+            removed_local = builder.remove_local(local) and not self.opts.keep_image
         return digest, removed_local
 
     def _plain_http(self, hosts: list[str]) -> bool:
@@ -215,10 +227,10 @@ class _Build:
         spec = self.image.spec
         if not parents:
             return spec.dockerfile
-        text = spec.dockerfile.read_bytes().decode("utf-8")  # hashing has refused a non-UTF-8 one already
+        text = decode_dockerfile(spec.dockerfile.read_bytes())
         dockerfile = tmp / spec.dockerfile.name
         rewritten = rewrite_bases(text, parents, spec.build_args, arch=self.arch.arch)
-        dockerfile.write_bytes(rewritten.encode("utf-8"))
+        dockerfile.write_bytes(encode_dockerfile(rewritten))  # bytes that are not UTF-8 kept as they were
         ignore = spec.dockerfile.with_name(spec.dockerfile.name + ".dockerignore")
         if ignore.is_file():
             shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))
