@@ -12,11 +12,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ci_tags"
 
 # layer -> the layers it may import (itself included). Imports under ``if TYPE_CHECKING:`` are not counted:
 # they do not run, and type names may cross layers.
-BASE = {"errors", "version"}  # every layer may use the error root and ``ci_tags.__version__``
+# every layer may use the error root, ``ci_tags.__version__`` and the option declarations (ci_tags/flags.py)
+BASE = {"errors", "version", "flags"}
 ALLOWED: dict[str, set[str]] = {
     "errors": {"errors"},
     "version": {"version"},
-    "core": {"errors", "core"},
+    "flags": {"flags"},
+    "core": {"errors", "flags", "core"},
     "concurrency": BASE | {"concurrency"},
     "project": BASE | {"core", "project"},
     "oci": BASE | {"core", "concurrency", "oci"},
@@ -96,4 +98,18 @@ def test_services_and_rules_never_print() -> None:
         for number, line in enumerate(text.splitlines(), 1):
             if "print(" in line.split("#")[0] or "sys.stdout" in line or "sys.stderr" in line:
                 wrong.append(f"{rel}:{number}: {line.strip()}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_each_flag_is_declared_once_through_the_generator() -> None:
+    """A flag is a field of an options dataclass (ci_tags/flags.py makes the parser from it): no ``add_argument``
+    anywhere else, so a flag is never written twice (parser, options, service)."""
+    wrong = []
+    for path in modules():
+        rel = path.relative_to(PACKAGE)
+        if rel.name == "flags.py" and len(rel.parts) == 1:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "add_argument_group"):
+                wrong.append(f"{rel}:{node.lineno}: {node.attr}")
     assert not wrong, "\n".join(wrong)

@@ -3,23 +3,17 @@ was hashed with, push its content tag, then (single-arch images) its pipeline ta
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from dataclasses import dataclass
 
-from ci_tags.commands.options import (
-    PipelineOptions,
-    add_config_option,
-    add_pipeline_options,
-    load_image_set,
-    pipeline_of,
-)
+from ci_tags.commands.options import PIN_BASE_HELP, PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
+from ci_tags.core.build_jobs import BUILDERS
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag, group, positional
 from ci_tags.services.pipeline import Report, pinner
 from ci_tags.services.pipeline.building import BuildOptions, Built, build_image
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags build app                           # the image's first arch, on buildah/podman/docker
   ci-tags build tools --arch arm64 --builder podman --json
@@ -27,36 +21,19 @@ EXAMPLES = """\
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    add_config_option(p)
-    add_pipeline_options(p)
-    p.add_argument("image", metavar="IMAGE", help="an image of ci-tags.yml")
-    p.add_argument("--arch", help="the architecture to build (default: the image's first)")
-    p.add_argument("--builder", choices=["buildah", "podman", "docker"], help="default: first found on PATH")
-    p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
-    p.add_argument("--force", action="store_true", help="build even if the content tag exists")
-    p.add_argument("--builder-args", metavar="ARGS", default="",
-                   help="extra options of the builder's build command, e.g. '--network host --secret id=x,src=f'")
-    p.add_argument("--keep-image", action="store_true",
-                   help="keep the built image in local container storage (default: removed once pushed)")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    pipeline: PipelineOptions
-    image: str
-    arch: str | None = None
-    builder: str | None = None
-    builder_args: str = ""  # as written: split when the command runs (a bad one is bad input, not a usage error)
-    pin_base: bool = False
-    force: bool = False
-    keep_image: bool = False
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(pipeline=PipelineOptions.from_args(args), image=args.image, arch=args.arch, builder=args.builder,
-                   builder_args=args.builder_args, pin_base=args.pin_base, force=args.force,
-                   keep_image=args.keep_image)
+    pipeline: PipelineOptions = group(PipelineOptions)
+    image: str = positional("IMAGE", help="an image of ci-tags.yml")
+    arch: str | None = flag("--arch", help="the architecture to build (default: the image's first)")
+    builder: str | None = flag("--builder", choices=BUILDERS, help="default: first found on PATH")
+    pin_base: bool = flag("--pin-base", default=False, help=PIN_BASE_HELP)
+    force: bool = flag("--force", default=False, help="build even if the content tag exists")
+    # as written: split when the command runs (a bad one is bad input, not a usage error)
+    builder_args: str = flag("--builder-args", default="", metavar="ARGS", help="extra options of the builder's "
+                             "build command, e.g. '--network host --secret id=x,src=f'")
+    keep_image: bool = flag("--keep-image", default=False,
+                            help="keep the built image in local container storage (default: removed once pushed)")
 
 
 def run(ctx: Context, opts: Options) -> Built:

@@ -16,6 +16,7 @@ from ci_tags.core.policy import CONTENT, PIPELINE, Policy, template_regex
 from ci_tags.core.reference import Reference, parse_reference, slugify
 from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag
 
 if TYPE_CHECKING:
     from ci_tags.project.config import Config
@@ -30,16 +31,19 @@ class Target:
     policy: Policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rules:
-    """The janitor's options that make its policy."""
+    """The janitor's options that make its policy (:func:`policy_of`), declared as its flags."""
 
-    max_age: str | None = None
-    keep: tuple[str, ...] = ()
-    keep_last: int = 0
-    keep_current_of: tuple[str, ...] = ()
-    pipeline_id: str | None = None
-    default_branch: str | None = None
+    max_age: str | None = flag("--max-age",
+                               help="remove pipeline and content tags older than this (default: config, 7d)")
+    keep: tuple[str, ...] = flag("--keep", default=(), metavar="REGEX", help="never remove tags matching this")
+    keep_last: int = flag("--keep-last", default=0, metavar="N", help="keep the N newest tags of each kind")
+    keep_current_of: tuple[str, ...] = flag(
+        "--keep-current-of", default=(), metavar="GIT_REF",
+        help="also keep the current content tags of this git ref (e.g. origin/main)")
+    pipeline_id: str | None = flag("--pipeline-id", hidden=True)
+    default_branch: str | None = flag("--default-branch", hidden=True)
 
 
 def content_tags(config: Config) -> set[str]:

@@ -14,6 +14,7 @@ from ci_tags.concurrency import run_all
 from ci_tags.core.emitters import JobSettings, Runners, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, Action, ImageState, Plan, decide
 from ci_tags.errors import CiTagsError, OperationFailed
+from ci_tags.flags import flag
 from ci_tags.project.imageset import ResolvedImage, resolve
 from ci_tags.services.pipeline import Pin, Report
 from ci_tags.services.pipeline.survey import Reuse
@@ -23,13 +24,16 @@ if TYPE_CHECKING:
     from ci_tags.project.config import Config
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanFiles:
     """The files asked for, by the names given (None: not asked)."""
 
-    gitlab_child: str | None = None
-    dotenv: str | None = None
-    jenkins_matrix: str | None = None
+    gitlab_child: str | None = flag("--gitlab-child", metavar="FILE",
+                                    help="write a dynamic child pipeline with the build jobs")
+    dotenv: str | None = flag("--dotenv", metavar="FILE",
+                              help="write CI_TAGS_IMAGE_<NAME>=<pipeline-tag reference> lines")
+    jenkins_matrix: str | None = flag("--jenkins-matrix", metavar="FILE",
+                                      help="write the builds as JSON for a Jenkinsfile")
 
 
 @dataclass(frozen=True)
