@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], out: Output, stdin: Text
             registry = replace(registry, password=_password_from(stdin, registry.password))
         ctx.registry = registry
         result: Result = module.run(ctx, from_args(module.Options, args))
-        return render(result, out)
+        return render(result, out, module.RENDERERS)
     except CiTagsError as exc:
         out.error(exc)
         return exc.exit_code

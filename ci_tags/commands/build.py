@@ -11,6 +11,8 @@ from ci_tags.context import Context
 from ci_tags.core.build_jobs import BUILDERS
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import built
 from ci_tags.services.pipeline import Report, pinner
 from ci_tags.services.pipeline.building import BuildOptions, Built, build_image
 
@@ -34,6 +36,9 @@ class Options:
                              "build command, e.g. '--network host --secret id=x,src=f'")
     keep_image: bool = flag("--keep-image", default=False,
                             help="keep the built image in local container storage (default: removed once pushed)")
+
+
+RENDERERS = (Renderer(Built, built),)
 
 
 def run(ctx: Context, opts: Options) -> Built:

@@ -8,6 +8,8 @@ from pathlib import Path
 from ci_tags.commands.options import CONFIG_HELP, PIN_BASE_HELP
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import hashed
 from ci_tags.services.pipeline import Report, pinner
 from ci_tags.services.pipeline.hashing import Hashed, content_tags
 
@@ -23,6 +25,9 @@ class Options:
     config: str = flag("--config", default="ci-tags.yml", help=CONFIG_HELP)
     images: tuple[str, ...] = positional("IMAGE", nargs="*", help="images of ci-tags.yml (default: all)")
     pin_base: bool = flag("--pin-base", default=False, help=PIN_BASE_HELP)
+
+
+RENDERERS = (Renderer(Hashed, hashed),)
 
 
 def run(ctx: Context, opts: Options) -> Hashed:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
 from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import inspected
 from ci_tags.services.inspect import Inspected, inspect_image
 
 EXAMPLES = """\
@@ -18,6 +20,9 @@ EXAMPLES = """\
 @dataclass(frozen=True, kw_only=True)
 class Options:
     reference: str = positional("REF")
+
+
+RENDERERS = (Renderer(Inspected, inspected),)
 
 
 def run(ctx: Context, opts: Options) -> Inspected:

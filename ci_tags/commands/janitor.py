@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ci_tags.commands.options import CONFIG_HELP, BackendOptions, backend_from_options, load_image_set
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.janitor import cleaned
+from ci_tags.services.janitor.run import Cleaned
 from ci_tags.services.janitor.targets import Rules
-
-if TYPE_CHECKING:
-    from ci_tags.services.janitor.run import Cleaned
 
 EXAMPLES = """\
   ci-tags janitor --dry-run                   # every image of ./ci-tags.yml
@@ -35,6 +34,9 @@ class Options:
     rules: Rules = group(Rules)
     dry_run: bool = flag("--dry-run", default=False, help="print what a real run would remove; remove nothing")
     backend: BackendOptions = group(BackendOptions)
+
+
+RENDERERS = (Renderer(Cleaned, cleaned),)
 
 
 def run(ctx: Context, opts: Options) -> Cleaned:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
 from ci_tags.flags import group, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import assembled
 from ci_tags.services.pipeline.manifests import Assembled, assemble_image
 
 EXAMPLES = """\
@@ -20,6 +22,9 @@ EXAMPLES = """\
 class Options:
     pipeline: PipelineOptions = group(PipelineOptions)
     image: str = positional("IMAGE", help="a multi-arch image of ci-tags.yml")
+
+
+RENDERERS = (Renderer(Assembled, assembled),)
 
 
 def run(ctx: Context, opts: Options) -> Assembled:

@@ -10,6 +10,8 @@ from ci_tags.commands.options import PIN_BASE_HELP, PipelineOptions, load_image_
 from ci_tags.context import Context
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.flags import flag, group
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import planned
 from ci_tags.services.pipeline import Report, pinner
 from ci_tags.services.pipeline.planning import PlanFiles, Planned, plan_pipeline
 
@@ -28,6 +30,9 @@ class Options:
     pin_base: bool = flag("--pin-base", default=False, help=PIN_BASE_HELP)
     dry_run: bool = flag("--dry-run", default=False,
                          help="a preview: the same table, and the files' contents printed; no tag or file written")
+
+
+RENDERERS = (Renderer(Planned, planned),)
 
 
 def run(ctx: Context, opts: Options) -> Planned:

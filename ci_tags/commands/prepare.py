@@ -11,6 +11,8 @@ from ci_tags.context import Context
 from ci_tags.core.reference import DOMAIN_RE
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import prepare_problems, prepared
 from ci_tags.project.release_files import load_image_list, load_prepare_file
 from ci_tags.services.release.prepare import PrepareReport, prepare
 
@@ -30,6 +32,9 @@ class Options:
         "--local-push-destination", metavar="HOST:PORT",
         help="the registry that push_destination: true means (e.g. the undercloud's 192.168.24.1:8787)")
     dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
+
+
+RENDERERS = (Renderer(PrepareReport, prepared, prepare_problems),)
 
 
 def run(ctx: Context, opts: Options) -> PrepareReport:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import promoted, promotion_problems
 from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.promote import MalformedPromotion, PromotionReport, promote
@@ -22,6 +24,9 @@ EXAMPLES = """\
 class Options:
     file: Path = positional("FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
     dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
+
+
+RENDERERS = (Renderer(PromotionReport, promoted, promotion_problems), Renderer(MalformedPromotion),)
 
 
 def run(ctx: Context, opts: Options) -> PromotionReport | MalformedPromotion:

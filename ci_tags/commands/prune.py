@@ -5,7 +5,6 @@ registry's catalog. Prints each ``repo:tag removed`` as it goes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ci_tags.commands.options import BackendOptions, backend_from_options
 from ci_tags.context import Context
@@ -13,9 +12,9 @@ from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.reference import validate_tag
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional
-
-if TYPE_CHECKING:
-    from ci_tags.services.prune import Pruned
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.janitor import pruned
+from ci_tags.services.prune import Pruned
 
 EXAMPLES = """\
   ci-tags prune docker.io/linaro --repo-prefix ci- --tag broken-tag --dry-run
@@ -31,6 +30,9 @@ class Options:
     tag: str = flag("--tag", required=True, help="the tag to remove")
     backend: BackendOptions = group(BackendOptions)
     dry_run: bool = flag("--dry-run", default=False, help="print what would be removed, remove nothing")
+
+
+RENDERERS = (Renderer(Pruned, pruned),)
 
 
 def run(ctx: Context, opts: Options) -> Pruned:

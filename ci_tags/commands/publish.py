@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
 from ci_tags.flags import flag, group
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.publish import not_published, pipeline_tags_unread_problems, published, published_problems
 from ci_tags.services.publish import NotPublished, PipelineTagsUnread, Published, publish
 
 EXAMPLES = """\
@@ -23,6 +25,10 @@ class Options:
     pipeline: PipelineOptions = group(PipelineOptions)
     dry_run: bool = flag("--dry-run", default=False, help="print what would move, move nothing")
     tags: tuple[str, ...] = flag("--tag", default=(), help="publish these tags instead of the config's")
+
+
+RENDERERS = (Renderer(Published, published, published_problems), Renderer(NotPublished, not_published),
+             Renderer(PipelineTagsUnread, problems=pipeline_tags_unread_problems),)
 
 
 def run(ctx: Context, opts: Options) -> Published | NotPublished | PipelineTagsUnread:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_destination, parse_reference
 from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import retagged
 from ci_tags.services.retag import Retagged, retag
 
 EXAMPLES = """\
@@ -19,6 +21,9 @@ EXAMPLES = """\
 class Options:
     source: str = positional("SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
     destination: str = positional("DST", help="full reference, or just a tag in SRC's repository")
+
+
+RENDERERS = (Renderer(Retagged, retagged),)
 
 
 def run(ctx: Context, opts: Options) -> Retagged:

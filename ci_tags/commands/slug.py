@@ -10,6 +10,8 @@ from ci_tags.context import Context
 from ci_tags.core.reference import slugify
 from ci_tags.errors import CiTagsError
 from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.names import slug
 
 _OPTIONS = ("-h", "--help", "--json", "--debug")
 
@@ -46,6 +48,9 @@ class Slug:
 
     def document(self) -> Mapping[str, Any]:
         return {"branch": self.branch, "slug": self.slug}
+
+
+RENDERERS = (Renderer(Slug, slug),)
 
 
 def run(ctx: Context, opts: Options) -> Slug:

@@ -9,6 +9,8 @@ from pathlib import Path
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import sync_problems, synced
 from ci_tags.project.release_files import load_sync_file
 from ci_tags.services.release.sync import SyncReport, sync
 
@@ -26,6 +28,9 @@ class Options:
                                help="write image -> destination reference, revision tag and digest")
     output_format: str = flag("--output-format", default="yaml", choices=("yaml", "json", "env"),
                               help="format of --output (default yaml; env: <IMAGE>_IMAGE=<reference> lines)")
+
+
+RENDERERS = (Renderer(SyncReport, synced, sync_problems),)
 
 
 def run(ctx: Context, opts: Options) -> SyncReport:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
 from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import tag_list, tag_list_problems
 from ci_tags.services.tags import TagList, list_tags
 
 EXAMPLES = """\
@@ -20,6 +22,9 @@ EXAMPLES = """\
 class Options:
     repository: str = positional("REPO", help="e.g. registry.example.com/group/image")
     digests: bool = flag("--digests", default=False, help="also resolve each tag to its manifest digest")
+
+
+RENDERERS = (Renderer(TagList, tag_list, tag_list_problems),)
 
 
 def run(ctx: Context, opts: Options) -> TagList:

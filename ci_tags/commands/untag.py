@@ -9,7 +9,8 @@ from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
-from ci_tags.output.text.registry import manifest_deletion, tag_removal
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import manifest_deletion, manifests_deleted, tag_removal, untagged
 from ci_tags.services.untag import ManifestsDeleted, Untagged, delete_manifests, untag
 
 EXAMPLES = """\
@@ -26,6 +27,9 @@ class Options:
     digest: bool = flag("--digest", default=False, help="delete the manifest itself (REF@digest or the digest "
                         "REF:tag points at): EVERY tag on it goes")
     missing_ok: bool = flag("--missing-ok", default=False, help="a tag that is already absent is not an error")
+
+
+RENDERERS = (Renderer(Untagged, untagged), Renderer(ManifestsDeleted, manifests_deleted),)
 
 
 def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:

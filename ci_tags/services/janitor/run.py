@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ci_tags.backends import has, spec_of
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
-from ci_tags.core.policy import Decision, Summary, TagInfo, decide
+from ci_tags.core.policy import Decision, TagInfo, decide
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.services.janitor.engine import LISTING, Outcome, Tags
 from ci_tags.services.janitor.targets import Target
@@ -89,10 +89,6 @@ class Cleaned:
             return NotFound(f"no such repository: {', '.join(self.missing)}",
                             hint="a repository is created by its first push; check the name")
         return None
-
-    def kept(self, outcome: Outcome) -> str:
-        summary = Summary.of(outcome.decisions)
-        return ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
 
     def document(self) -> Mapping[str, Any]:
         report = [{
