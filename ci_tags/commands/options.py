@@ -42,11 +42,11 @@ class BackendOptions:
 
 def backend_from_options(ctx: Context, host: str, opts: BackendOptions) -> Backend:
     """The backend for ``host`` as the backend options and the credential options ask."""
-    from ci_tags.backends import backend_for
+    from ci_tags.backends import Where, backend_for
 
-    return backend_for(opts.kind, host, registries=ctx.registries, env=ctx.env, username=ctx.registry.username,
-                       password=ctx.registry.password, gitlab_url=opts.gitlab_url,
-                       hub_url=opts.hub_url or DOCKER_HUB_API_URL, concurrency=ctx.concurrency)
+    return backend_for(opts.kind, Where(host, ctx.registries, ctx.env, username=ctx.registry.username,
+                                        password=ctx.registry.password, gitlab_url=opts.gitlab_url,
+                                        hub_url=opts.hub_url or DOCKER_HUB_API_URL, concurrency=ctx.concurrency))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ci_tags.backends import has, spec_of
+from ci_tags.backends import Capability, has, spec_of
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.policy import Decision, TagInfo, decide
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
@@ -145,7 +145,7 @@ class Janitor:
         host = DOCKER_HUB if registry_host in DOCKER_HUB_HOSTS else registry_host
         if host not in self._chosen:
             backend = None if self.use_registry_api else self.backend_for(host)
-            if backend is not None and not (has(backend, "deletes-by-tag") and has(backend, "dates-tags")):
+            if backend is not None and not has(backend, Capability.DELETES_BY_TAG | Capability.DATES_TAGS):
                 backend = None
             if backend is not None:
                 self.live.through(host, spec_of(backend).api)
