@@ -33,6 +33,8 @@ from ci_tags.oci.trust import Trust
 if TYPE_CHECKING:
     import requests
 
+    from ci_tags.oci.adapter import TrustingAdapter
+
 log = logging.getLogger("ci_tags.http")
 
 USER_AGENT = f"ci-tags/{__version__}"
@@ -119,10 +121,10 @@ class Http:
         self.adapter = self._adapter(pool_size)
         self.session = self.client_session()
 
-    def _adapter(self, pool_size: int) -> Any:
-        from ci_tags.oci.network import trusting_adapter
+    def _adapter(self, pool_size: int) -> TrustingAdapter:
+        from ci_tags.oci.adapter import TrustingAdapter
 
-        return trusting_adapter(self.trust, self, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        return TrustingAdapter(self.trust, self, pool_size=pool_size)
 
     def client_session(self) -> requests.Session:
         """A session over this one's pool, retry policy and trace, for a client that sets its own state on its
