@@ -113,3 +113,19 @@ def test_each_flag_is_declared_once_through_the_generator() -> None:
             if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "add_argument_group"):
                 wrong.append(f"{rel}:{node.lineno}: {node.attr}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_services_word_nothing_for_people() -> None:
+    """Presentation lives in ci_tags/output: a service tells what happens through events and results (data), never
+    a sentence for a person through warn/info/line/table (the output's live objects word the events)."""
+    wrong = []
+    for path in sorted((PACKAGE / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            worded = any(isinstance(a, ast.JoinedStr) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
+                         for a in node.args)
+            if name in ("warn", "info", "line", "table") and worded:
+                wrong.append(f"services/{path.relative_to(PACKAGE / 'services')}:{node.lineno}: {name}(...)")
+    assert not wrong, "\n".join(wrong)

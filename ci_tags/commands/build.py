@@ -12,8 +12,8 @@ from ci_tags.core.build_jobs import BUILDERS
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional
 from ci_tags.output.text import Renderer
-from ci_tags.output.text.pipeline import built
-from ci_tags.services.pipeline import Report, pinner
+from ci_tags.output.text.pipeline import PipelineLive, built
+from ci_tags.services.pipeline import pinner
 from ci_tags.services.pipeline.building import BuildOptions, Built, build_image
 
 EXAMPLES = """\
@@ -54,5 +54,5 @@ def run(ctx: Context, opts: Options) -> Built:
     return build_image(
         ctx.registries, config, pipe, build, pipeline_id=pipeline_id, env=ctx.env,
         pin=pinner(lambda: ctx.registries) if opts.pin_base else None,
-        report=Report(warn=ctx.out.warn, info=ctx.out.info, log=ctx.out.log),
+        report=PipelineLive(ctx.out),
     )

@@ -9,8 +9,8 @@ from ci_tags.commands.options import CONFIG_HELP, PIN_BASE_HELP
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer
-from ci_tags.output.text.pipeline import hashed
-from ci_tags.services.pipeline import Report, pinner
+from ci_tags.output.text.pipeline import PipelineLive, hashed
+from ci_tags.services.pipeline import pinner
 from ci_tags.services.pipeline.hashing import Hashed, content_tags
 
 EXAMPLES = """\
@@ -33,4 +33,4 @@ RENDERERS = (Renderer(Hashed, hashed),)
 def run(ctx: Context, opts: Options) -> Hashed:
     pin = pinner(lambda: ctx.registries) if opts.pin_base else None
     return content_tags(Path(opts.config), ctx.env, opts.images, pin=pin,
-                        report=Report(warn=ctx.out.warn, info=ctx.out.info))
+                        report=PipelineLive(ctx.out))

@@ -51,8 +51,9 @@ def run(ctx: Context, opts: Options) -> Cleaned:
     if config is None and opts.rules.keep_current_of:
         raise BadInput("--keep-current-of needs the image set to hash",
                        hint="run where ci-tags.yml is, or pass --config")
-    policy = policy_of(opts.rules, config, path, ctx.env, ctx.out.warn)
-    janitor = Janitor(ctx.registries, lambda host: backend_from_options(ctx, host, opts.backend),
-                      JanitorLive(ctx.out, dry_run=opts.dry_run), dry_run=opts.dry_run,
+    live = JanitorLive(ctx.out, dry_run=opts.dry_run)
+    policy = policy_of(opts.rules, config, path, ctx.env, live.unreadable_ref)
+    janitor = Janitor(ctx.registries, lambda host: backend_from_options(ctx, host, opts.backend), live,
+                      dry_run=opts.dry_run,
                       concurrency=ctx.concurrency, use_registry_api=opts.backend.kind == "oci")
     return janitor.run(targets(opts.repositories, config, policy))

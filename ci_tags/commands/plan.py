@@ -11,8 +11,8 @@ from ci_tags.context import Context
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.flags import flag, group
 from ci_tags.output.text import Renderer
-from ci_tags.output.text.pipeline import planned
-from ci_tags.services.pipeline import Report, pinner
+from ci_tags.output.text.pipeline import PipelineLive, planned, planned_problems
+from ci_tags.services.pipeline import pinner
 from ci_tags.services.pipeline.planning import PlanFiles, Planned, plan_pipeline
 
 EXAMPLES = """\
@@ -32,7 +32,7 @@ class Options:
                          help="a preview: the same table, and the files' contents printed; no tag or file written")
 
 
-RENDERERS = (Renderer(Planned, planned),)
+RENDERERS = (Renderer(Planned, planned, planned_problems),)
 
 
 def run(ctx: Context, opts: Options) -> Planned:
@@ -43,5 +43,5 @@ def run(ctx: Context, opts: Options) -> Planned:
     return plan_pipeline(
         ctx.registries, config, pipeline_id=pipeline_id, commit=pipe.commit, settings=settings, files=opts.files,
         pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run,
-        concurrency=ctx.concurrency, report=Report(warn=ctx.out.warn),
+        concurrency=ctx.concurrency, report=PipelineLive(ctx.out),
     )

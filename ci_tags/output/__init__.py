@@ -178,8 +178,6 @@ def render(result: Result, out: Output, renderers: Sequence[Renderer[Any]]) -> i
         renderer.lines(result, out)
     for problem in renderer.problems(result) if renderer.problems else ():
         out.warn(problem)
-    for warning in getattr(result, "warnings", ()):  # per-item problems of a partial failure, in every format
-        out.warn(warning)
     if result.failure is not None:
         out.error(result.failure)
         return result.failure.exit_code

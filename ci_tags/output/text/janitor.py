@@ -26,6 +26,9 @@ class JanitorLive:
         self._stack = contextlib.ExitStack()
         self._advance: Callable[[], None] = lambda: None
 
+    def unreadable_ref(self, error: CiTagsError) -> None:
+        self.out.warn(f"{error}; every content tag is kept")
+
     def through(self, host: str, api: str) -> None:
         self.out.info(f"{host}: tags listed, dated and removed through the {api}")
 

@@ -92,9 +92,9 @@ def _keep_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
 
 
 def policy_of(rules: Rules, config: Config | None, config_path: Path, env: Mapping[str, str],
-              warn: Callable[[str], None]) -> Policy:
+              unreadable_ref: Callable[[BadInput], None]) -> Policy:
     """The policy of a run: the options over the config's defaults. A ``--keep-current-of`` ref that cannot be
-    read (a shallow or merge-request fetch often lacks it) keeps every content tag, with ``warn``."""
+    read (a shallow or merge-request fetch often lacks it) keeps every content tag, told to ``unreadable_ref``."""
     from ci_tags.ci.environment import detect_pipeline
 
     max_age = parse_duration(rules.max_age or (config.max_age if config else "7d"))
@@ -111,7 +111,7 @@ def policy_of(rules: Rules, config: Config | None, config_path: Path, env: Mappi
         try:
             current |= current_tags_of(ref, config_path, env)
         except BadInput as exc:
-            warn(f"{exc}; every content tag is kept")
+            unreadable_ref(exc)
             keep_all_content = f"--keep-current-of {ref} could not be read: every content tag is kept"
     protected = {"latest", *config.publish}
     pipe = detect_pipeline(env, pipeline_id=rules.pipeline_id, default_branch=rules.default_branch)

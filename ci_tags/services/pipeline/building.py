@@ -77,7 +77,7 @@ def build_image(registries: Registries, config: Config, pipe: Pipeline, opts: Bu
     action: Literal["reuse", "build"] = "reuse"
     removed_local = False
     if pushed is not None:
-        report.info(f"{target} exists already: not building it again")
+        report.exists(target)
         digest = pushed.digest
     else:
         action = "build"
@@ -176,7 +176,7 @@ class _Build:
 
         image, spec, arch = self.image, self.image.spec, self.arch.arch
         check_emulation(spec.dockerfile, spec.build_args, arch)
-        builder = find_builder(self.opts.builder, self.env, log=self.report.log)
+        builder = find_builder(self.opts.builder, self.env, log=self.report.builder_log)
         if spec.manifesto and not builder.runs_manifesto:
             raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         registry_host = parse_reference(image.repository).registry
@@ -191,7 +191,7 @@ class _Build:
             log.debug("the builder's registries: %s", ", ".join(f"{h} ({credentials.get(h) or 'anonymous'})"
                                                                 for h in hosts))
             dockerfile = self._dockerfile(parents, Path(tmp))
-            self.report.info(f"building {target} with {builder.name}")
+            self.report.building(target, builder.name)
             digest = builder.build_and_push(BuildRequest(
                 context=spec.context, dockerfile=dockerfile, reference=target, arch=arch,
                 build_args=spec.build_args, target=spec.target, labels=image_labels, plain_http=plain_http,

@@ -70,11 +70,6 @@ class Planned:
     def build_jobs(self) -> int:
         return sum(len(p.builds) for p in self.plan.images)
 
-    @property
-    def warnings(self) -> list[str]:
-        """Warned after the results in every format: each image that could not be tagged."""
-        return [f"{name}: {err}" for name, err in self.errors]
-
     def document(self) -> Mapping[str, Any]:
         images = self.plan.images
         return {
@@ -114,8 +109,8 @@ def plan_pipeline(
     images = resolve(config, None, pin)
     for image in images:
         for warning in image.warnings:
-            report.warn(warning)
-    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.warn)
+            report.image_warning(warning)
+    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.reuse_vanished)
     results = _checked(run_all(reuse, images, concurrency), report)
     plan = decide(state for state, _ in results)
     errors = tuple((state.name, err) for state, err in results if err)
@@ -136,7 +131,7 @@ def _checked(
     failures = [(image.name, err) for image, _, err in outcomes if err]
     if failures:
         for name, err in failures:
-            report.warn(f"{name}: {err}")
+            report.unreadable(name, err)
         raise failures[0][1] if len(failures) == len(outcomes) else OperationFailed(
             f"could not check {len(failures)} of {len(outcomes)} images"
         )
