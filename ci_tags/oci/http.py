@@ -115,8 +115,7 @@ class Http:
         self.max_wait = max_wait
         self.sleep = sleep
         self.gate = HostGate(clock or time.monotonic)
-        self._count = 0
-        self._lock = threading.Lock()  # guards _count and answered: workers send from many threads
+        self._lock = threading.Lock()  # guards answered: workers send from many threads
         self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
         self.adapter = self._adapter(pool_size)
         self.session = self.client_session()
@@ -136,12 +135,6 @@ class Http:
         session.mount("https://", self.adapter)
         session.headers["User-Agent"] = USER_AGENT
         return session
-
-    @property
-    def request_count(self) -> int:
-        """Requests sent so far (every attempt), from every thread."""
-        with self._lock:
-            return self._count
 
     def request(
         self,
@@ -193,8 +186,6 @@ class Http:
         """One attempt: (the answer to return, None), or (None, seconds to wait before the next attempt)."""
         import requests
 
-        with self._lock:
-            self._count += 1
         started = time.monotonic()
         last = attempt >= self.max_attempts or not _replayable(request.body)
         try:
