@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "commands": BASE | {"core", "concurrency", "project", "oci", "backends", "ci", "builders", "services",
                         "context", "output", "commands"},
     "cli": BASE | {"context", "output", "commands", "cli"},
+    "api": BASE | {"core", "project", "oci", "api"},  # the supported Python names, re-exported
     "shims": {"core", "project"},
 }
 SHIMS = {"config", "dockerfile", "dockerignore", "imageset"}  # 0.1's public import paths, re-exported
