@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.commands.options import CONFIG_HELP, PIN_BASE_HELP
+from ci_tags.commands.options import CONFIG_HELP
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.pipeline import PipelineLive, hashed
-from ci_tags.services.pipeline import pinner
+from ci_tags.services.pipeline import PIN_BASE_HELP, pinner
 from ci_tags.services.pipeline.hashing import Hashed, content_tags
 
 EXAMPLES = """\

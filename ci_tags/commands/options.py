@@ -25,7 +25,6 @@ def _kinds() -> Sequence[str]:
 
 
 CONFIG_HELP = "the image set (default: ci-tags.yml)"
-PIN_BASE_HELP = "hash external FROM images by their current digest"
 
 
 @dataclass(frozen=True, kw_only=True)

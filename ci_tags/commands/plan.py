@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ci_tags.commands.options import PIN_BASE_HELP, PipelineOptions, load_image_set, pipeline_of
+from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.flags import flag, group
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.pipeline import PipelineLive, planned, planned_problems
-from ci_tags.services.pipeline import pinner
+from ci_tags.services.pipeline import PIN_BASE_HELP, pinner
 from ci_tags.services.pipeline.planning import PlanFiles, Planned, plan_pipeline
 
 EXAMPLES = """\

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # --pin-base: an external image reference -> the digest its registry serves now
 Pin = Callable[[str], str]
+PIN_BASE_HELP = "hash external FROM images by their current digest"
 
 
 class Report(Protocol):
