@@ -15,8 +15,10 @@ rewrites image creation times and stamps), never by sleeping:
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-import time
+import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +62,34 @@ def front_of(gitlab_registry: GitLabLikeRegistry, root: Path, intercept: Interce
     finally:
         variables_file.write_text(original)
         front.close()
+
+
+def terminate_janitors() -> int:
+    """SIGTERM, as a job's timeout sends it, to each ``ci-tags janitor`` process this test process started (the
+    job's, under gitlab-ci-local); never another process of the machine. How many were signalled."""
+    processes: dict[int, tuple[int, list[bytes]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                processes[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes().split(b"\0"))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+
+    def ours(pid: int) -> bool:
+        while pid > 1 and pid in processes:
+            pid = processes[pid][0]
+            if pid == os.getpid():
+                return True
+        return False
+
+    def janitor(argv: list[bytes]) -> bool:
+        return any(a.endswith(b"ci-tags") and argv[i + 1:i + 2] == [b"janitor"] for i, a in enumerate(argv))
+
+    found = [pid for pid, (_, argv) in processes.items() if ours(pid) and janitor(argv)]
+    for pid in found:
+        os.kill(pid, signal.SIGTERM)
+    return len(found)
 
 
 def janitor_targets(gitlab_registry, gitlab_project, front: RegistryFront) -> str:  # type: ignore[no-untyped-def]
@@ -129,18 +159,20 @@ def killed(gitlab_project, gitlab_registry, store, refusing):  # type: ignore[no
         move_back(store, repository(gitlab_project, name), 30)
     before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
 
-    def slow(method, path, query):  # type: ignore[no-untyped-def]
-        if method == "DELETE":
-            time.sleep(1)
+    deletes = itertools.count(1)
+
+    def term_at_first_delete(method, path, query):  # type: ignore[no-untyped-def]
+        if method == "DELETE" and next(deletes) == 1:  # a removal in flight: the job's timeout comes now
+            assert terminate_janitors() == 1
         return None
 
     ci = gitlab_project.root / ".gitlab-ci.yml"
-    with front_of(gitlab_registry, gitlab_project.root, slow) as front:
+    with front_of(gitlab_registry, gitlab_project.root, term_at_first_delete) as front:
         repos = janitor_targets(gitlab_registry, gitlab_project, front)
         text = ci.read_text() + f"""
 ci-tags-janitor:
   script:
-    - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
+    - ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
 """
         with gitlab_project.changed(ci, text, "a janitor killed by its job's timeout"):
             return gitlab_project(), before
