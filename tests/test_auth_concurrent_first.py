@@ -9,7 +9,7 @@ from ci_tags.oci.http import Http
 from tests.support.auth import BASIC_USERS
 
 
-def test_concurrent_first_requests_all_authenticate(clean_env, basic_registry, closing) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_first_requests_all_authenticate(clean_env, basic_registry, closing) -> None:
     for _ in range(3):  # a fresh client each time: the race is on the first challenge
         regs = Registries(closing(Http()), clean_env, username="alice", password=BASIC_USERS["alice"])
         registry = regs.get(basic_registry.host)

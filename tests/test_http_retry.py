@@ -286,7 +286,7 @@ def thread_switches_in_http() -> Iterator[None]:
     """Threads started during the test hand the GIL over between every opcode of ci_tags/oci/http.py."""
     threading.settrace(_yield_between_opcodes_of_http)
     yield
-    threading.settrace(None)  # type: ignore[arg-type]
+    threading.settrace(None)
 
 
 def test_every_request_sent_from_many_threads_is_sent_once(server, make_http, thread_switches_in_http):

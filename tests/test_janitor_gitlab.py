@@ -65,7 +65,7 @@ def gitlab(closing):
     team/app/other one tag), closed when the test ends."""
 
     def start(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: object) -> FakeGitLabRegistry:
-        fake = closing(FakeGitLabRegistry(  # type: ignore[arg-type]
+        fake = closing(FakeGitLabRegistry(
             GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app",
             registry_host=registry_host, **kwargs))
         fake.add_repository("team/app", "ci", dict(tags))
