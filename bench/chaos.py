@@ -16,6 +16,7 @@ import io
 import os
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 
 from ci_tags.cli import main
@@ -27,6 +28,9 @@ from tests.support.proxy import Faults, RegistryFront
 from tests.support.registry import start_registry
 from tests.support.scenes import janitor_scene, one_image_config, stamp_at, state, target_of
 
+
+def total_of(faults: Faults) -> int:
+    return faults.total
 
 def cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -77,7 +81,7 @@ def main_() -> None:
         registry = start_registry(work / "registry")
         regs = Registries(Http(), {})
         reg = regs.get(registry.host)
-        rows = []
+        rows: list[list[object]] = []
         total = Tally()
         problems: list[str] = []
         try:
@@ -90,7 +94,7 @@ def main_() -> None:
                         try:
                             problems += run_scenario(name, reg, registry.host, proxy.host, work,
                                                      f"{rate}-{seed}".replace(".", ""), cli, tally, 0,
-                                                     lambda f=faults: f.total)
+                                                     partial(total_of, faults))
                         finally:
                             proxy.close()
                     rows.append([name, f"{rate:.0%}", tally.runs, tally.faults, tally.failed_runs, tally.wrong,
@@ -109,8 +113,8 @@ def main_() -> None:
         finally:
             regs.http.close()
             registry.stop()
-    header = ["command", "fault rate", "runs", "faults", "failed (said so)", "wrong tags", "not converged",
-              "tracebacks"]
+    header: list[object] = ["command", "fault rate", "runs", "faults", "failed (said so)", "wrong tags",
+                            "not converged", "tracebacks"]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

@@ -83,17 +83,17 @@ def startup(runs: int, baseline: Path | None = None) -> None:
     ]
     if baseline is not None:
         compileall.compile_dir(str(baseline / "ci_tags"), quiet=1)
-        env = {**os.environ, "PYTHONPATH": str(baseline)}
-        cases += [(f"{label} (baseline {baseline.name})", cmd, env) for label, cmd in ours]
+        baseline_env = {**os.environ, "PYTHONPATH": str(baseline)}
+        cases += [(f"{label} (baseline {baseline.name})", cmd, baseline_env) for label, cmd in ours]
     elsewhere = tempfile.mkdtemp()  # not the checkout: its ci_tags/ would shadow the baseline's
-    for _, cmd, env in cases:  # warm the page cache and the bytecode
-        timed(cmd, env, elsewhere)
+    for _, cmd, case_env in cases:  # warm the page cache and the bytecode
+        timed(cmd, case_env, elsewhere)
     walls: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
     for _ in range(runs):  # interleaved, so a burst of load on the shared machine hits every case alike
-        for label, cmd, env in cases:
+        for label, cmd, case_env in cases:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            walls.setdefault(label, []).append(timed(cmd, env, elsewhere))
+            walls.setdefault(label, []).append(timed(cmd, case_env, elsewhere))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     os.rmdir(elsewhere)

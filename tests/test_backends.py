@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
@@ -64,12 +65,12 @@ def test_name_after_namespace(path, namespace, expected):
 # -- Docker Hub ------------------------------------------------------------------------------------------------
 
 
-def hub_repos() -> dict[str, dict]:
-    repos: dict[str, dict] = {f"linaro/ci-{i:03d}": {"5.0.0": "2026-01-01T00:00:00Z"} for i in range(130)}
+def hub_repos() -> dict[str, dict[str, Any]]:
+    repos: dict[str, dict[str, Any]] = {f"linaro/ci-{i:03d}": {"5.0.0": "2026-01-01T00:00:00Z"} for i in range(130)}
     repos["linaro/x-ci-1"] = {"5.0.0": "2026-01-01T00:00:00Z"}  # contains the prefix, does not start with it
     repos["linaro/tools"] = {"5.0.0": "2026-01-01T00:00:00Z"}
     repos["elsewhere/ci-000"] = {"5.0.0": "2026-01-01T00:00:00Z"}
-    big: dict = {f"t{i:03d}": f"2026-02-{1 + i % 28:02d}T10:00:00.000000Z" for i in range(150)}
+    big: dict[str, Any] = {f"t{i:03d}": f"2026-02-{1 + i % 28:02d}T10:00:00.000000Z" for i in range(150)}
     big["dated"] = "2026-03-04T05:06:07.123456Z"
     big["legacy"] = {"tag_last_pushed": None, "last_updated": "2025-12-31T23:59:59Z"}
     big["undated"] = {"tag_last_pushed": None, "last_updated": None, "digest": None}

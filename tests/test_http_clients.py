@@ -167,6 +167,7 @@ def test_a_wait_one_request_was_asked_for_holds_back_the_next_request_to_that_ho
     events: list[tuple[Any, ...]] = []
     api = closing(ScriptedApi({"/a": {}, "/b": {}}, {"/a": [(429, {"Retry-After": "5"})]}, events))
     other = closing(ScriptedApi({"/c": {}}, events=events))
+    http: Http
 
     def sleep(seconds: float) -> None:
         events.append(("wait", round(seconds, 1)))

@@ -23,7 +23,7 @@ def populate(reg, repo, seed=1):
     digests, expected = {}, set()
     contents = []
     for i in range(12):
-        days = rnd.choice([1, 3, 10, 30, 60])
+        days: float = rnd.choice([1, 3, 10, 30, 60])
         tag = f"hash-{i:02d}" + "0" * 62
         img = push_image(reg, repo, tag, created=ago(days), layer_size=64)
         digests[tag] = img.manifest.digest

@@ -104,11 +104,11 @@ def repository(gitlab_project, name: str) -> str:
 
 
 def stamptarget(store, repo: str, digest: str) -> str:
-    return stamp_of(store.get_manifest(repo, digest))["dev.ci-tags.target"]
+    return (stamp_of(store.get_manifest(repo, digest)) or {})["dev.ci-tags.target"]
 
 
 def content_tag_of_latest(store, gitlab_project, name: str) -> str:
-    return stamp_of(store.get_manifest(repository(gitlab_project, name), "latest"))[ANNOTATION_CONTENT_TAG]
+    return (stamp_of(store.get_manifest(repository(gitlab_project, name), "latest")) or {})[ANNOTATION_CONTENT_TAG]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ interrupted removal leaving the tag on a placeholder)."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_untag_never_brings_back_a_sibling_someone_else_removed(reg, cli, front)
     for k in range(n):
         repo = f"race/untag-{k}"
         image = scene(repo)
-        front.hook = AtRequest(k, lambda repo=repo: Untagger(reg, repo).remove("latest"))
+        front.hook = AtRequest(k, partial(Untagger(reg, repo).remove, "latest"))
         result = cli("untag", f"{front.host}/{repo}:pipeline-1")
         front.hook = None
         if state(reg, repo) != {"hash-abc": image.digest} or result.code != 0:
@@ -130,7 +131,7 @@ def test_two_publishes_at_once_end_on_the_newest(reg, registry, cli, front, tmp_
 
     via_proxy, _, _, _ = scene(f"race/pub{slow}-probe")
     n = count_requests(front, lambda: cli("publish", "--config", str(via_proxy), env=_publish_env(slow)))
-    wrong = []
+    wrong: list[tuple[object, ...]] = []
     for k in range(n):
         via_proxy, direct, repo, images = scene(f"race/pub{slow}-{k}")
 
