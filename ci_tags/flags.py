@@ -39,6 +39,7 @@ the types of their fields at run time (the reading is found from the annotations
 from __future__ import annotations
 
 import argparse
+import functools
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -117,8 +118,9 @@ def _reading(hint: Any) -> _Reading:
     raise TypeError(f"no command-line reading for a field of type {hint!r}")
 
 
+@functools.cache
 def _hints(options: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(options)
+    return typing.get_type_hints(options)  # once per class: evaluating the annotations is most of a parse
 
 
 def register(parser: argparse.ArgumentParser, options: type[Any], *, suppress_defaults: bool = False,
