@@ -39,7 +39,6 @@ the types of their fields at run time (the reading is found from the annotations
 from __future__ import annotations
 
 import argparse
-import functools
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -118,9 +117,13 @@ def _reading(hint: Any) -> _Reading:
     raise TypeError(f"no command-line reading for a field of type {hint!r}")
 
 
-@functools.cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}  # once per class: evaluating the annotations is most of a parse
+
+
 def _hints(options: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(options)  # once per class: evaluating the annotations is most of a parse
+    if options not in _HINTS:
+        _HINTS[options] = typing.get_type_hints(options)
+    return _HINTS[options]
 
 
 def register(parser: argparse.ArgumentParser, options: type[Any], *, suppress_defaults: bool = False,
