@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from ci_tags.cli import main
-from ci_tags.oci.client import Registries
+from ci_tags.oci.client import Registries, Registry
 from ci_tags.oci.http import Http
 from tests.support.chaos import SCENARIOS, Tally, run_scenario
 from tests.support.images import push_image
@@ -38,14 +38,14 @@ def cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def publish_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bool:
+def publish_race(reg: Registry, direct: str, proxy: str, work: Path, k: int) -> bool:
     """Two publishes at once through the slow proxy; True when latest ends on pipeline 12's image."""
     prefix = f"bench/pubrace-{k}"
     config = one_image_config(work / prefix, f"{proxy}/{prefix}", "proxy.yml")
     repo = f"{prefix}/app"
-    images = {p: push_image(reg, repo, None).manifest for p in ("11", "12")}  # type: ignore[arg-type]
+    images = {p: push_image(reg, repo, None).manifest for p in ("11", "12")}
     for p, image in images.items():
-        stamp_at(reg, repo, image, f"pipeline-{p}", 0.01, p)  # type: ignore[arg-type]
+        stamp_at(reg, repo, image, f"pipeline-{p}", 0.01, p)
     runs = [threading.Thread(target=cli, args=(["publish", "--config", str(config)],
                                                {"CI_TAGS_PIPELINE_ID": p, "CI_TAGS_BRANCH": "main",
                                                 "CI_TAGS_DEFAULT_BRANCH": "main"})) for p in ("11", "12")]
@@ -53,19 +53,19 @@ def publish_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bo
         t.start()
     for t in runs:
         t.join()
-    return target_of(reg, repo, "latest") == images["12"].digest  # type: ignore[arg-type]
+    return target_of(reg, repo, "latest") == images["12"].digest
 
 
-def janitor_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bool:
+def janitor_race(reg: Registry, direct: str, proxy: str, work: Path, k: int) -> bool:
     """A janitor run while latest moves to a new image; True when latest stays on the new image."""
     repo = f"bench/janrace-{k}"
-    scene = janitor_scene(reg, repo)  # type: ignore[arg-type]
+    scene = janitor_scene(reg, repo)
     run = threading.Thread(target=cli, args=(["janitor", f"{proxy}/{repo}", "--max-age", "7d"], {}))
     run.start()
     threading.Event().wait(0.02 * (k % 10))
-    reg.put_manifest(repo, "latest", scene.images["fresh"])  # type: ignore[attr-defined]
+    reg.put_manifest(repo, "latest", scene.images["fresh"])
     run.join()
-    return state(reg, repo).get("latest") == scene.images["fresh"].digest  # type: ignore[arg-type]
+    return state(reg, repo).get("latest") == scene.images["fresh"].digest
 
 
 def main_() -> None:

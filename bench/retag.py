@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ci_tags
@@ -44,12 +45,12 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = N
     return time.perf_counter() - started
 
 
-def measure(registry: RunningRegistry, cmd_for: object, runs: int) -> tuple[float, float]:
+def measure(registry: RunningRegistry, cmd_for: Callable[[int], list[str]], runs: int) -> tuple[float, float]:
     """Median seconds and mean requests per run; cmd_for(i) builds the i-th command."""
     times, counts = [], []
     for i in range(runs):
         mark = registry.mark()
-        times.append(timed(cmd_for(i)))  # type: ignore[operator]
+        times.append(timed(cmd_for(i)))
         counts.append(len(registry.since(mark)))
     return statistics.median(times), statistics.mean(counts)
 
@@ -150,7 +151,10 @@ def main() -> int:
                 repo = f"bench/l{layers}"
                 push_image(reg, repo, "src", layers=layers, layer_size=size)
                 base = f"{registry.host}/{repo}"
-                ours = measure(registry, lambda i, b=base: [command, "retag", f"{b}:src", f"c{i}"], args.runs)
+                def retag_command(i: int, b: str = base) -> list[str]:
+                    return [command, "retag", f"{b}:src", f"c{i}"]
+
+                ours = measure(registry, retag_command, args.runs)
                 rows.append((label, "ci-tags retag (new process)", *ours))
                 times, counts = [], []
                 for i in range(args.runs):
@@ -161,12 +165,11 @@ def main() -> int:
                     counts.append(len(registry.since(mark)))
                 rows.append((label, "ci-tags copy (in one process)", statistics.median(times), statistics.mean(counts)))
                 if skopeo:
-                    theirs = measure(
-                        registry,
-                        lambda i, b=base: [skopeo, "copy", "--quiet", "--src-tls-verify=false",
-                                           "--dest-tls-verify=false", f"docker://{b}:src", f"docker://{b}:s{i}"],
-                        args.runs,
-                    )
+                    def skopeo_command(i: int, b: str = base, tool: str = skopeo) -> list[str]:
+                        return [tool, "copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
+                                f"docker://{b}:src", f"docker://{b}:s{i}"]
+
+                    theirs = measure(registry, skopeo_command, args.runs)
                     rows.append((label, "skopeo copy (new process)", *theirs))
             regs.http.close()
         finally:

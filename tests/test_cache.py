@@ -51,6 +51,7 @@ def cached_project(registry, tmp_path, cli, monkeypatch):
         env = {**buildah_env(tmp_path / storage), "CI_TAGS_PIPELINE_ID": "1"}
         return cli("build", "app", env=env)
 
+    # the fixture's function carries its project, for the tests that need more than running it
     build.prefix = prefix  # type: ignore[attr-defined]
     build.root = root  # type: ignore[attr-defined]
     build.base = base  # type: ignore[attr-defined]

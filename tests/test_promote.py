@@ -97,7 +97,7 @@ def test_cross_registry_promotion_into_an_authenticated_registry(
     assert release.head_manifest("starlingx/multi", "stx.4.0") == index.digest
     for child in index.children:
         assert release.blob_exists("starlingx/multi", release.get_manifest("starlingx/multi", child.digest)
-                                   .config.digest)  # type: ignore[union-attr]
+                                   .config.digest)  # type: ignore[union-attr]  # a child is an image manifest
     assert PASSWORD not in result.out + result.err + dry.out + dry.err
 
     again = cli("promote", str(path), "--json", env=auth_env)

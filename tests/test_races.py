@@ -230,7 +230,7 @@ def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, a
         monkeypatch.setitem(Http.__init__.__kwdefaults__, "timeout", (2.0, 0.3))
         faults = proxy.faults = Faults(1.0, kinds=(failure,), seed=1, after_share=after, stall_seconds=0.5)
         pick = faults.pick
-        faults.pick = lambda: pick() if placeholder_delete(*proxy.seen[-1]) else None  # type: ignore[method-assign]
+        faults.pick = lambda: pick() if placeholder_delete(*proxy.seen[-1]) else None  # type: ignore[method-assign]  # the fault picker narrowed to one request
     result = cli("untag", f"{proxy.host}/{repo}:pipeline-1")
     assert "Traceback" not in result.err and result.err.count("\n") <= 3
     if after:
