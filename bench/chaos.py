@@ -16,10 +16,11 @@ import io
 import os
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 
 from ci_tags.cli import main
-from ci_tags.oci.client import Registries
+from ci_tags.oci.client import Registries, Registry
 from ci_tags.oci.http import Http
 from tests.support.chaos import SCENARIOS, Tally, run_scenario
 from tests.support.images import push_image
@@ -28,20 +29,23 @@ from tests.support.registry import start_registry
 from tests.support.scenes import janitor_scene, one_image_config, stamp_at, state, target_of
 
 
+def total_of(faults: Faults) -> int:
+    return faults.total
+
 def cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, env={"HOME": "/nonexistent", "PATH": "/usr/bin:/bin", **env}, stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
-def publish_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bool:
+def publish_race(reg: Registry, direct: str, proxy: str, work: Path, k: int) -> bool:
     """Two publishes at once through the slow proxy; True when latest ends on pipeline 12's image."""
     prefix = f"bench/pubrace-{k}"
     config = one_image_config(work / prefix, f"{proxy}/{prefix}", "proxy.yml")
     repo = f"{prefix}/app"
-    images = {p: push_image(reg, repo, None).manifest for p in ("11", "12")}  # type: ignore[arg-type]
+    images = {p: push_image(reg, repo, None).manifest for p in ("11", "12")}
     for p, image in images.items():
-        stamp_at(reg, repo, image, f"pipeline-{p}", 0.01, p)  # type: ignore[arg-type]
+        stamp_at(reg, repo, image, f"pipeline-{p}", 0.01, p)
     runs = [threading.Thread(target=cli, args=(["publish", "--config", str(config)],
                                                {"CI_TAGS_PIPELINE_ID": p, "CI_TAGS_BRANCH": "main",
                                                 "CI_TAGS_DEFAULT_BRANCH": "main"})) for p in ("11", "12")]
@@ -49,19 +53,19 @@ def publish_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bo
         t.start()
     for t in runs:
         t.join()
-    return target_of(reg, repo, "latest") == images["12"].digest  # type: ignore[arg-type]
+    return target_of(reg, repo, "latest") == images["12"].digest
 
 
-def janitor_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bool:
+def janitor_race(reg: Registry, direct: str, proxy: str, work: Path, k: int) -> bool:
     """A janitor run while latest moves to a new image; True when latest stays on the new image."""
     repo = f"bench/janrace-{k}"
-    scene = janitor_scene(reg, repo)  # type: ignore[arg-type]
+    scene = janitor_scene(reg, repo)
     run = threading.Thread(target=cli, args=(["janitor", f"{proxy}/{repo}", "--max-age", "7d"], {}))
     run.start()
     threading.Event().wait(0.02 * (k % 10))
-    reg.put_manifest(repo, "latest", scene.images["fresh"])  # type: ignore[attr-defined]
+    reg.put_manifest(repo, "latest", scene.images["fresh"])
     run.join()
-    return state(reg, repo).get("latest") == scene.images["fresh"].digest  # type: ignore[arg-type]
+    return state(reg, repo).get("latest") == scene.images["fresh"].digest
 
 
 def main_() -> None:
@@ -77,7 +81,7 @@ def main_() -> None:
         registry = start_registry(work / "registry")
         regs = Registries(Http(), {})
         reg = regs.get(registry.host)
-        rows = []
+        rows: list[list[object]] = []
         total = Tally()
         problems: list[str] = []
         try:
@@ -90,7 +94,7 @@ def main_() -> None:
                         try:
                             problems += run_scenario(name, reg, registry.host, proxy.host, work,
                                                      f"{rate}-{seed}".replace(".", ""), cli, tally, 0,
-                                                     lambda f=faults: f.total)
+                                                     partial(total_of, faults))
                         finally:
                             proxy.close()
                     rows.append([name, f"{rate:.0%}", tally.runs, tally.faults, tally.failed_runs, tally.wrong,
@@ -109,8 +113,8 @@ def main_() -> None:
         finally:
             regs.http.close()
             registry.stop()
-    header = ["command", "fault rate", "runs", "faults", "failed (said so)", "wrong tags", "not converged",
-              "tracebacks"]
+    header: list[object] = ["command", "fault rate", "runs", "faults", "failed (said so)", "wrong tags",
+                            "not converged", "tracebacks"]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

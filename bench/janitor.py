@@ -29,7 +29,7 @@ from pathlib import Path
 
 import ci_tags
 from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
-from ci_tags.oci.client import Registries
+from ci_tags.oci.client import Registries, Registry
 from ci_tags.oci.http import Http
 from tests.support.images import push_image
 from tests.support.registry import start_registry
@@ -39,28 +39,28 @@ def ago(days: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def populate(reg: object, repo: str, tags: int, expired: int, prefix: str = "pipeline-") -> None:
-    image = push_image(reg, repo, "hash-" + "a" * 64, created=ago(1))  # type: ignore[arg-type]
+def populate(reg: Registry, repo: str, tags: int, expired: int, prefix: str = "pipeline-") -> None:
+    image = push_image(reg, repo, "hash-" + "a" * 64, created=ago(1))
 
     def one(n: int) -> None:
         days = 30 if n < expired else 1
         index = stamped_index(image.manifest, {"os": "linux", "architecture": "amd64"},
                               {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(days), "n": str(n)})
-        reg.put_manifest(repo, f"{prefix}{n}", index)  # type: ignore[attr-defined]
+        reg.put_manifest(repo, f"{prefix}{n}", index)
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(tags - 1)))
 
 
-def populate_steady(reg: object, repo: str, tags: int) -> None:
+def populate_steady(reg: Registry, repo: str, tags: int) -> None:
     """Nothing to remove: a fresh content image, an older one (40 days) that ``latest`` still points at, and
     pipeline tags numbered in the order they were made, the oldest 6 days ago."""
-    fresh = push_image(reg, repo, "hash-" + "b" * 64, created=ago(2))  # type: ignore[arg-type]
-    old = push_image(reg, repo, "hash-" + "c" * 64, created=ago(40))  # type: ignore[arg-type]
+    fresh = push_image(reg, repo, "hash-" + "b" * 64, created=ago(2))
+    old = push_image(reg, repo, "hash-" + "c" * 64, created=ago(40))
     publish = stamped_index(old.manifest, {"os": "linux", "architecture": "amd64"},
                             {ANNOTATION_KIND: "publish", ANNOTATION_CREATED: ago(30),
                              ANNOTATION_CONTENT_TAG: "hash-" + "c" * 64})
-    reg.put_manifest(repo, "latest", publish)  # type: ignore[attr-defined]
+    reg.put_manifest(repo, "latest", publish)
     count = tags - 3
 
     def one(n: int) -> None:
@@ -68,7 +68,7 @@ def populate_steady(reg: object, repo: str, tags: int) -> None:
         index = stamped_index(fresh.manifest, {"os": "linux", "architecture": "amd64"},
                               {ANNOTATION_KIND: "pipeline", ANNOTATION_CREATED: ago(days),
                                ANNOTATION_CONTENT_TAG: "hash-" + "b" * 64, "n": str(n)})
-        reg.put_manifest(repo, f"pipeline-{100 + n}", index)  # type: ignore[attr-defined]
+        reg.put_manifest(repo, f"pipeline-{100 + n}", index)
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(count)))

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.project import commit_all, registry_with_base, write_images
 from tests.support.jenkins_harness import Agent, Harness
@@ -38,7 +39,7 @@ def main() -> int:
             path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
             harness = Harness(work / "jenkins", [Agent("linux-1", ("linux", "amd64"), executors=4)],
                               {**env, "PATH": path, "NO_COLOR": "1"})
-            rows = []
+            rows: list[tuple[str, Any, float, list[Any]]] = []
             started = time.monotonic()
             echo = harness.run("echo 'hello'\n", scm_url=str(root), commit=commit, branch="main", number=1)
             rows.append(("echo only", echo, time.monotonic() - started, []))

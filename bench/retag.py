@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ci_tags
@@ -44,12 +45,12 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = N
     return time.perf_counter() - started
 
 
-def measure(registry: RunningRegistry, cmd_for: object, runs: int) -> tuple[float, float]:
+def measure(registry: RunningRegistry, cmd_for: Callable[[int], list[str]], runs: int) -> tuple[float, float]:
     """Median seconds and mean requests per run; cmd_for(i) builds the i-th command."""
     times, counts = [], []
     for i in range(runs):
         mark = registry.mark()
-        times.append(timed(cmd_for(i)))  # type: ignore[operator]
+        times.append(timed(cmd_for(i)))
         counts.append(len(registry.since(mark)))
     return statistics.median(times), statistics.mean(counts)
 
@@ -83,17 +84,17 @@ def startup(runs: int, baseline: Path | None = None) -> None:
     ]
     if baseline is not None:
         compileall.compile_dir(str(baseline / "ci_tags"), quiet=1)
-        env = {**os.environ, "PYTHONPATH": str(baseline)}
-        cases += [(f"{label} (baseline {baseline.name})", cmd, env) for label, cmd in ours]
+        baseline_env = {**os.environ, "PYTHONPATH": str(baseline)}
+        cases += [(f"{label} (baseline {baseline.name})", cmd, baseline_env) for label, cmd in ours]
     elsewhere = tempfile.mkdtemp()  # not the checkout: its ci_tags/ would shadow the baseline's
-    for _, cmd, env in cases:  # warm the page cache and the bytecode
-        timed(cmd, env, elsewhere)
+    for _, cmd, case_env in cases:  # warm the page cache and the bytecode
+        timed(cmd, case_env, elsewhere)
     walls: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
     for _ in range(runs):  # interleaved, so a burst of load on the shared machine hits every case alike
-        for label, cmd, env in cases:
+        for label, cmd, case_env in cases:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            walls.setdefault(label, []).append(timed(cmd, env, elsewhere))
+            walls.setdefault(label, []).append(timed(cmd, case_env, elsewhere))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     os.rmdir(elsewhere)
@@ -150,7 +151,10 @@ def main() -> int:
                 repo = f"bench/l{layers}"
                 push_image(reg, repo, "src", layers=layers, layer_size=size)
                 base = f"{registry.host}/{repo}"
-                ours = measure(registry, lambda i, b=base: [command, "retag", f"{b}:src", f"c{i}"], args.runs)
+                def retag_command(i: int, b: str = base) -> list[str]:
+                    return [command, "retag", f"{b}:src", f"c{i}"]
+
+                ours = measure(registry, retag_command, args.runs)
                 rows.append((label, "ci-tags retag (new process)", *ours))
                 times, counts = [], []
                 for i in range(args.runs):
@@ -161,12 +165,11 @@ def main() -> int:
                     counts.append(len(registry.since(mark)))
                 rows.append((label, "ci-tags copy (in one process)", statistics.median(times), statistics.mean(counts)))
                 if skopeo:
-                    theirs = measure(
-                        registry,
-                        lambda i, b=base: [skopeo, "copy", "--quiet", "--src-tls-verify=false",
-                                           "--dest-tls-verify=false", f"docker://{b}:src", f"docker://{b}:s{i}"],
-                        args.runs,
-                    )
+                    def skopeo_command(i: int, b: str = base, tool: str = skopeo) -> list[str]:
+                        return [tool, "copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
+                                f"docker://{b}:src", f"docker://{b}:s{i}"]
+
+                    theirs = measure(registry, skopeo_command, args.runs)
                     rows.append((label, "skopeo copy (new process)", *theirs))
             regs.http.close()
         finally:

@@ -16,12 +16,13 @@ if TYPE_CHECKING:
     from ci_tags.output import Output
     from ci_tags.output.result import Result
 
-# the context and the output (dataclasses, json, logging) are imported once a command runs: ``--version`` stays quick
+# the context, the output and the option declarations (dataclasses, json, logging) are imported once a command
+# runs: ``--version`` stays quick
 
-# name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has register(parser),
-# an Options dataclass with from_args(namespace) (the only place the command line is read) and
-# run(ctx, options) -> a result (ci_tags/output/result.py) that the output renders. Only the module of the
-# command being run is imported.
+# name -> (module in ci_tags.commands, talks to registries, one-line help). Each module has an Options dataclass
+# whose fields declare its flags (ci_tags/flags.py makes the parser and the options from it), run(ctx, options) ->
+# a result (ci_tags/output/result.py) that the output renders, and may have EXAMPLES, shown under "examples:" by
+# its --help. Only the module of the command being run is imported.
 COMMANDS: dict[str, tuple[str, bool, str]] = {
     "slug": ("slug", False, "print a branch name as a valid tag, as GitLab's CI_COMMIT_REF_SLUG"),
     "inspect": ("inspect", True, "show an image's digest, media type, size, platforms, created time and labels"),
@@ -56,41 +57,27 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(self, message)
 
 
-def add_global_options(p: argparse.ArgumentParser, default: object) -> None:
-    """--json and --debug, taken before the command (root parser) or after it (each command)."""
-    p.add_argument("--json", action="store_true", default=default,
-                   help="print one JSON object on stdout (shapes: schemas/<command>.json)")
-    p.add_argument("--debug", action="store_true", default=default,
-                   help="trace requests (secrets masked), show tracebacks; env CI_TAGS_DEBUG=1")
+_REGISTRY = "registry."  # the registry options' names in the parsed command line
 
 
 def common_options() -> Parser:
     """Options every subcommand takes; also accepted before the subcommand name."""
+    from ci_tags.flags import register
+    from ci_tags.output.options import OutputOptions
+
     common = Parser(add_help=False)
-    # SUPPRESS: a command's parser must not reset what the root parser already set (ci-tags --json tags REPO)
-    add_global_options(common, argparse.SUPPRESS)
+    # suppressed defaults: a command's parser must not reset what the root parser already set (ci-tags --json tags)
+    register(common, OutputOptions, suppress_defaults=True)
     return common
 
 
 def registry_options() -> Parser:
     """Options of every subcommand that talks to a registry."""
-    from ci_tags.context import DEFAULT_CONCURRENCY
+    from ci_tags.context import RegistryOptions
+    from ci_tags.flags import register
 
     opts = Parser(add_help=False)
-    opts.add_argument(
-        "--insecure-registry",
-        action="append",
-        metavar="HOST[:PORT]",
-        help="allow plain HTTP to this registry (loopback registries always may); env CI_TAGS_INSECURE_REGISTRIES",
-    )
-    opts.add_argument("--username", help="user for the command's target registry; env CI_TAGS_REGISTRY_USER")
-    opts.add_argument("--password", help="password or token for it (visible in ps: prefer --password-stdin or "
-                      "env CI_TAGS_REGISTRY_PASSWORD)")
-    opts.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    opts.add_argument("--ca-cert", action="append", default=[], metavar="FILE",
-                      help="also trust this CA (PEM) for TLS, on top of the system store and certs.d")
-    opts.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
-                      help=f"requests in flight at once (default {DEFAULT_CONCURRENCY})")
+    register(opts, RegistryOptions, prefix=_REGISTRY)
     return opts
 
 
@@ -107,10 +94,13 @@ def _password_from(stdin: TextIO, given: str | None) -> str:
 def build_parser(selected: str | None = None, *, listing: bool = False) -> argparse.ArgumentParser:
     """The root parser with the ``selected`` command's parser, its module imported to add its arguments; the
     other commands' parsers only when none is selected or ``listing`` (the root's --help lists them all)."""
+    from ci_tags.flags import add_version, register
+    from ci_tags.output.options import OutputOptions
+
     parser = Parser(prog="ci-tags", description="Manage container image tags from CI pipelines.",
                     epilog="Run 'ci-tags COMMAND --help' for a command's options and examples.")
-    parser.add_argument("--version", action="version", version=f"ci-tags {__version__}")
-    add_global_options(parser, False)
+    add_version(parser, f"ci-tags {__version__}")
+    register(parser, OutputOptions)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common, registry = common_options(), registry_options()
     for name, (module, remote, text) in COMMANDS.items():
@@ -121,7 +111,7 @@ def build_parser(selected: str | None = None, *, listing: bool = False) -> argpa
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == selected:
             command = importlib.import_module(f"ci_tags.commands.{module}")
-            command.register(cmd)
+            register(cmd, command.Options)
             examples = getattr(command, "EXAMPLES", "")
             if examples:
                 cmd.epilog = "examples:\n" + examples.strip("\n")
@@ -171,17 +161,22 @@ def main(
 
 def _run(args: argparse.Namespace, env: dict[str, str], out: Output, stdin: TextIO) -> int:
     """Run the parsed command; map its errors to exit codes (and to the ``error`` of --json)."""
+    from dataclasses import replace
+
     from ci_tags.context import Context, RegistryOptions
+    from ci_tags.flags import from_args
     from ci_tags.output import render
 
     ctx = Context(env=env, out=out)
-    module = importlib.import_module(f"ci_tags.commands.{COMMANDS[args.command][0]}")
+    module_name, remote, _ = COMMANDS[args.command]
+    module = importlib.import_module(f"ci_tags.commands.{module_name}")
     try:
-        if getattr(args, "password_stdin", False):
-            args.password = _password_from(stdin, args.password)
-        ctx.registry = RegistryOptions.from_args(args)
-        result: Result = module.run(ctx, module.Options.from_args(args))
-        return render(result, out)
+        registry = from_args(RegistryOptions, args, prefix=_REGISTRY) if remote else RegistryOptions()
+        if registry.password_stdin:
+            registry = replace(registry, password=_password_from(stdin, registry.password))
+        ctx.registry = registry
+        result: Result = module.run(ctx, from_args(module.Options, args))
+        return render(result, out, module.RENDERERS)
     except CiTagsError as exc:
         out.error(exc)
         return exc.exit_code

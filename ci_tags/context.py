@@ -3,11 +3,11 @@ options of the command line, and the registries of this process, created on firs
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ci_tags.flags import flag
 from ci_tags.output import Output
 
 if TYPE_CHECKING:
@@ -16,25 +16,23 @@ if TYPE_CHECKING:
 DEFAULT_CONCURRENCY = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegistryOptions:
-    """The options of every command that talks to registries (cli.registry_options), typed."""
+    """The options of every command that talks to registries (before the command's own in its --help)."""
 
-    insecure: tuple[str, ...] = ()
-    username: str | None = None
-    password: str | None = None
-    ca_certs: tuple[str, ...] = ()
-    concurrency: int = DEFAULT_CONCURRENCY
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RegistryOptions:
-        return cls(
-            insecure=tuple(getattr(args, "insecure_registry", None) or ()),
-            username=getattr(args, "username", None),
-            password=getattr(args, "password", None),
-            ca_certs=tuple(getattr(args, "ca_cert", None) or ()),
-            concurrency=max(1, int(getattr(args, "concurrency", None) or DEFAULT_CONCURRENCY)),
-        )
+    insecure: tuple[str, ...] = flag("--insecure-registry", default=(), metavar="HOST[:PORT]",
+                                     help="allow plain HTTP to this registry (loopback registries always may)",
+                                     env="CI_TAGS_INSECURE_REGISTRIES")
+    username: str | None = flag("--username", help="user for the command's target registry",
+                                env="CI_TAGS_REGISTRY_USER")
+    password: str | None = flag("--password", env="CI_TAGS_REGISTRY_PASSWORD", help="password or token for it "
+                                "(visible in ps: prefer --password-stdin or env CI_TAGS_REGISTRY_PASSWORD)")
+    password_stdin: bool = flag("--password-stdin", default=False, help="read the password from standard input")
+    ca_certs: tuple[str, ...] = flag("--ca-cert", default=(), metavar="FILE",
+                                     help="also trust this CA (PEM) for TLS, on top of the system store and certs.d")
+    concurrency: int = flag("--concurrency", default=DEFAULT_CONCURRENCY,
+                            convert=lambda n: max(1, n or DEFAULT_CONCURRENCY),
+                            help=f"requests in flight at once (default {DEFAULT_CONCURRENCY})")
 
 
 @dataclass

@@ -95,7 +95,7 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(clean_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def cli(clean_env: dict[str, str]):
     """Run ``ci-tags`` in-process: ``cli("tags", ref, env={...})`` -> CliResult."""
 
     def run(*argv: str, env: Mapping[str, str] | None = None, stdin: str = "") -> CliResult:

@@ -12,11 +12,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ci_tags"
 
 # layer -> the layers it may import (itself included). Imports under ``if TYPE_CHECKING:`` are not counted:
 # they do not run, and type names may cross layers.
-BASE = {"errors", "version"}  # every layer may use the error root and ``ci_tags.__version__``
+# every layer may use the error root, ``ci_tags.__version__`` and the option declarations (ci_tags/flags.py)
+BASE = {"errors", "version", "flags"}
 ALLOWED: dict[str, set[str]] = {
     "errors": {"errors"},
     "version": {"version"},
-    "core": {"errors", "core"},
+    "flags": {"flags"},
+    "core": {"errors", "flags", "core"},
     "concurrency": BASE | {"concurrency"},
     "project": BASE | {"core", "project"},
     "oci": BASE | {"core", "concurrency", "oci"},
@@ -29,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "commands": BASE | {"core", "concurrency", "project", "oci", "backends", "ci", "builders", "services",
                         "context", "output", "commands"},
     "cli": BASE | {"context", "output", "commands", "cli"},
+    "api": BASE | {"core", "project", "oci", "api"},  # the supported Python names, re-exported
     "shims": {"core", "project"},
 }
 SHIMS = {"config", "dockerfile", "dockerignore", "imageset"}  # 0.1's public import paths, re-exported
@@ -96,4 +99,34 @@ def test_services_and_rules_never_print() -> None:
         for number, line in enumerate(text.splitlines(), 1):
             if "print(" in line.split("#")[0] or "sys.stdout" in line or "sys.stderr" in line:
                 wrong.append(f"{rel}:{number}: {line.strip()}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_each_flag_is_declared_once_through_the_generator() -> None:
+    """A flag is a field of an options dataclass (ci_tags/flags.py makes the parser from it): no ``add_argument``
+    anywhere else, so a flag is never written twice (parser, options, service)."""
+    wrong = []
+    for path in modules():
+        rel = path.relative_to(PACKAGE)
+        if rel.name == "flags.py" and len(rel.parts) == 1:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("add_argument", "add_argument_group"):
+                wrong.append(f"{rel}:{node.lineno}: {node.attr}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_services_word_nothing_for_people() -> None:
+    """Presentation lives in ci_tags/output: a service tells what happens through events and results (data), never
+    a sentence for a person through warn/info/line/table (the output's live objects word the events)."""
+    wrong = []
+    for path in sorted((PACKAGE / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            worded = any(isinstance(a, ast.JoinedStr) or (isinstance(a, ast.Constant) and isinstance(a.value, str))
+                         for a in node.args)
+            if name in ("warn", "info", "line", "table") and worded:
+                wrong.append(f"services/{path.relative_to(PACKAGE / 'services')}:{node.lineno}: {name}(...)")
     assert not wrong, "\n".join(wrong)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ci_tags.backends import BACKENDS, BackendSpec, backend_for, kinds
+from ci_tags.backends import BACKENDS, BackendSpec, Capability, Where, backend_for, kinds
 from tests.support.fake_quay import FakeQuay
 from tests.support.quay_backend import HOST
 
@@ -22,7 +22,7 @@ CONTENT = "hash-" + "1" * 64
 def quay(monkeypatch):
     monkeypatch.setitem(BACKENDS, "quay", BackendSpec(
         "quay", "tests.support.quay_backend", "Quay API",
-        frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), frozenset({HOST})))
+        Capability.LISTS_NAMESPACES | Capability.DATES_TAGS | Capability.DELETES_BY_TAG, frozenset({HOST})))
     repos = {
         "team/app": {"pipeline-1": NOW - timedelta(days=20), "pipeline-2": NOW - timedelta(days=9),
                      "pipeline-3": NOW - timedelta(days=1), CONTENT: NOW - timedelta(days=30),
@@ -41,8 +41,8 @@ def env(fake: FakeQuay) -> dict[str, str]:
 
 def test_a_backend_in_the_table_is_a_choice_and_auto_picks_it_for_its_host(quay, client):
     assert "quay" in kinds()
-    assert backend_for("auto", HOST, registries=client, env=env(quay)).name == "quay"
-    assert backend_for("auto", "registry.example.com", registries=client, env=env(quay)).name == "oci"
+    assert backend_for("auto", Where(HOST, client, env(quay))).name == "quay"
+    assert backend_for("auto", Where("registry.example.com", client, env(quay))).name == "oci"
 
 
 def test_janitor_cleans_through_a_backend_added_by_the_table(quay, cli):

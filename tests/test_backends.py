@@ -9,11 +9,12 @@ import logging
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
 
-from ci_tags.backends import backend_for, has
+from ci_tags.backends import Capability, Where, backend_for, has
 from ci_tags.backends.base import TagRecord, name_after, parse_time
 from ci_tags.backends.dockerhub import DockerHubBackend
 from ci_tags.backends.gitlab import GitLabBackend
@@ -64,12 +65,12 @@ def test_name_after_namespace(path, namespace, expected):
 # -- Docker Hub ------------------------------------------------------------------------------------------------
 
 
-def hub_repos() -> dict[str, dict]:
-    repos: dict[str, dict] = {f"linaro/ci-{i:03d}": {"5.0.0": "2026-01-01T00:00:00Z"} for i in range(130)}
+def hub_repos() -> dict[str, dict[str, Any]]:
+    repos: dict[str, dict[str, Any]] = {f"linaro/ci-{i:03d}": {"5.0.0": "2026-01-01T00:00:00Z"} for i in range(130)}
     repos["linaro/x-ci-1"] = {"5.0.0": "2026-01-01T00:00:00Z"}  # contains the prefix, does not start with it
     repos["linaro/tools"] = {"5.0.0": "2026-01-01T00:00:00Z"}
     repos["elsewhere/ci-000"] = {"5.0.0": "2026-01-01T00:00:00Z"}
-    big: dict = {f"t{i:03d}": f"2026-02-{1 + i % 28:02d}T10:00:00.000000Z" for i in range(150)}
+    big: dict[str, Any] = {f"t{i:03d}": f"2026-02-{1 + i % 28:02d}T10:00:00.000000Z" for i in range(150)}
     big["dated"] = "2026-03-04T05:06:07.123456Z"
     big["legacy"] = {"tag_last_pushed": None, "last_updated": "2025-12-31T23:59:59Z"}
     big["undated"] = {"tag_last_pushed": None, "last_updated": None, "digest": None}
@@ -118,7 +119,7 @@ def test_hub_tags_page_and_parse_push_dates(hub, http):
     assert tags["legacy"].pushed_at == datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)  # last_updated fallback
     assert tags["undated"] == TagRecord("undated", None, None)
     assert tags["latest"].digest == tags["5.0.0"].digest == fake_digest("linaro/ci-big", "5.0.0")
-    assert has(backend, "dates-tags")
+    assert has(backend, Capability.DATES_TAGS)
 
 
 def test_hub_delete_removes_that_tag_only(hub, http):
@@ -208,7 +209,7 @@ GITLAB_CI = {"GITLAB_CI": "true", "CI_REGISTRY": "registry.gitlab.example.com",
     ],
 )
 def test_backend_for_picks_by_kind_and_environment(registries, kind, host, env, expected):
-    backend = backend_for(kind, host, registries=registries, env=env)
+    backend = backend_for(kind, Where(host, registries, env))
     name = backend.name + ("-job" if isinstance(backend, GitLabBackend) and backend.job_token else "")
     assert name == expected
     if isinstance(backend, OciBackend):
@@ -218,8 +219,8 @@ def test_backend_for_picks_by_kind_and_environment(registries, kind, host, env, 
 
 
 def test_backend_for_an_explicit_gitlab_url_selects_gitlab(registries):
-    backend = backend_for("auto", "registry.example.com", registries=registries, env={},
-                          gitlab_url="https://gitlab.example.com", gitlab_token=GL_TOKEN)
+    backend = backend_for("auto", Where("registry.example.com", registries, {},
+                                        gitlab_url="https://gitlab.example.com", gitlab_token=GL_TOKEN))
     assert isinstance(backend, GitLabBackend) and not backend.job_token and GL_TOKEN not in repr(backend)
 
 
@@ -235,12 +236,12 @@ def test_backend_for_an_explicit_gitlab_url_selects_gitlab(registries):
 )
 def test_backend_for_refuses_what_cannot_work(registries, clean_env, kind, host, env):
     with pytest.raises(BadInput):
-        backend_for(kind, host, registries=registries, env={**clean_env, **env})
+        backend_for(kind, Where(host, registries, {**clean_env, **env}))
 
 
 def test_backend_for_with_hub_credentials_drives_the_hub_api(registries, hub):
-    backend = backend_for("auto", "docker.io", registries=registries, env={}, username="linaro-bot",
-                          password=SECRET, hub_url=hub.url)
+    backend = backend_for("auto", Where("docker.io", registries, {}, username="linaro-bot", password=SECRET,
+                                        hub_url=hub.url))
     assert backend.repositories("linaro", "tool") == ["docker.io/linaro/tools"]
 
 
@@ -266,7 +267,7 @@ def test_oci_lists_the_catalog_by_namespace_and_prefix_and_untags_one_tag(reg, r
     assert f"{registry.host}/{bk}/other" in backend.repositories(bk, "")
     records = sorted(backend.tags(f"{registry.host}/{bk}/ci-amd64"), key=lambda t: t.tag)
     assert records == [TagRecord("5.0.0", None, None), TagRecord("latest", None, None)]
-    assert not has(backend, "dates-tags")
+    assert not has(backend, Capability.DATES_TAGS)
 
     mark = registry.mark()
     backend.delete_tag(f"{registry.host}/{bk}/ci-amd64", "5.0.0")

@@ -7,19 +7,20 @@ import argparse
 
 import pytest
 
-from ci_tags.commands.plan import Options, register
+from ci_tags.commands.plan import Options
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.core.emitters import NOOP_JOB, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.core.plan import decide
 from ci_tags.errors import BadInput
+from ci_tags.flags import from_args, register
 from ci_tags.project.config import load_config
 from tests.test_plan import state
 
 
 def options(*argv: str) -> JobOptions:
     p = argparse.ArgumentParser()
-    register(p)
-    return Options.from_args(p.parse_args(list(argv))).jobs
+    register(p, Options)
+    return from_args(Options, p.parse_args(list(argv))).jobs
 
 
 def test_job_options_reach_every_build_job():

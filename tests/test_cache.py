@@ -45,12 +45,13 @@ def cached_project(registry, tmp_path, cli, monkeypatch):
     (root / "ci-tags.yml").write_text(f"registry: {prefix}\ncache: registry\nimages:\n  app:\n"
                                       "    dockerfile: app/Dockerfile\n")
 
-    def build(last: str, storage: str):  # type: ignore[no-untyped-def]
+    def build(last: str, storage: str):
         (root / "app" / "Dockerfile").write_text(
             f"FROM {base}\nRUN echo slow > /slow\nRUN echo quick > /quick\nRUN echo {last} > /last\n")
         env = {**buildah_env(tmp_path / storage), "CI_TAGS_PIPELINE_ID": "1"}
         return cli("build", "app", env=env)
 
+    # the fixture's function carries its project, for the tests that need more than running it
     build.prefix = prefix  # type: ignore[attr-defined]
     build.root = root  # type: ignore[attr-defined]
     build.base = base  # type: ignore[attr-defined]

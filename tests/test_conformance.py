@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,10 +46,10 @@ def _cases(sub: str) -> list[Path]:
     return sorted(p for p in (FOLDER / "buildkit" / sub).iterdir() if (p / "Dockerfile").is_file())
 
 
-def _table() -> dict[str, object]:
+def _table() -> dict[str, Any]:
     if FOLDER is None:
         return {"cases": [], "readall": {"content": "", "expected": []}}
-    data: dict[str, object] = json.loads((FOLDER / "patternmatcher" / "cases.json").read_text())
+    data: dict[str, Any] = json.loads((FOLDER / "patternmatcher" / "cases.json").read_text())
     return data
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +29,7 @@ def make_context(root: Path, dockerfile: str = "FROM debian:12\nCOPY src/ /src/\
 
 
 def h(root: Path, **kw) -> str:
-    args = {"arch": "amd64", "build_args": {}, "target": None, "bases": {}}
+    args: dict[str, Any] = {"arch": "amd64", "build_args": {}, "target": None, "bases": {}}
     args.update(kw)
     return content_hash(root / "Dockerfile", root, **args).hex
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ci_tags.backends import backend_for
+from ci_tags.backends import Where, backend_for
 from ci_tags.backends.gitlab import GitLabBackend
 from ci_tags.ci.environment import Pipeline
 from ci_tags.ci.gitlab import check_gitlab_pipeline
@@ -167,6 +167,7 @@ def test_a_wait_one_request_was_asked_for_holds_back_the_next_request_to_that_ho
     events: list[tuple[Any, ...]] = []
     api = closing(ScriptedApi({"/a": {}, "/b": {}}, {"/a": [(429, {"Retry-After": "5"})]}, events))
     other = closing(ScriptedApi({"/c": {}}, events=events))
+    http: Http
 
     def sleep(seconds: float) -> None:
         events.append(("wait", round(seconds, 1)))
@@ -209,8 +210,8 @@ def test_gitlab_backend_reads_tag_details_with_the_commands_concurrency(client, 
     detail = re.compile(r"/registry/repositories/\d+/tags/t\d$")
     fake = closing(FakeGitLabRegistry(TOKEN, hook=lambda m, p: meeting.arrive() if detail.search(p) else None))
     fake.add_repository("team/app", "ci", {f"t{i}": FakeTag(digest_of(f"t{i}"), None) for i in range(5)})
-    backend = backend_for("gitlab", "registry.gitlab.example.com", registries=client, env=clean_env,
-                          gitlab_url=fake.url, gitlab_token=TOKEN, concurrency=concurrency)
+    backend = backend_for("gitlab", Where("registry.gitlab.example.com", client, clean_env, gitlab_url=fake.url,
+                                          gitlab_token=TOKEN, concurrency=concurrency))
     records = backend.tags("registry.gitlab.example.com/team/app/ci")
     assert sorted(r.tag for r in records) == [f"t{i}" for i in range(5)]
     assert (meeting.most > 1) is overlap

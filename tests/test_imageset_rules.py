@@ -77,7 +77,7 @@ def test_onbuild_and_env_of_a_set_parent_reach_the_child(tmp_path):
 
 
 def test_cli_refuses_what_docker_refuses_with_exit_2(tmp_path, cli, monkeypatch):
-    cases = {
+    cases: dict[str, tuple[str | bytes, str, str]] = {
         "target: nosuchstage": ("FROM scratch AS build\nCOPY a.txt /\n", "    target: nosuchstage\n",
                                 "target stage 'nosuchstage' could not be found"),
         "unknown instruction": ("FROM scratch\nCOPPY a.txt /\n", "",

@@ -1,6 +1,6 @@
 """Inventory of a repository and exclusive removal, on the real registry."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_KIND
 from ci_tags.core.times import parse_time
@@ -31,7 +31,8 @@ def test_inventory_reads_every_tag_once_with_stamps_and_image_times(reg, registr
 
 def test_parse_time():
     assert parse_time("2026-01-02T03:04:05Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    assert parse_time("2026-01-02T03:04:05.5+02:00").utcoffset().total_seconds() == 7200
+    parsed = parse_time("2026-01-02T03:04:05.5+02:00")
+    assert parsed is not None and parsed.utcoffset() == timedelta(hours=2)
     assert parse_time("yesterday") is None
     assert parse_time("2026-01-02T03:04:05") is None  # no zone: unknown, not guessed
     assert parse_time(None) is None

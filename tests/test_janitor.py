@@ -23,7 +23,7 @@ def populate(reg, repo, seed=1):
     digests, expected = {}, set()
     contents = []
     for i in range(12):
-        days = rnd.choice([1, 3, 10, 30, 60])
+        days: float = rnd.choice([1, 3, 10, 30, 60])
         tag = f"hash-{i:02d}" + "0" * 62
         img = push_image(reg, repo, tag, created=ago(days), layer_size=64)
         digests[tag] = img.manifest.digest
@@ -130,7 +130,8 @@ def test_an_image_a_concurrent_pipeline_tags_during_the_run_survives(reg, regist
     """Branch A's janitor lists the repository; branch B's plan then stamps its pipeline tag onto A's expired
     content image; A removes the content tag. B's tag must still resolve to a complete image."""
     from ci_tags.core.policy import CONTENT, PIPELINE, Policy, decide, template_regex
-    from ci_tags.services.janitor.registry_api import clean_repository
+    from ci_tags.services.janitor.engine import clean
+    from ci_tags.services.janitor.registry_api import RegistryTags
 
     repo = "janitor/race"
     old = push_image(reg, repo, "hash-" + "7" * 64, created=ago(30))
@@ -143,7 +144,8 @@ def test_an_image_a_concurrent_pipeline_tags_during_the_run_survives(reg, regist
         made["index"] = stamp(reg, repo, old.manifest, "pipeline-200", {ANNOTATION_KIND: "pipeline"}, "amd64")
         return decisions
 
-    outcome = clean_repository(reg, repo, decide_then_race, policy, dry_run=False, concurrency=4)
+    tags = RegistryTags(reg, repo, policy, datetime.now(timezone.utc), 4)
+    outcome = clean(tags, decide_then_race, dry_run=False, concurrency=4)
     assert outcome.removed == ["hash-" + "7" * 64] and not outcome.failed
     assert sorted(reg.tags(repo)) == ["pipeline-200"]
     assert reg.head_manifest(repo, "pipeline-200") == made["index"].digest

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,9 +48,10 @@ def hub_setup(project):
 def hub(closing):
     """``hub(tags, **behaviour)``: a fake Docker Hub holding ``tags`` in linaro/ci, closed when the test ends."""
 
-    def start(tags: dict[str, object], **kwargs: object) -> FakeDockerHub:
-        return closing(FakeDockerHub("linaro-bot", SECRET, {HUB_REPO: dict(tags), "linaro/other": {"x": ago(1)}},
-                                     **kwargs))
+    def start(tags: dict[str, object], **kwargs: Any) -> FakeDockerHub:
+        fake: FakeDockerHub = closing(FakeDockerHub(
+            "linaro-bot", SECRET, {HUB_REPO: dict(tags), "linaro/other": {"x": ago(1)}}, **kwargs))
+        return fake
 
     return start
 

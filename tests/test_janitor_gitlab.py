@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,8 +65,8 @@ def gitlab(closing):
     """``gitlab(tags, registry_host, **behaviour)``: a fake GitLab whose team/app/ci holds ``tags`` (and
     team/app/other one tag), closed when the test ends."""
 
-    def start(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: object) -> FakeGitLabRegistry:
-        fake = closing(FakeGitLabRegistry(  # type: ignore[arg-type]
+    def start(tags: dict[str, FakeTag], registry_host: str = GL_HOST, **kwargs: Any) -> FakeGitLabRegistry:
+        fake: FakeGitLabRegistry = closing(FakeGitLabRegistry(
             GL_TOKEN, job_token=JOB_TOKEN, job_project="team/app",
             registry_host=registry_host, **kwargs))
         fake.add_repository("team/app", "ci", dict(tags))
@@ -79,8 +80,8 @@ def gl_janitor(cli, fake: FakeGitLabRegistry, config: str, *more: str):
     return cli("janitor", "--config", config, *more, env=gitlab_env(fake))
 
 
-def current_of(report: dict) -> str:  # type: ignore[type-arg]
-    return next(tag for tag, why in report["kept"].items() if why == "current")
+def current_of(report: dict[str, Any]) -> str:
+    return str(next(tag for tag, why in report["kept"].items() if why == "current"))
 
 
 def left(fake: FakeGitLabRegistry, name: str = "ci") -> set[str]:

@@ -3,12 +3,13 @@ cause of failure, each removal in the log as it happens, and a stop (SIGTERM/SIG
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -88,24 +89,30 @@ def test_a_registry_refusing_deletes_is_one_line_not_one_per_tag(reg, registry, 
 
 def test_each_removal_is_in_the_log_as_it_happens_and_sigterm_stops_with_a_summary(reg, registry, tmp_path, closing):
     """A job killed by its timeout: the janitor gets SIGTERM, starts no more removals, finishes those in flight,
-    prints the summary and exits 143; its log names exactly the tags that are gone."""
+    prints the summary and exits 143; its log names exactly the tags that are gone. The signal comes while the
+    second removal's DELETE is in flight (sent by the proxy as that request arrives: no clock involved)."""
     repo = "life/killed"
     tags = expired_pipeline_tags(reg, repo, 60)
+    janitor: list[subprocess.Popen[str]] = []
+    started = threading.Event()  # the process is in ``janitor``
+    deletes = itertools.count(1)
 
-    def slow_deletes(method, path, query):
-        if method == "DELETE":
-            time.sleep(0.3)
+    def term_at_second_delete(method, path, query):
+        if method == "DELETE" and next(deletes) == 2:
+            assert started.wait(60)
+            janitor[0].send_signal(signal.SIGTERM)
         return None
 
-    front = closing(RegistryFront(registry.url, slow_deletes))
+    front = closing(RegistryFront(registry.url, term_at_second_delete))
     command = str(Path(sys.executable).parent / "ci-tags")
     proc = subprocess.Popen([command, "janitor", f"{front.host}/{repo}", "--concurrency", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    janitor.append(proc)
+    started.set()
     assert proc.stdout is not None
     lines = [proc.stdout.readline()]  # the first removal, printed as it happened
     assert lines[0].startswith(f"removed {front.host}/{repo}:pipeline-"), lines
     assert re.search(r"\(expired: tagged (39|40)d\S* ago \(stamp\) > 7d\)$", lines[0]), lines  # age and rule
-    proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     log = lines[0] + out

@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from typing import Any
 
 import jsonschema
 import pytest
@@ -115,7 +116,7 @@ def test_every_command_succeeds_with_its_schema_shape(registry, builds, cli, tmp
     monkeypatch.chdir(root)
     ci = {**env, "CI_TAGS_PIPELINE_ID": "1", "CI_TAGS_BRANCH": "main", "CI_TAGS_DEFAULT_BRANCH": "main"}
 
-    def run(*argv: str) -> dict:
+    def run(*argv: str) -> dict[str, Any]:
         result = cli(*argv, "--json", env=ci)
         assert result.code == 0, result.err
         return validated(result.out)

@@ -15,8 +15,10 @@ rewrites image creation times and stamps), never by sleeping:
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-import time
+import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +36,7 @@ IMAGES = ("base", "app", "tools")
 
 
 @pytest.fixture(scope="module")
-def store(gitlab_registry):  # type: ignore[no-untyped-def]
+def store(gitlab_registry):
     """The tests' own client (an admin; the pipelines get only the job token)."""
     return gitlab_registry.admin()
 
@@ -62,32 +64,60 @@ def front_of(gitlab_registry: GitLabLikeRegistry, root: Path, intercept: Interce
         front.close()
 
 
-def janitor_targets(gitlab_registry, gitlab_project, front: RegistryFront) -> str:  # type: ignore[no-untyped-def]
+def terminate_janitors() -> int:
+    """SIGTERM, as a job's timeout sends it, to each ``ci-tags janitor`` process this test process started (the
+    job's, under gitlab-ci-local); never another process of the machine. How many were signalled."""
+    processes: dict[int, tuple[int, list[bytes]]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                processes[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes().split(b"\0"))
+            except (OSError, ValueError, IndexError):
+                continue  # gone meanwhile
+
+    def ours(pid: int) -> bool:
+        while pid > 1 and pid in processes:
+            pid = processes[pid][0]
+            if pid == os.getpid():
+                return True
+        return False
+
+    def janitor(argv: list[bytes]) -> bool:
+        return any(a.endswith(b"ci-tags") and argv[i + 1:i + 2] == [b"janitor"] for i, a in enumerate(argv))
+
+    found = [pid for pid, (_, argv) in processes.items() if ours(pid) and janitor(argv)]
+    for pid in found:
+        os.kill(pid, signal.SIGTERM)
+    return len(found)
+
+
+def janitor_targets(gitlab_registry, gitlab_project, front: RegistryFront) -> str:
     """The janitor's arguments for the repositories behind the proxy. Its token realm is on the issuer's host,
     trusted as its registry (the plain-HTTP proxy) is: with the test CA, given as the job's --ca-cert."""
     repos = " ".join(f"{front.host}/{repository(gitlab_project, n)}" for n in IMAGES)
     return f"--ca-cert {gitlab_registry.ca.cert} {repos}"
 
 
-def repository(gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def]
+def repository(gitlab_project, name: str) -> str:
     return f"{gitlab_project.prefix}/{name}"
 
 
-def stamptarget(store, repo: str, digest: str) -> str:  # type: ignore[no-untyped-def]
-    return stamp_of(store.get_manifest(repo, digest))["dev.ci-tags.target"]
+def stamptarget(store, repo: str, digest: str) -> str:
+    return (stamp_of(store.get_manifest(repo, digest)) or {})["dev.ci-tags.target"]
 
 
-def content_tag_of_latest(store, gitlab_project, name: str) -> str:  # type: ignore[no-untyped-def]
-    return stamp_of(store.get_manifest(repository(gitlab_project, name), "latest"))[ANNOTATION_CONTENT_TAG]
+def content_tag_of_latest(store, gitlab_project, name: str) -> str:
+    return (stamp_of(store.get_manifest(repository(gitlab_project, name), "latest")) or {})[ANNOTATION_CONTENT_TAG]
 
 
 @pytest.fixture(scope="module")
-def main_publishes(gitlab_project):  # type: ignore[no-untyped-def]
+def main_publishes(gitlab_project):
     return gitlab_project()
 
 
 @pytest.fixture(scope="module")
-def month_later_branch(gitlab_project, store, main_publishes):  # type: ignore[no-untyped-def]
+def month_later_branch(gitlab_project, store, main_publishes):
     for name in IMAGES:
         move_back(store, repository(gitlab_project, name), 30)
     before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
@@ -100,17 +130,17 @@ def month_later_branch(gitlab_project, store, main_publishes):  # type: ignore[n
 
 
 @pytest.fixture(scope="module")
-def main_again(gitlab_project, store, month_later_branch):  # type: ignore[no-untyped-def]
+def main_again(gitlab_project, store, month_later_branch):
     latest = {name: store.head_manifest(repository(gitlab_project, name), "latest") for name in IMAGES}
     return gitlab_project(), latest
 
 
 @pytest.fixture(scope="module")
-def refusing(gitlab_project, gitlab_registry, store, main_again):  # type: ignore[no-untyped-def]
+def refusing(gitlab_project, gitlab_registry, store, main_again):
     for name in IMAGES:
         move_back(store, repository(gitlab_project, name), 30)
 
-    def refuse(method, path, query):  # type: ignore[no-untyped-def]
+    def refuse(method, path, query):
         if method == "DELETE":
             return 405, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNSUPPORTED"}]}'
         return None
@@ -124,29 +154,31 @@ def refusing(gitlab_project, gitlab_registry, store, main_again):  # type: ignor
 
 
 @pytest.fixture(scope="module")
-def killed(gitlab_project, gitlab_registry, store, refusing):  # type: ignore[no-untyped-def]
+def killed(gitlab_project, gitlab_registry, store, refusing):
     for name in IMAGES:
         move_back(store, repository(gitlab_project, name), 30)
     before = {name: set(store.tags(repository(gitlab_project, name))) for name in IMAGES}
 
-    def slow(method, path, query):  # type: ignore[no-untyped-def]
-        if method == "DELETE":
-            time.sleep(1)
+    deletes = itertools.count(1)
+
+    def term_at_first_delete(method, path, query):
+        if method == "DELETE" and next(deletes) == 1:  # a removal in flight: the job's timeout comes now
+            assert terminate_janitors() == 1
         return None
 
     ci = gitlab_project.root / ".gitlab-ci.yml"
-    with front_of(gitlab_registry, gitlab_project.root, slow) as front:
+    with front_of(gitlab_registry, gitlab_project.root, term_at_first_delete) as front:
         repos = janitor_targets(gitlab_registry, gitlab_project, front)
         text = ci.read_text() + f"""
 ci-tags-janitor:
   script:
-    - timeout -s TERM 3 ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
+    - ci-tags janitor --config "$CI_TAGS_CONFIG" --concurrency 1 {repos}
 """
         with gitlab_project.changed(ci, text, "a janitor killed by its job's timeout"):
             return gitlab_project(), before
 
 
-def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
+def test_main_publishes(main_publishes, gitlab_project, store):
     assert main_publishes.code == 0, main_publishes.output[-3000:]
     assert main_publishes.ran("ci-tags-janitor") == "PASS"
     assert main_publishes.ran("ci-tags-publish") == "PASS"
@@ -155,7 +187,7 @@ def test_main_publishes(main_publishes, gitlab_project, store):  # type: ignore[
 
 
 def test_a_branch_a_month_later_keeps_mains_cache_and_removes_mains_old_pipeline_tags(
-        month_later_branch, main_publishes, gitlab_project, store):  # type: ignore[no-untyped-def]
+        month_later_branch, main_publishes, gitlab_project, store):
     run, before, mains = month_later_branch
     assert run.code == 0, run.output[-3000:]
     assert run.ran("ci-tags-janitor") == "PASS", run.output[-3000:]
@@ -169,7 +201,7 @@ def test_a_branch_a_month_later_keeps_mains_cache_and_removes_mains_old_pipeline
 
 
 def test_main_again_unchanged_builds_nothing_and_moves_no_blob(main_again, month_later_branch, gitlab_project,
-                                                                  store):  # type: ignore[no-untyped-def]
+                                                                  store):
     run, latest = main_again
     assert run.code == 0, run.output[-3000:]
     assert run.child_jobs == ["ci-tags:nothing-to-build"]  # main's cache survived the branch's janitor
@@ -185,7 +217,7 @@ def test_main_again_unchanged_builds_nothing_and_moves_no_blob(main_again, month
         assert target(store, repo, "latest") == stamptarget(store, repo, latest[name])
 
 
-def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitlab_project):  # type: ignore[no-untyped-def]
+def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitlab_project):
     janitor = [result for name, result in refusing.jobs.items() if name.split()[0] == "ci-tags-janitor"]
     assert janitor == ["WARN"], refusing.output[-4000:]  # it failed, and was allowed to
     assert refusing.ran("ci-tags-plan") == "PASS"
@@ -195,7 +227,7 @@ def test_a_registry_refusing_deletes_fails_the_janitor_job_alone(refusing, gitla
     assert 1 <= len(not_removed) <= len(IMAGES), "\n".join(not_removed)
 
 
-def test_a_janitor_killed_mid_run_leaves_a_log_of_what_it_removed(killed, gitlab_project, store):  # type: ignore[no-untyped-def]
+def test_a_janitor_killed_mid_run_leaves_a_log_of_what_it_removed(killed, gitlab_project, store):
     run, before = killed
     janitor = [result for name, result in run.jobs.items() if name.split()[0] == "ci-tags-janitor"]
     assert janitor == ["WARN"], run.output[-4000:]

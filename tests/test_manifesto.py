@@ -23,7 +23,7 @@ def test_labels_hash_the_whole_output_and_keep_a_bounded_text() -> None:
     assert len(labels[TEXT_LABEL].encode()) <= MAX_TEXT and labels[TEXT_LABEL].endswith("(cut: 90000 bytes in all)\n")
 
 
-def test_an_empty_manifesto_is_bad_input(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_manifesto_is_bad_input(tmp_path: Path, cli) -> None:
     write_project(tmp_path, "r.example/x", "r.example/base:1")
     text = (tmp_path / "ci-tags.yml").read_text().replace(
         "    dockerfile: docker/app/Dockerfile\n", "    dockerfile: docker/app/Dockerfile\n    manifesto: ''\n")
@@ -35,7 +35,7 @@ def test_an_empty_manifesto_is_bad_input(tmp_path: Path, cli) -> None:  # type: 
 
 @pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is installed by .ci/setup")
 def test_build_labels_the_manifesto_and_rebuilds_with_the_same_packages_compare_equal(
-    tmp_path: Path, registry, reg, cli  # type: ignore[no-untyped-def]
+    tmp_path: Path, registry, reg, cli
 ) -> None:
     env = buildah_env(tmp_path / "buildah")
     base = push_busybox_base(registry.host, tmp_path, env)

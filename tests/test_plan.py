@@ -27,7 +27,7 @@ def state(name, present, arches=("amd64",), arch_present=None, parents=()):
 def test_present_content_tag_is_reused_absent_is_built():
     plan = decide([state("base", True), state("app", False, parents=["base"])])
     assert [(p.name, p.action, p.builds) for p in plan.images] == [("base", REUSE, ()), ("app", BUILD, ("amd64",))]
-    assert plan.to_build == [(plan.images[1], "amd64")]
+    assert [(p, arch) for p in plan.images for arch in p.builds] == [(plan.images[1], "amd64")]
     assert not plan.nothing_to_build
 
 

@@ -48,7 +48,7 @@ def make_policy(**overrides: object) -> Policy:
         current=frozenset({CURRENT, CURRENT_ARCH}),
     )
     fields.update(overrides)
-    return Policy(**fields)  # type: ignore[arg-type]
+    return Policy(**fields)  # type: ignore[arg-type]  # the tests' overrides, each of its field's type
 
 
 def info(tag: str, age: timedelta | None, digest: str = "sha256:d", source: str = "stamp") -> TagInfo:

@@ -18,7 +18,7 @@ PASSWORD = BASIC_USERS["alice"]
 
 
 @pytest.fixture
-def upstream(clean_env, basic_registry):  # type: ignore[no-untyped-def]
+def upstream(clean_env, basic_registry):
     regs = Registries(Http(), clean_env, username="alice", password=PASSWORD)
     yield regs.get(basic_registry.host)
     regs.http.close()
@@ -71,7 +71,7 @@ IMAGES = """\
 
 
 def test_prepare_layers_entries_discovers_tags_from_labels_and_pushes(
-    upstream: Registry, basic_registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    upstream: Registry, basic_registry, registry, registry2, client, cli, tmp_path: Path
 ) -> None:
     up, local, remote = basic_registry.host, registry.host, registry2.host
     nova_labels = {"version": "16.0", "release": "2.1587049321"}
@@ -118,7 +118,7 @@ def test_prepare_layers_entries_discovers_tags_from_labels_and_pushes(
 
 
 def test_a_missing_label_or_a_taken_tag_writes_nothing(
-    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path
 ) -> None:
     up, local = basic_registry.host, registry.host
     push_image(upstream, "tripleo-bad/centos-binary-nova-api", "current-tripleo", labels={"version": "16.0"})
@@ -147,7 +147,7 @@ def test_a_missing_label_or_a_taken_tag_writes_nothing(
 
 
 def test_push_destination_true_needs_the_local_destination(
-    upstream: Registry, basic_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    upstream: Registry, basic_registry, cli, tmp_path: Path
 ) -> None:
     push_image(upstream, "tripleomaster/centos-binary-swift", "current-tripleo",
                labels={"version": "1", "release": "2"})
@@ -161,7 +161,7 @@ def test_push_destination_true_needs_the_local_destination(
 
 
 def test_labels_of_an_index_come_from_its_linux_amd64_image(
-    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path
 ) -> None:
     from ci_tags.core.manifest import OCI_INDEX, Manifest, sha256_digest
 
@@ -188,7 +188,7 @@ def test_labels_of_an_index_come_from_its_linux_amd64_image(
 
 
 def test_every_malformed_entry_of_the_image_list_is_listed_before_the_error(
-    basic_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    basic_registry, cli, tmp_path: Path
 ) -> None:
     path = prepare_file(tmp_path / "p.yaml", basic_registry.host, "127.0.0.1:1")
     images = tmp_path / "images.yml"

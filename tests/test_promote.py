@@ -16,7 +16,7 @@ PASSWORD = BASIC_USERS["alice"]
 
 
 @pytest.fixture
-def release(clean_env, basic_registry):  # type: ignore[no-untyped-def]
+def release(clean_env, basic_registry):
     regs = Registries(Http(), clean_env, username="alice", password=PASSWORD)
     yield regs.get(basic_registry.host)
     regs.http.close()
@@ -39,7 +39,7 @@ def write(path: Path, entries: list[dict[str, str]]) -> Path:
 
 
 def test_same_repository_promotion_copies_by_metadata_and_rerun_is_all_nothing_to_do(
-    reg: Registry, registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, cli, tmp_path: Path
 ) -> None:
     name = f"{registry.host}/stx/same"
     one = push_image(reg, "stx/same", "master-20191203T153530Z.0", layers=2).manifest
@@ -72,7 +72,7 @@ def test_same_repository_promotion_copies_by_metadata_and_rerun_is_all_nothing_t
 
 
 def test_cross_registry_promotion_into_an_authenticated_registry(
-    reg: Registry, release: Registry, registry, basic_registry, cli, tmp_path: Path, auth_env  # type: ignore[no-untyped-def]
+    reg: Registry, release: Registry, registry, basic_registry, cli, tmp_path: Path, auth_env
 ) -> None:
     image = push_image(reg, "build/cni", "master-1", layers=3, layer_size=4096).manifest
     index, _ = push_index(reg, "build/multi", "master-1")
@@ -97,7 +97,7 @@ def test_cross_registry_promotion_into_an_authenticated_registry(
     assert release.head_manifest("starlingx/multi", "stx.4.0") == index.digest
     for child in index.children:
         assert release.blob_exists("starlingx/multi", release.get_manifest("starlingx/multi", child.digest)
-                                   .config.digest)  # type: ignore[union-attr]
+                                   .config.digest)  # type: ignore[union-attr]  # a child is an image manifest
     assert PASSWORD not in result.out + result.err + dry.out + dry.err
 
     again = cli("promote", str(path), "--json", env=auth_env)
@@ -105,7 +105,7 @@ def test_cross_registry_promotion_into_an_authenticated_registry(
 
 
 def test_a_conflict_or_a_missing_source_writes_nothing_and_lists_every_problem(
-    reg: Registry, registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, cli, tmp_path: Path
 ) -> None:
     name = f"{registry.host}/stx/conflict"
     good = push_image(reg, "stx/conflict", "build-good").manifest
@@ -134,7 +134,7 @@ def test_a_conflict_or_a_missing_source_writes_nothing_and_lists_every_problem(
 
 
 def test_two_entries_asking_one_tag_with_different_builds_conflict(
-    reg: Registry, registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, cli, tmp_path: Path
 ) -> None:
     name = f"{registry.host}/stx/twice"
     push_image(reg, "stx/twice", "build-a")
@@ -152,7 +152,7 @@ def test_two_entries_asking_one_tag_with_different_builds_conflict(
 
 
 def test_a_malformed_entry_exits_2_naming_file_line_and_key_and_writes_nothing(
-    reg: Registry, registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, cli, tmp_path: Path
 ) -> None:
     name = f"{registry.host}/stx/malformed"
     push_image(reg, "stx/malformed", "build-1")
@@ -176,7 +176,7 @@ def test_a_malformed_entry_exits_2_naming_file_line_and_key_and_writes_nothing(
 
 
 def test_an_unreadable_target_is_a_problem_and_nothing_is_written(
-    reg: Registry, registry, token_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, token_registry, cli, tmp_path: Path
 ) -> None:
     """A job token may push to its own project's repositories only: the target it cannot read stops the file."""
     from tests.support.auth import TOKEN_USERS
@@ -201,7 +201,7 @@ def test_an_unreadable_target_is_a_problem_and_nothing_is_written(
 
 
 def test_copies_that_fail_are_summed_up_and_a_rerun_finishes_the_job(
-    reg: Registry, registry, token_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, token_registry, cli, tmp_path: Path
 ) -> None:
     """A reader can check the file but not push: every copy fails, with a summary; with push rights a re-run
     finishes, and a third run is all nothing to do."""
@@ -225,7 +225,7 @@ def test_copies_that_fail_are_summed_up_and_a_rerun_finishes_the_job(
 
 
 def test_two_promotions_of_one_file_at_once_both_succeed(
-    reg: Registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -95,7 +95,7 @@ def _run_script(job: dict[str, Any], cwd: Path, env: dict[str, str]) -> subproce
 
 
 def test_the_job_scripts_check_then_promote_with_the_real_ci_tags(
-    reg: Registry, registry, clean_env, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, clean_env, tmp_path: Path
 ) -> None:
     image = push_image(reg, "tpl/app", "build-9").manifest
     push_image(reg, "tpl/app", "stx.9.0-taken")
@@ -121,7 +121,7 @@ def test_the_job_scripts_check_then_promote_with_the_real_ci_tags(
     assert "conflict: " in conflict.stdout
 
 
-def test_the_component_under_gitlab_ci_local(reg: Registry, registry, clean_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_component_under_gitlab_ci_local(reg: Registry, registry, clean_env, tmp_path: Path) -> None:
     """Whole pipelines through the component (include: local with inputs) under gitlab-ci-local, with the real
     ci-tags and registry: a merge request changing the file runs the dry run, the default branch after the merge
     promotes, a conflicting merge request fails, and a change elsewhere runs neither job. gitlab-ci-local evaluates

@@ -9,6 +9,8 @@ interrupted removal leaving the tag on a placeholder)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -74,7 +76,10 @@ def test_janitor_never_moves_back_a_tag_moved_or_removed_during_its_run(reg, cli
             reg.put_manifest(repo, content, rebuilt)
 
         mark = len(front.events)
-        front.hook = AtRequest(k, lambda meanwhile=meanwhile: front.atomically(meanwhile))
+        def at_request(meanwhile: Callable[[], None] = meanwhile) -> None:
+            front.atomically(meanwhile)
+
+        front.hook = AtRequest(k, at_request)
         result = cli("janitor", f"{front.host}/{repo}", "--max-age", "7d")
         front.hook = None
         after = state(reg, repo)
@@ -115,7 +120,7 @@ def test_untag_never_brings_back_a_sibling_someone_else_removed(reg, cli, front)
     for k in range(n):
         repo = f"race/untag-{k}"
         image = scene(repo)
-        front.hook = AtRequest(k, lambda repo=repo: Untagger(reg, repo).remove("latest"))
+        front.hook = AtRequest(k, partial(Untagger(reg, repo).remove, "latest"))
         result = cli("untag", f"{front.host}/{repo}:pipeline-1")
         front.hook = None
         if state(reg, repo) != {"hash-abc": image.digest} or result.code != 0:
@@ -146,7 +151,7 @@ def test_two_publishes_at_once_end_on_the_newest(reg, registry, cli, front, tmp_
 
     via_proxy, _, _, _ = scene(f"race/pub{slow}-probe")
     n = count_requests(front, lambda: cli("publish", "--config", str(via_proxy), env=_publish_env(slow)))
-    wrong = []
+    wrong: list[tuple[object, ...]] = []
     for k in range(n):
         via_proxy, direct, repo, images = scene(f"race/pub{slow}-{k}")
 
@@ -245,7 +250,7 @@ def test_an_interrupted_removal_is_done_or_undone(reg, registry, cli, failure, a
         monkeypatch.setitem(Http.__init__.__kwdefaults__, "timeout", (2.0, 0.3))
         faults = proxy.faults = Faults(1.0, kinds=(failure,), seed=1, after_share=after, stall_seconds=0.5)
         pick = faults.pick
-        faults.pick = lambda: pick() if placeholder_delete(*proxy.seen[-1]) else None  # type: ignore[method-assign]
+        faults.pick = lambda: pick() if placeholder_delete(*proxy.seen[-1]) else None  # type: ignore[method-assign]  # the fault picker narrowed to one request
     result = cli("untag", f"{proxy.host}/{repo}:pipeline-1")
     assert "Traceback" not in result.err and result.err.count("\n") <= 3
     if after:

@@ -19,7 +19,7 @@ SPEC = SyncSpec(Path("sync.yml"), Reference("quay.io", "openstack.kolla"), Refer
 def seen(**kw: object) -> Observed:
     base: dict[str, object] = dict(image="nova-api", source_digest=A, source_label="m1", revisions={},
                                    highest_label=None, track_digest=None)
-    return Observed(**{**base, **kw})  # type: ignore[arg-type]
+    return Observed(**{**base, **kw})  # type: ignore[arg-type]  # the tests' overrides
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ LABEL = "dev.ci-tags.manifesto"
 
 
 @pytest.fixture
-def dest(clean_env, basic_registry):  # type: ignore[no-untyped-def]
+def dest(clean_env, basic_registry):
     regs = Registries(Http(), clean_env, username="alice", password=PASSWORD)
     yield regs.get(basic_registry.host)
     regs.http.close()
@@ -31,7 +31,7 @@ def sync_file(path: Path, source: str, destination: str, extra: str = "") -> Pat
 
 
 def test_revision_bumps_only_when_the_label_changed(
-    reg: Registry, dest: Registry, registry, basic_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, dest: Registry, registry, basic_registry, cli, tmp_path: Path
 ) -> None:
     ns, dns = f"{registry.host}/kolla-rev", f"{basic_registry.host}/kolla-rev"
     nova = push_image(reg, "kolla-rev/nova-api", "ocata", labels={LABEL: "m1"}).manifest
@@ -86,7 +86,7 @@ def test_revision_bumps_only_when_the_label_changed(
 
 
 def test_a_static_tag_is_copied_once_and_never_overwritten(
-    reg: Registry, dest: Registry, registry, basic_registry, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, dest: Registry, registry, basic_registry, cli, tmp_path: Path
 ) -> None:
     ns, dns = f"{registry.host}/kolla-static", f"{basic_registry.host}/kolla-static"
     v1 = push_image(reg, "kolla-static/keystone", "ocata", labels={LABEL: "k1"}).manifest
@@ -116,7 +116,7 @@ def test_a_static_tag_is_copied_once_and_never_overwritten(
 
 
 def test_include_and_exclude_over_the_source_catalog(
-    reg: Registry, registry, registry2, client, cli, tmp_path: Path, unique  # type: ignore[no-untyped-def]
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path, unique
 ) -> None:
     source, destination = unique("kolla-cat"), unique("kolla")
     for name in ("nova-api", "nova-compute", "glance-api"):
@@ -132,7 +132,7 @@ def test_include_and_exclude_over_the_source_catalog(
 
 
 def test_a_source_without_the_label_is_a_problem(
-    reg: Registry, registry, registry2, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, registry2, cli, tmp_path: Path
 ) -> None:
     push_image(reg, "kolla-nolabel/cinder", "ocata")
     path = sync_file(tmp_path / "sync.yml", f"{registry.host}/kolla-nolabel", f"{registry2.host}/kolla",
@@ -145,7 +145,7 @@ def test_a_source_without_the_label_is_a_problem(
 
 
 def test_two_syncs_at_once_converge_on_one_revision(
-    reg: Registry, registry, registry2, client, cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    reg: Registry, registry, registry2, client, cli, tmp_path: Path
 ) -> None:
     """No compare-and-swap in the registry API: two jobs syncing the same source at once both write ocata-1 with
     the same image, and both succeed; no ocata-2 appears."""

@@ -16,7 +16,7 @@ NS = Reference("docker.io", "tripleomaster")
 
 
 def entry(index: int, **kw: object) -> PrepareEntry:
-    return PrepareEntry(index, index + 3, NS, **kw)  # type: ignore[arg-type]
+    return PrepareEntry(index, index + 3, NS, **kw)  # type: ignore[arg-type]  # the tests' overrides, each of its field's type
 
 
 def test_a_later_entry_overrides_an_earlier_one_for_the_images_it_selects() -> None:

@@ -223,7 +223,7 @@ def test_publish_intents_in_the_registry_and_their_cleanup(reg, registry, cli, t
     config, repo, _, new = publish_scene(reg, registry, tmp_path, "safety/intents")
     assert cli("publish", "--config", str(config), env=PUBLISH_ENV).code == 0
     intent = reg.get_manifest(repo, "ci-tags-intent-12")
-    notes = stamp_of(intent)
+    notes = stamp_of(intent) or {}
     assert notes["dev.ci-tags.kind"] == "intent" and notes["dev.ci-tags.publish-tags"] == "latest"
     assert notes["dev.ci-tags.target"] == new.digest
     stamp_at(reg, repo, new, "ci-tags-intent-3", 30, "3", kind="intent")

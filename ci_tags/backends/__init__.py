@@ -3,7 +3,7 @@
 
 Every backend is described once, in :data:`BACKENDS`: its name (``--backend NAME``), the module that builds it,
 the API it speaks (for people), the hosts ``--backend auto`` sends to it, and what it can do
-(:data:`CAPABILITIES`). A backend module has ``build(where) -> Backend`` and may have ``serves(where) -> bool``,
+(:class:`Capability`). A backend module has ``build(where) -> Backend`` and may have ``serves(where) -> bool``,
 which ``auto`` asks, in the table's order, for a host no row names (GitLab: the job's registry in GitLab CI with
 a token). Adding a backend is one module plus one row here. Each module is imported only when consulted, and
 python-gitlab only when the GitLab backend is built: it is slow to import.
@@ -11,10 +11,11 @@ python-gitlab only when the GitLab backend is built: it is slow to import.
 
 from __future__ import annotations
 
+import enum
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from ci_tags.core.hosts import DOCKER_HUB_API_URL, DOCKER_HUB_HOSTS
 from ci_tags.errors import BadInput
@@ -23,14 +24,21 @@ if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.oci.client import Registries
 
-Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"]
-# - lists-namespaces: repositories(namespace, prefix) lists a namespace (prune needs it);
-# - dates-tags: tags() carries push or creation times, so the janitor dates tags by the service;
-# - deletes-by-tag: delete_tag removes exactly that tag through the service's API; without it the janitor works
-#   through the registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry_api.py);
-# - reads-stamps: a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts
-#   every manifest GET as a pull against its rate limit: there the janitor trusts the listing's digests alone).
-CAPABILITIES: tuple[Capability, ...] = ("lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps")
+class Capability(enum.Flag):
+    """What a backend can do beyond listing tags and removing one; a row's capabilities are these or'ed."""
+
+    LISTS_NAMESPACES = enum.auto()  # repositories(namespace, prefix) lists a namespace (prune needs it)
+    DATES_TAGS = enum.auto()  # tags() carries push or creation times, so the janitor dates tags by the service
+    # delete_tag removes exactly that tag through the service's API; without it the janitor works through the
+    # registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry_api.py)
+    DELETES_BY_TAG = enum.auto()
+    # a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts every manifest
+    # GET as a pull against its rate limit: there the janitor trusts the listing's digests alone)
+    READS_STAMPS = enum.auto()
+
+
+LISTS_NAMESPACES, DATES_TAGS, DELETES_BY_TAG, READS_STAMPS = (
+    Capability.LISTS_NAMESPACES, Capability.DATES_TAGS, Capability.DELETES_BY_TAG, Capability.READS_STAMPS)
 
 
 @dataclass(frozen=True)
@@ -38,13 +46,15 @@ class BackendSpec:
     name: str
     module: str  # has build(where) -> Backend, and may have serves(where) -> bool
     api: str  # the API it speaks, for people ("Docker Hub API")
-    capabilities: frozenset[Capability]
+    capabilities: Capability
     hosts: frozenset[str] = frozenset()  # ``auto`` picks it for these hosts
 
 
 @dataclass(frozen=True)
 class Where:
-    """What a backend is built from: the registry host and the options and environment of the command."""
+    """What a backend is built from: the registry host and the options and environment of the command (made
+    from them in one place, ci_tags/commands/options.backend_from_options). ``gitlab_token``: a library caller's
+    token; a command's comes from the environment (CI_TAGS_GITLAB_TOKEN, CI_JOB_TOKEN)."""
 
     host: str
     registries: Registries
@@ -60,10 +70,10 @@ class Where:
 # name -> spec; ``auto`` asks the rows in this order and falls back to FALLBACK
 BACKENDS: dict[str, BackendSpec] = {
     "dockerhub": BackendSpec("dockerhub", "ci_tags.backends.dockerhub", "Docker Hub API",
-                             frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), DOCKER_HUB_HOSTS),
+                             LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG, DOCKER_HUB_HOSTS),
     "gitlab": BackendSpec("gitlab", "ci_tags.backends.gitlab", "GitLab registry API",
-                          frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"})),
-    "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", frozenset({"lists-namespaces", "reads-stamps"})),
+                          LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG | READS_STAMPS),
+    "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", LISTS_NAMESPACES | READS_STAMPS),
 }
 FALLBACK = "oci"  # any registry speaks the registry API
 
@@ -73,15 +83,13 @@ def kinds() -> tuple[str, ...]:
     return ("auto", *BACKENDS)
 
 
-KINDS = kinds()
-
-
 def spec_of(backend: Backend) -> BackendSpec:
     """The table's row of a built backend."""
     return BACKENDS[backend.name]
 
 
 def has(backend: Backend, capability: Capability) -> bool:
+    """Whether the backend's row has ``capability`` (every one of them, when several are or'ed)."""
     return capability in spec_of(backend).capabilities
 
 
@@ -97,20 +105,9 @@ def _pick(where: Where) -> BackendSpec:
     return BACKENDS[FALLBACK]
 
 
-def backend_for(
-    kind: str,
-    host: str,
-    *,
-    registries: Registries,
-    env: Mapping[str, str],
-    username: str | None = None,
-    password: str | None = None,
-    gitlab_url: str | None = None,
-    gitlab_token: str | None = None,
-    hub_url: str = DOCKER_HUB_API_URL,
-    concurrency: int = 8,
-) -> Backend:
-    """The backend for a registry ``host``: the one named by ``kind``, or with "auto" the one the table picks:
+def backend_for(kind: str, where: Where) -> Backend:
+    """The backend for the registry ``where.host``: the one named by ``kind``, or with "auto" the one the table
+    picks:
 
     - Docker Hub (docker.io) -> its API, with the Hub credentials found for docker.io (flags, CI_TAGS_REGISTRY_*,
       the Docker/Podman auth files); without any, BadInput: the registry API can neither list nor untag there;
@@ -118,12 +115,10 @@ def backend_for(
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
 
-    ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
+    ``where.concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
     """
     if kind != "auto" and kind not in BACKENDS:
         raise BadInput(f"unknown backend {kind!r}", hint=f"one of {', '.join(kinds())}")
-    where = Where(host, registries, env, username=username, password=password, gitlab_url=gitlab_url,
-                  gitlab_token=gitlab_token, hub_url=hub_url, concurrency=concurrency)
     spec = _pick(where) if kind == "auto" else BACKENDS[kind]
     backend: Backend = importlib.import_module(spec.module).build(where)
     return backend

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.commands.options import add_config_option
+from ci_tags.commands.options import CONFIG_HELP
 from ci_tags.context import Context
-from ci_tags.services.pipeline import Report, pinner
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import PipelineLive, hashed
+from ci_tags.services.pipeline import PIN_BASE_HELP, pinner
 from ci_tags.services.pipeline.hashing import Hashed, content_tags
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags hash                      # every image of ./ci-tags.yml, no registry needed
   ci-tags hash app tools --json
@@ -19,24 +20,17 @@ EXAMPLES = """\
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    add_config_option(p)
-    p.add_argument("images", metavar="IMAGE", nargs="*", help="images of ci-tags.yml (default: all)")
-    p.add_argument("--pin-base", action="store_true", help="hash external FROM images by their current digest")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    config: str
-    images: tuple[str, ...] = ()  # none: all
-    pin_base: bool = False
+    config: str = flag("--config", default="ci-tags.yml", help=CONFIG_HELP)
+    images: tuple[str, ...] = positional("IMAGE", nargs="*", help="images of ci-tags.yml (default: all)")
+    pin_base: bool = flag("--pin-base", default=False, help=PIN_BASE_HELP)
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(config=args.config, images=tuple(args.images), pin_base=args.pin_base)
+
+RENDERERS = (Renderer(Hashed, hashed),)
 
 
 def run(ctx: Context, opts: Options) -> Hashed:
     pin = pinner(lambda: ctx.registries) if opts.pin_base else None
     return content_tags(Path(opts.config), ctx.env, opts.images, pin=pin,
-                        report=Report(warn=ctx.out.warn, info=ctx.out.info))
+                        report=PipelineLive(ctx.out))

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
+from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import inspected
 from ci_tags.services.inspect import Inspected, inspect_image
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags inspect registry.example.com/group/app:latest
   ci-tags inspect docker.io/library/alpine:3.20 --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("reference", metavar="REF")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    reference: str
+    reference: str = positional("REF")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(reference=args.reference)
+
+RENDERERS = (Renderer(Inspected, inspected),)
 
 
 def run(ctx: Context, opts: Options) -> Inspected:

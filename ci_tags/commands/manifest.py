@@ -3,40 +3,28 @@ under its content tag, and point this pipeline's tag at it."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
-from ci_tags.commands.options import (
-    PipelineOptions,
-    add_config_option,
-    add_pipeline_options,
-    load_image_set,
-    pipeline_of,
-)
+from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
+from ci_tags.flags import group, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.pipeline import assembled
 from ci_tags.services.pipeline.manifests import Assembled, assemble_image
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags manifest tools
   ci-tags manifest tools --pipeline-id 42 --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    add_config_option(p)
-    add_pipeline_options(p)
-    p.add_argument("image", metavar="IMAGE", help="a multi-arch image of ci-tags.yml")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    pipeline: PipelineOptions
-    image: str
+    pipeline: PipelineOptions = group(PipelineOptions)
+    image: str = positional("IMAGE", help="a multi-arch image of ci-tags.yml")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(pipeline=PipelineOptions.from_args(args), image=args.image)
+
+RENDERERS = (Renderer(Assembled, assembled),)
 
 
 def run(ctx: Context, opts: Options) -> Assembled:

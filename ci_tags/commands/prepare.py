@@ -4,45 +4,37 @@ each parameter to its final reference."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_tags.context import Context
 from ci_tags.core.reference import DOMAIN_RE
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import prepare_problems, prepared
 from ci_tags.project.release_files import load_image_list, load_prepare_file
 from ci_tags.services.release.prepare import PrepareReport, prepare
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags prepare containers-prepare-parameter.yaml --images images.yml --output-env-file out.yaml --dry-run
   ci-tags prepare prepare.yaml --images images.yml --output-env-file out.yaml --local-push-destination 192.168.24.1:8787
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="environment file with parameter_defaults.ContainerImagePrepare")
-    p.add_argument("--images", metavar="LIST", required=True,
-                   help="YAML list of {image: NAME, params: [PARAMETER...]}")
-    p.add_argument("--output-env-file", metavar="OUT", required=True, help="environment file to write")
-    p.add_argument("--local-push-destination", metavar="HOST:PORT",
-                   help="the registry that push_destination: true means (e.g. the undercloud's 192.168.24.1:8787)")
-    p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    file: Path
-    images: Path
-    output_env_file: Path
-    local_push_destination: str | None = None
-    dry_run: bool = False
+    file: Path = positional("FILE", help="environment file with parameter_defaults.ContainerImagePrepare")
+    images: Path = flag("--images", metavar="LIST", required=True,
+                        help="YAML list of {image: NAME, params: [PARAMETER...]}")
+    output_env_file: Path = flag("--output-env-file", metavar="OUT", required=True, help="environment file to write")
+    local_push_destination: str | None = flag(
+        "--local-push-destination", metavar="HOST:PORT",
+        help="the registry that push_destination: true means (e.g. the undercloud's 192.168.24.1:8787)")
+    dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(file=Path(args.file), images=Path(args.images), output_env_file=Path(args.output_env_file),
-                   local_push_destination=args.local_push_destination, dry_run=args.dry_run)
+
+RENDERERS = (Renderer(PrepareReport, prepared, prepare_problems),)
 
 
 def run(ctx: Context, opts: Options) -> PrepareReport:

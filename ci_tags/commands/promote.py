@@ -3,35 +3,30 @@ checked before anything is written, and a tag on another image is a conflict, ne
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_tags.context import Context
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import promoted, promotion_problems
 from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.promote import MalformedPromotion, PromotionReport, promote
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags promote releases.yml --dry-run
   ci-tags promote releases.yml --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
-    p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    file: Path
-    dry_run: bool = False
+    file: Path = positional("FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
+    dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(file=Path(args.file), dry_run=args.dry_run)
+
+RENDERERS = (Renderer(PromotionReport, promoted, promotion_problems), Renderer(MalformedPromotion),)
 
 
 def run(ctx: Context, opts: Options) -> PromotionReport | MalformedPromotion:

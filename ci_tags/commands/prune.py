@@ -4,47 +4,35 @@ registry's catalog. Prints each ``repo:tag removed`` as it goes."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ci_tags.commands.options import BackendOptions, add_backend_options, backend_from_options
+from ci_tags.commands.options import BackendOptions, backend_from_options
 from ci_tags.context import Context
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.reference import validate_tag
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag, group, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.janitor import pruned
+from ci_tags.services.prune import Pruned
 
-if TYPE_CHECKING:
-    from ci_tags.services.prune import Pruned
-
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags prune docker.io/linaro --repo-prefix ci- --tag broken-tag --dry-run
   ci-tags prune registry.gitlab.com/group --tag bad --backend gitlab --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("namespace", metavar="NAMESPACE",
-                   help="registry host and namespace: docker.io/linaro, registry.gitlab.com/group, host:5000/team")
-    p.add_argument("--repo-prefix", default="", help="only repositories whose name starts with this")
-    p.add_argument("--tag", required=True, help="the tag to remove")
-    add_backend_options(p)
-    p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    namespace: str
-    repo_prefix: str
-    tag: str
-    dry_run: bool
-    backend: BackendOptions
+    namespace: str = positional("NAMESPACE", help="registry host and namespace: docker.io/linaro, "
+                                "registry.gitlab.com/group, host:5000/team")
+    repo_prefix: str = flag("--repo-prefix", default="", help="only repositories whose name starts with this")
+    tag: str = flag("--tag", required=True, help="the tag to remove")
+    backend: BackendOptions = group(BackendOptions)
+    dry_run: bool = flag("--dry-run", default=False, help="print what would be removed, remove nothing")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(namespace=args.namespace, repo_prefix=args.repo_prefix, tag=args.tag, dry_run=args.dry_run,
-                   backend=BackendOptions.from_args(args))
+
+RENDERERS = (Renderer(Pruned, pruned),)
 
 
 def run(ctx: Context, opts: Options) -> Pruned:

@@ -5,42 +5,30 @@ exits 0; a read or write that fails ends with a summary and exit 1."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
-from ci_tags.commands.options import (
-    PipelineOptions,
-    add_config_option,
-    add_pipeline_options,
-    load_image_set,
-    pipeline_of,
-)
+from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
+from ci_tags.flags import flag, group
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.publish import not_published, pipeline_tags_unread_problems, published, published_problems
 from ci_tags.services.publish import NotPublished, PipelineTagsUnread, Published, publish
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags publish --dry-run
   ci-tags publish --tag latest --tag stable --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    add_config_option(p)
-    add_pipeline_options(p)
-    p.add_argument("--dry-run", action="store_true", help="print what would move, move nothing")
-    p.add_argument("--tag", action="append", default=[], help="publish these tags instead of the config's")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    pipeline: PipelineOptions
-    dry_run: bool = False
-    tags: tuple[str, ...] = ()  # instead of the config's publish tags
+    pipeline: PipelineOptions = group(PipelineOptions)
+    dry_run: bool = flag("--dry-run", default=False, help="print what would move, move nothing")
+    tags: tuple[str, ...] = flag("--tag", default=(), help="publish these tags instead of the config's")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(pipeline=PipelineOptions.from_args(args), dry_run=args.dry_run, tags=tuple(args.tag))
+
+RENDERERS = (Renderer(Published, published, published_problems), Renderer(NotPublished, not_published),
+             Renderer(PipelineTagsUnread, problems=pipeline_tags_unread_problems),)
 
 
 def run(ctx: Context, opts: Options) -> Published | NotPublished | PipelineTagsUnread:

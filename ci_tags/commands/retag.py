@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_destination, parse_reference
+from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import retagged
 from ci_tags.services.retag import Retagged, retag
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags retag registry.example.com/app:hash-3f2a... v1.4.0       # a tag in the same repository
   ci-tags retag registry.example.com/app:v1.4 docker.io/acme/app:v1.4 --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
-    p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    source: str
-    destination: str
+    source: str = positional("SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
+    destination: str = positional("DST", help="full reference, or just a tag in SRC's repository")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(source=args.source, destination=args.destination)
+
+RENDERERS = (Renderer(Retagged, retagged),)
 
 
 def run(ctx: Context, opts: Options) -> Retagged:

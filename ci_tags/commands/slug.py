@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,9 @@ from typing import Any
 from ci_tags.context import Context
 from ci_tags.core.reference import slugify
 from ci_tags.errors import CiTagsError
+from ci_tags.flags import positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.names import slug
 
 _OPTIONS = ("-h", "--help", "--json", "--debug")
 
@@ -27,24 +29,15 @@ def branch_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags slug feature/Login-Page          # feature-login-page
   ci-tags slug "$BRANCH_NAME" --json
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("branch")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    branch: str
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(branch=args.branch)
+    branch: str = positional()
 
 
 @dataclass(frozen=True)
@@ -55,6 +48,9 @@ class Slug:
 
     def document(self) -> Mapping[str, Any]:
         return {"branch": self.branch, "slug": self.slug}
+
+
+RENDERERS = (Renderer(Slug, slug),)
 
 
 def run(ctx: Context, opts: Options) -> Slug:

@@ -3,41 +3,34 @@ changed; static release tags copied once and never overwritten."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.release import sync_problems, synced
 from ci_tags.project.release_files import load_sync_file
 from ci_tags.services.release.sync import SyncReport, sync
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags sync sync.yml --dry-run
   ci-tags sync sync.yml --output images.env --output-format env
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="the sync file (source, destination, images, track, label, static)")
-    p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
-    p.add_argument("--output", metavar="FILE", help="write image -> destination reference, revision tag and digest")
-    p.add_argument("--output-format", choices=["yaml", "json", "env"], default="yaml",
-                   help="format of --output (default yaml; env: <IMAGE>_IMAGE=<reference> lines)")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    file: Path
-    dry_run: bool = False
-    output: Path | None = None
-    output_format: str = "yaml"
+    file: Path = positional("FILE", help="the sync file (source, destination, images, track, label, static)")
+    dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
+    output: Path | None = flag("--output", metavar="FILE",
+                               help="write image -> destination reference, revision tag and digest")
+    output_format: str = flag("--output-format", default="yaml", choices=("yaml", "json", "env"),
+                              help="format of --output (default yaml; env: <IMAGE>_IMAGE=<reference> lines)")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(file=Path(args.file), dry_run=args.dry_run, output=Path(args.output) if args.output else None,
-                   output_format=args.output_format)
+
+RENDERERS = (Renderer(SyncReport, synced, sync_problems),)
 
 
 def run(ctx: Context, opts: Options) -> SyncReport:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import tag_list, tag_list_problems
 from ci_tags.services.tags import TagList, list_tags
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags tags registry.example.com/group/app
   ci-tags tags registry.example.com/group/app --digests --json
@@ -17,19 +18,13 @@ EXAMPLES = """\
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("repository", metavar="REPO", help="e.g. registry.example.com/group/image")
-    p.add_argument("--digests", action="store_true", help="also resolve each tag to its manifest digest")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    repository: str
-    digests: bool = False
+    repository: str = positional("REPO", help="e.g. registry.example.com/group/image")
+    digests: bool = flag("--digests", default=False, help="also resolve each tag to its manifest digest")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(repository=args.repository, digests=args.digests)
+
+RENDERERS = (Renderer(TagList, tag_list, tag_list_problems),)
 
 
 def run(ctx: Context, opts: Options) -> TagList:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from functools import partial
 
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
-from ci_tags.output.text.registry import manifest_deletion, tag_removal
+from ci_tags.flags import flag, positional
+from ci_tags.output.text import Renderer
+from ci_tags.output.text.registry import manifest_deletion, manifests_deleted, tag_removal, untagged
 from ci_tags.services.untag import ManifestsDeleted, Untagged, delete_manifests, untag
 
-# shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags untag registry.example.com/app:pipeline-41 --dry-run
   ci-tags untag registry.example.com/app:old registry.example.com/app:older --missing-ok
@@ -20,28 +20,16 @@ EXAMPLES = """\
 """
 
 
-def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove")
-    p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
-    p.add_argument(
-        "--digest",
-        action="store_true",
-        help="delete the manifest itself (REF@digest or the digest REF:tag points at): EVERY tag on it goes",
-    )
-    p.add_argument("--missing-ok", action="store_true", help="a tag that is already absent is not an error")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
-    references: tuple[str, ...]
-    dry_run: bool = False
-    digest: bool = False
-    missing_ok: bool = False
+    references: tuple[str, ...] = positional("REF", nargs="+", help="repo:tag to remove")
+    dry_run: bool = flag("--dry-run", default=False, help="print what would be removed, remove nothing")
+    digest: bool = flag("--digest", default=False, help="delete the manifest itself (REF@digest or the digest "
+                        "REF:tag points at): EVERY tag on it goes")
+    missing_ok: bool = flag("--missing-ok", default=False, help="a tag that is already absent is not an error")
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(references=tuple(args.references), dry_run=args.dry_run, digest=args.digest,
-                   missing_ok=args.missing_ok)
+
+RENDERERS = (Renderer(Untagged, untagged), Renderer(ManifestsDeleted, manifests_deleted),)
 
 
 def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:

@@ -35,7 +35,6 @@ TABLE = (
 )
 BY_NAME = {a.name: a for a in TABLE}
 ARCHES = tuple(BY_NAME)  # the names ci-tags.yml accepts, in the order errors list them
-DEFAULT_ARCH = "amd64"
 
 
 def arch_of_machine(machine: str) -> str | None:

@@ -10,26 +10,40 @@ from dataclasses import dataclass
 
 from ci_tags.core.emitters import NOOP_IMAGE, JobSettings
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMEOUT = re.compile(r"\d+\s*[a-z]+(\s+\d+\s*[a-z]+)*")  # GitLab's "1h 30m", "90 minutes"
 
 
-@dataclass(frozen=True)
-class JobOptions:
-    """The options as given; several values of one option may each hold several lines."""
+BUILDERS = ("buildah", "podman", "docker")  # --builder's values
 
-    image: str | None = None
-    setup: tuple[str, ...] = ()
-    before_script: tuple[str, ...] = ()
-    variables: tuple[str, ...] = ()  # NAME=VALUE lines
-    retry: int | None = None
-    timeout: str | None = None
-    interruptible: bool | None = None
-    services: tuple[str, ...] = ()  # space-separated images
-    noop_image: str = NOOP_IMAGE
-    builder: str | None = None
-    builder_args: str | None = None
+
+@dataclass(frozen=True, kw_only=True)
+class JobOptions:
+    """The options as given (plan's --job-* and --builder options); several values of one option may each hold
+    several lines."""
+
+    image: str | None = flag("--job-image", help="image of the generated GitLab jobs (needs ci-tags and a builder)")
+    setup: tuple[str, ...] = flag("--job-setup", default=(), help="a before_script line of generated jobs")
+    before_script: tuple[str, ...] = flag(
+        "--job-before-script", default=(), metavar="LINES",
+        help="your before_script lines of the build jobs, after ci-tags' set-up (one per line)")
+    variables: tuple[str, ...] = flag(  # NAME=VALUE lines
+        "--job-variable", default=(), metavar="NAME=VALUE",
+        help="a variable of the build jobs (several: repeat, or one NAME=VALUE per line)")
+    retry: int | None = flag("--job-retry", choices=(0, 1, 2), help="retry: of the build jobs (GitLab allows 0-2)")
+    timeout: str | None = flag("--job-timeout", metavar="DURATION", help="timeout: of the build jobs, e.g. '1h 30m'")
+    interruptible: bool | None = flag("--job-interruptible", help="interruptible: of the build jobs")
+    services: tuple[str, ...] = flag(  # space-separated images
+        "--job-service", default=(), metavar="IMAGE",
+        help="a service of the build jobs, e.g. docker:dind for --builder docker (several: repeat)")
+    noop_image: str = flag("--job-noop-image", default=NOOP_IMAGE,
+                           help=f"image of the job a pipeline with nothing to build runs (default {NOOP_IMAGE})")
+    builder: str | None = flag("--builder", choices=BUILDERS,
+                               help="the builder of the build jobs (default: the first found on the runner)")
+    builder_args: str | None = flag("--builder-args", metavar="ARGS", help="extra arguments of the builder's build "
+                                    "command, e.g. '--network host --secret id=x,src=f'")
 
 
 def _lines(values: tuple[str, ...]) -> list[str]:

@@ -107,13 +107,6 @@ def _descriptor(raw: Any) -> Descriptor:
                       platform if isinstance(platform, dict) else None)
 
 
-def platform_name(platform: dict[str, Any] | None) -> str:
-    if not platform:
-        return "unknown"
-    name = f"{platform.get('os', '?')}/{platform.get('architecture', '?')}"
-    return f"{name}/{platform['variant']}" if platform.get("variant") else name
-
-
 def throwaway_manifest(nonce: str) -> bytes:
     """A unique, tiny OCI image manifest: pushed over a tag and then deleted by digest to remove the tag alone.
     Padded to exactly PLACEHOLDER_SIZE bytes, so a HEAD (no body) tells that a tag may stand on one."""

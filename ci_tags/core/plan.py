@@ -65,10 +65,6 @@ class Plan:
     images: tuple[ImagePlan, ...] = field(default_factory=tuple)
 
     @property
-    def to_build(self) -> list[tuple[ImagePlan, str]]:
-        return [(p, arch) for p in self.images for arch in p.builds]
-
-    @property
     def nothing_to_build(self) -> bool:
         return not any(p.action == BUILD for p in self.images)
 

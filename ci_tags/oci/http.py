@@ -33,6 +33,8 @@ from ci_tags.oci.trust import Trust
 if TYPE_CHECKING:
     import requests
 
+    from ci_tags.oci.adapter import TrustingAdapter
+
 log = logging.getLogger("ci_tags.http")
 
 USER_AGENT = f"ci-tags/{__version__}"
@@ -113,16 +115,15 @@ class Http:
         self.max_wait = max_wait
         self.sleep = sleep
         self.gate = HostGate(clock or time.monotonic)
-        self._count = 0
-        self._lock = threading.Lock()  # guards _count and answered: workers send from many threads
+        self._lock = threading.Lock()  # guards answered: workers send from many threads
         self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
         self.adapter = self._adapter(pool_size)
         self.session = self.client_session()
 
-    def _adapter(self, pool_size: int) -> Any:
-        from ci_tags.oci.network import trusting_adapter
+    def _adapter(self, pool_size: int) -> TrustingAdapter:
+        from ci_tags.oci.adapter import TrustingAdapter
 
-        return trusting_adapter(self.trust, self, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        return TrustingAdapter(self.trust, self, pool_size=pool_size)
 
     def client_session(self) -> requests.Session:
         """A session over this one's pool, retry policy and trace, for a client that sets its own state on its
@@ -134,12 +135,6 @@ class Http:
         session.mount("https://", self.adapter)
         session.headers["User-Agent"] = USER_AGENT
         return session
-
-    @property
-    def request_count(self) -> int:
-        """Requests sent so far (every attempt), from every thread."""
-        with self._lock:
-            return self._count
 
     def request(
         self,
@@ -191,8 +186,6 @@ class Http:
         """One attempt: (the answer to return, None), or (None, seconds to wait before the next attempt)."""
         import requests
 
-        with self._lock:
-            self._count += 1
         started = time.monotonic()
         last = attempt >= self.max_attempts or not _replayable(request.body)
         try:

@@ -9,77 +9,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator
 
 from ci_tags.errors import Unreachable
-from ci_tags.oci.trust import Trust
 
 # What OpenSSL says when the server answered the ClientHello with something that is not TLS (plain HTTP).
 _NOT_TLS = ("wrong_version_number", "wrong version number", "record layer failure", "packet length too long",
             "unknown protocol", "http_request", "record_layer_failure")
-
-
-def trusting_adapter(trust: Trust, transport: Transport | None = None, **kwargs: Any) -> Any:
-    """An HTTPAdapter whose HTTPS connections verify with the TLS context of their host (system store + the
-    host's CAs), whatever ``verify`` requests derived from the process environment (REQUESTS_CA_BUNDLE is in the
-    host's trust already, read from the mapping ci-tags was given), and whose every request goes through
-    ``transport.send`` (ci_tags/oci/http.py: retries, timeout, trace). requests is imported here, lazily."""
-    from requests.adapters import HTTPAdapter
-
-    class TrustingAdapter(HTTPAdapter):
-        pass
-
-    TrustingAdapter.build_connection_pool_key_attributes = _pool_key  # type: ignore[method-assign,assignment]
-    TrustingAdapter.cert_verify = _cert_verify  # type: ignore[method-assign]
-    TrustingAdapter.send = _send  # type: ignore[method-assign,assignment]
-    adapter = TrustingAdapter(**kwargs)
-    adapter.trust = trust  # type: ignore[attr-defined]
-    adapter.transport = transport  # type: ignore[attr-defined]
-    return adapter
-
-
-class Transport(Protocol):
-    def send(self, request: Any, options: dict[str, Any], send_once: Callable[[dict[str, Any]], Any]) -> Any: ...
-
-
-def _send(self: Any, request: Any, **options: Any) -> Any:
-    from requests.adapters import HTTPAdapter
-
-    def send_once(opts: dict[str, Any]) -> Any:
-        return HTTPAdapter.send(self, request, **opts)
-
-    if self.transport is None:
-        return send_once(options)
-    return self.transport.send(request, options, send_once)
-
-
-def _pool_key(self: Any, request: Any, verify: Any, cert: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    from requests.adapters import HTTPAdapter
-
-    host_params: dict[str, Any]
-    pool_kwargs: dict[str, Any]
-    host_params, pool_kwargs = HTTPAdapter.build_connection_pool_key_attributes(  # type: ignore[assignment]
-        self, request, True, cert)
-    if host_params.get("scheme") == "https":
-        host = host_params["host"]
-        if ":" in host:  # an IPv6 literal, written in brackets in references
-            host = f"[{host}]"
-        port = host_params.get("port")
-        name = f"{host}:{port}" if port and port != 443 else host
-        pool_kwargs.pop("ca_certs", None)
-        pool_kwargs.pop("ca_cert_dir", None)
-        pool_kwargs["ssl_context"] = self.trust.context(name)
-        pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
-    return host_params, pool_kwargs
-
-
-def _cert_verify(self: Any, conn: Any, url: str, verify: Any, cert: Any) -> None:
-    # The pool's context decides what is trusted; requests would load its own bundle into it on every connection.
-    if url.lower().startswith("https"):
-        conn.cert_reqs = "CERT_REQUIRED"
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -21,6 +21,7 @@ from ci_tags.errors import CiTagsError
 
 if TYPE_CHECKING:
     from ci_tags.output.result import Result
+    from ci_tags.output.text import Renderer
 
 # Bumped only when a key is removed or changes meaning; new keys may appear at any version.
 SCHEMA_VERSION = 1
@@ -162,18 +163,21 @@ class Output:
             self._debug_handler = None
 
 
-def render(result: Result, out: Output) -> int:
-    """Show a command's result in the chosen format; report its partial failure after it. The exit code.
+def render(result: Result, out: Output, renderers: Sequence[Renderer[Any]]) -> int:
+    """Show a command's result in the chosen format (its renderer is the one of ``renderers`` for its type);
+    report its problems and its partial failure after it. The exit code.
 
-    The human renderer runs under --json too: its lines on stdout are silent there (the document is the whole of
-    stdout), while its warnings on stderr are not, as a command's warnings never were."""
+    Under --json the document is the whole of stdout and no human renderer runs; the result's problems are warned
+    on stderr in every format, as a command's warnings always were."""
+    from ci_tags.output.text import renderer_of
+
+    renderer = renderer_of(result, renderers)
     if out.json_mode:
         out.json(result.document())
-    from ci_tags.output.text import render_text
-
-    render_text(result, out)
-    for warning in getattr(result, "warnings", ()):  # per-item problems of a partial failure, in every format
-        out.warn(warning)
+    elif renderer.lines is not None:
+        renderer.lines(result, out)
+    for problem in renderer.problems(result) if renderer.problems else ():
+        out.warn(problem)
     if result.failure is not None:
         out.error(result.failure)
         return result.failure.exit_code

@@ -12,8 +12,9 @@ from ci_tags.errors import CiTagsError
 class Result(Protocol):
     """A command's outcome. ``document()`` is the data of its JSON shape (schemas/<command>.json, without
     ``schema_version``/``command``/``error``, which the output adds); ``failure`` is a partial failure reported
-    after the results are shown (its exit code is the run's), or None. A result may also have ``warnings``, lines
-    warned on stderr after the results in every format, before the failure (e.g. each item that failed)."""
+    after the results are shown (its exit code is the run's), or None. Its per-item problems (e.g. each item
+    that failed) are worded by its renderer (ci_tags/output/text/) and warned on stderr after the results in every
+    format, before the failure."""
 
     @property
     def failure(self) -> CiTagsError | None: ...

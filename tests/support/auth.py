@@ -247,7 +247,7 @@ class TokenIssuer:
     def _answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
         parts = urlsplit(path)
         query = parse_qs(parts.query)
-        service = (query.get("service") or [None])[0]
+        service = (query.get("service") or [""])[0] or None
         scopes = tuple(query.get("scope") or [])
         ok, user = self._user(authorization)
         if parts.path != "/token":

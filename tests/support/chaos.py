@@ -44,7 +44,7 @@ def untag(reg: Registry, direct: str, proxy: str, work: Path, key: str) -> Scena
     def after(code: int) -> list[str]:
         now = state(reg, repo)
         wrong = [f"{t} lost or changed" for t in ("hash-abc", "latest") if now.get(t) != image]
-        allowed = {None} if code == 0 else {None, image}
+        allowed: set[str | None] = {None} if code == 0 else {None, image}
         return wrong + _maybe("pipeline-1", now.get("pipeline-1"), allowed, code != 0)
 
     def converged(code: int, out: str) -> list[str]:

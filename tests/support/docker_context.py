@@ -32,7 +32,7 @@ def h(root: Path, arch: str = "amd64", build_args: dict[str, str] | None = None,
 
 def moves(root: Path, name: str, **kw: object) -> bool:
     """Whether changing context file ``name`` moves the content hash."""
-    before = h(root, **kw)  # type: ignore[arg-type]
+    before = h(root, **kw)  # type: ignore[arg-type]  # the case's keywords
     path = root / name
     path.write_text(path.read_text() + "changed\n")
-    return h(root, **kw) != before  # type: ignore[arg-type]
+    return h(root, **kw) != before  # type: ignore[arg-type]  # the case's keywords

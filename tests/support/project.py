@@ -40,9 +40,9 @@ def push_busybox_base(
         (rootfs / "sh").symlink_to("busybox")
     (work / "busybox" / "Dockerfile").write_text("FROM scratch\nCOPY rootfs/ /\n")
     ref = f"{registry_host}/{repository}:1"
-    run = {"env": env, "check": True, "capture_output": True}
-    subprocess.run(["buildah", "bud", "--quiet", "-t", ref, str(work / "busybox")], **run)  # type: ignore[call-overload]
-    subprocess.run(["buildah", "push", *push_args, ref, f"docker://{ref}"], **run)  # type: ignore[call-overload]
+    subprocess.run(["buildah", "bud", "--quiet", "-t", ref, str(work / "busybox")], env=env, check=True,
+                   capture_output=True)
+    subprocess.run(["buildah", "push", *push_args, ref, f"docker://{ref}"], env=env, check=True, capture_output=True)
     return ref
 
 

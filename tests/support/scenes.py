@@ -97,7 +97,7 @@ def one_image_config(root: Path, registry: str, name: str) -> Path:
 class AtRequest:
     """A proxy hook running ``action`` once, when the ``k``-th request (0-based) arrives, before it is forwarded."""
 
-    def __init__(self, k: int, action: Callable[[], None], only: Callable[[str, str], bool] | None = None) -> None:
+    def __init__(self, k: int, action: Callable[[], object], only: Callable[[str, str], bool] | None = None) -> None:
         self.k, self.action, self.only = k, action, only
         self.count = 0
         self.fired = False

@@ -1,40 +1,33 @@
-"""The human renderer: one function per result type, found through one table so that only the module of the
-command being run is imported. A new command adds its renderer module (or a function in one of the areas below)
-and one line here."""
+"""The human renderer: for each result type, its lines for people and its problems. Each command module names the
+renderers of the results it returns (``RENDERERS``, a tuple of :class:`Renderer`), so that only the renderer module
+of the command being run is imported and mypy checks that each function takes the result it is paired with."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from ci_tags.output import Output
-    from ci_tags.output.result import Result
 
-# result class name -> "module in ci_tags.output.text:function"
-RENDERERS: dict[str, str] = {
-    "Cleaned": "janitor:cleaned",
-    "Pruned": "janitor:pruned",
-    "Assembled": "pipeline:assembled",
-    "Built": "pipeline:built",
-    "Hashed": "pipeline:hashed",
-    "Planned": "pipeline:planned",
-    "Retagged": "registry:retagged",
-    "Slug": "names:slug",
-    "TagList": "registry:tag_list",
-    "Inspected": "registry:inspected",
-    "Untagged": "registry:untagged",
-    "ManifestsDeleted": "registry:manifests_deleted",
-    "Published": "publish:published",
-    "NotPublished": "publish:not_published",
-    "PipelineTagsUnread": "publish:pipeline_tags_unread",
-    "PromotionReport": "release:promoted",
-    "MalformedPromotion": "release:malformed_promotion",
-    "SyncReport": "release:synced",
-    "PrepareReport": "release:prepared",
-}
+R = TypeVar("R")
 
 
-def render_text(result: Result, out: Output) -> None:
-    module, _, function = RENDERERS[type(result).__name__].partition(":")
-    getattr(importlib.import_module(f"ci_tags.output.text.{module}"), function)(result, out)
+@dataclass(frozen=True)
+class Renderer(Generic[R]):
+    """How results of type ``result`` show: ``lines`` for people (stdout and notes; none under --json, or when
+    a result is nothing but its problems);
+    ``problems`` the per-item problems warned on stderr after them, in every format."""
+
+    result: type[R]
+    lines: Callable[[R, Output], None] | None = None
+    problems: Callable[[R], Iterable[str]] | None = None
+
+
+def renderer_of(result: object, renderers: Sequence[Renderer[Any]]) -> Renderer[Any]:
+    """The renderer of ``result``'s own type."""
+    for renderer in renderers:
+        if type(result) is renderer.result:
+            return renderer
+    raise LookupError(f"no renderer for {type(result).__name__}")

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from ci_tags.core.policy import Summary
+
 if TYPE_CHECKING:
     from ci_tags.core.policy import Decision
     from ci_tags.errors import CiTagsError
@@ -23,6 +25,9 @@ class JanitorLive:
         self.out, self.dry_run = out, dry_run
         self._stack = contextlib.ExitStack()
         self._advance: Callable[[], None] = lambda: None
+
+    def unreadable_ref(self, error: CiTagsError) -> None:
+        self.out.warn(f"{error}; every content tag is kept")
 
     def through(self, host: str, api: str) -> None:
         self.out.info(f"{host}: tags listed, dated and removed through the {api}")
@@ -77,9 +82,15 @@ def _outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> None:
         out.warn(f"{name}:{tag} was tagged again during the run (someone else's now): left as it is")
 
 
+def _kept(outcome: Outcome) -> str:
+    """"3 foreign, 1 protected": how many tags each rule kept."""
+    summary = Summary.of(outcome.decisions)
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
+
+
 def cleaned(result: Cleaned, out: Output) -> None:
     """The table of every repository."""
-    rows = [[name, len(result.removed(o)), len(o.failed), result.kept(o)] for name, o in result.outcomes]
+    rows = [[name, len(result.removed(o)), len(o.failed), _kept(o)] for name, o in result.outcomes]
     out.table("ci-tags janitor" + (" (dry run)" if result.dry_run else ""),
               ["repository", "removed" if not result.dry_run else "to remove", "failed", "kept (why)"], rows)
 

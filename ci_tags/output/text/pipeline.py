@@ -5,11 +5,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ci_tags.errors import CiTagsError
     from ci_tags.output import Output
     from ci_tags.services.pipeline.building import Built
     from ci_tags.services.pipeline.hashing import Hashed
     from ci_tags.services.pipeline.manifests import Assembled
     from ci_tags.services.pipeline.planning import Planned
+
+
+class PipelineLive:
+    """The pipeline services' notes as they work (ci_tags.services.pipeline.Report), in words."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+
+    def image_warning(self, warning: str) -> None:
+        self.out.warn(warning)
+
+    def local_registry(self, registry: str) -> None:
+        self.out.info(f"CI_REGISTRY_IMAGE is not set: repositories are shown under {registry} "
+                      "(content tags do not depend on the registry)")
+
+    def unreadable(self, image: str, error: CiTagsError) -> None:
+        self.out.warn(f"{image}: {error}")
+
+    def reuse_vanished(self, image: str, content_tag: str) -> None:
+        self.out.warn(f"{image}: {content_tag} was removed while it was being reused: building")
+
+    def exists(self, target: str) -> None:
+        self.out.info(f"{target} exists already: not building it again")
+
+    def building(self, target: str, builder: str) -> None:
+        self.out.info(f"building {target} with {builder}")
+
+    def builder_log(self, line: str) -> None:
+        self.out.log(line)
 
 
 def hashed(result: Hashed, out: Output) -> None:
@@ -36,6 +66,11 @@ def planned(result: Planned, out: Output) -> None:
     for name, text in result.files.items():
         out.line(f"--- {name} (not written)")
         out.line(text.rstrip("\n"))
+
+
+def planned_problems(result: Planned) -> list[str]:
+    """Each image that could not be tagged."""
+    return [f"{name}: {err}" for name, err in result.errors]
 
 
 def built(result: Built, out: Output) -> None:

@@ -29,8 +29,10 @@ def tag_list(result: TagList, out: Output) -> None:
         return
     for tag in result.tags:
         out.line(f"{tag}\t{result.digests.get(tag) or '-'}")
-    for tag, err in result.errors.items():
-        out.warn(f"{tag}: {err}")
+
+
+def tag_list_problems(result: TagList) -> list[str]:
+    return [f"{tag}: {err}" for tag, err in result.errors.items()]
 
 
 def inspected(result: Inspected, out: Output) -> None:

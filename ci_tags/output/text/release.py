@@ -10,27 +10,26 @@ if TYPE_CHECKING:
     from ci_tags.core.revisions import ImagePlan
     from ci_tags.output import Output
     from ci_tags.services.release.prepare import PreparedImage, PrepareReport
-    from ci_tags.services.release.promote import MalformedPromotion, PromotionReport
+    from ci_tags.services.release.promote import PromotionReport
     from ci_tags.services.release.sync import SyncReport
-
-
-def malformed_promotion(result: MalformedPromotion, out: Output) -> None:
-    """Nothing but the problems, which the error lists before itself."""
 
 
 def promoted(report: PromotionReport, out: Output) -> None:
     blocked = bool(report.problems)
     for decision in report.decisions:
         out.line(_promotion_line(decision, report, blocked))
-    if blocked:
-        return
-    if report.failures:
-        targets = {d.entry.index: d.entry.target for d in report.decisions}
-        for index, why in report.failures.items():
-            out.warn(f"{targets[index]}: {why}")
+    if blocked or report.failures:
         return
     verb = "would copy" if report.dry_run else "copied"
     out.info(f"{verb} {report.copy_count}, nothing to do for {len(report.decisions) - report.copy_count}")
+
+
+def promotion_problems(report: PromotionReport) -> list[str]:
+    """The copies that failed (none when the file's problems blocked every copy)."""
+    if report.problems:
+        return []
+    targets = {d.entry.index: d.entry.target for d in report.decisions}
+    return [f"{targets[index]}: {why}" for index, why in report.failures.items()]
 
 
 def _promotion_line(d: Decision, report: PromotionReport, blocked: bool) -> str:
@@ -60,13 +59,13 @@ def synced(report: SyncReport, out: Output) -> None:
     for plan in report.plans:
         for line in _sync_lines(report, plan):
             out.line(line)
-    if report.blocked:
-        return
-    for image, why in report.failures.items():
-        out.warn(f"{image}: {why}")
-    if report.failures or report.output is None:
+    if report.blocked or report.failures or report.output is None:
         return
     out.info(f"would write {report.output}" if report.dry_run else f"wrote {report.output}")
+
+
+def sync_problems(report: SyncReport) -> list[str]:
+    return [] if report.blocked else [f"{image}: {why}" for image, why in report.failures.items()]
 
 
 def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
@@ -94,12 +93,12 @@ def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
 def prepared(report: PrepareReport, out: Output) -> None:
     for item in report.images:
         out.line(_prepare_line(item, report))
-    if report.blocked:
-        return
-    for target, why in report.failures.items():
-        out.warn(f"{target}: {why}")
-    if not report.failures:
+    if not report.blocked and not report.failures:
         out.info(f"would write {report.output}" if report.dry_run else f"wrote {report.output}")
+
+
+def prepare_problems(report: PrepareReport) -> list[str]:
+    return [] if report.blocked else [f"{target}: {why}" for target, why in report.failures.items()]
 
 
 def _prepare_line(item: PreparedImage, report: PrepareReport) -> str:

@@ -3,8 +3,8 @@ remove the doomed ones concurrently, check the outcome with one more listing.
 
 What differs per backend is a :class:`Tags` source: through the registry API (registry_api.py: stamps, image
 creation times, the safe untag) for a backend that cannot remove single tags by its own API, else through the
-backend's API (service_api.py: the service's dates, its single-tag removal). :func:`tags_of` picks it from the
-backend's capabilities (ci_tags/backends/__init__.py).
+backend's API (service_api.py: the service's dates, its single-tag removal). ``Janitor.clean_one``
+(run.py) picks it from the backend's capabilities (ci_tags/backends/__init__.py).
 """
 
 from __future__ import annotations

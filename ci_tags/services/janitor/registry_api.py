@@ -15,9 +15,8 @@ finishes that removal by deleting the placeholder by its digest.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ci_tags.core.manifest import Manifest, is_placeholder
 from ci_tags.core.policy import (
@@ -35,7 +34,7 @@ from ci_tags.oci.client import Registry
 from ci_tags.oci.inventory import Inventory, image_created
 from ci_tags.oci.untag import MOVED, Untagger
 from ci_tags.services.janitor.dating import complete, date_repository
-from ci_tags.services.janitor.engine import LISTING, Dated, Outcome, clean
+from ci_tags.services.janitor.engine import LISTING, Dated, Outcome
 
 
 def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: int) -> list[TagInfo]:
@@ -150,22 +149,3 @@ class RegistryTags:
                 registry.get_manifest(repository, tag))
         except CiTagsError:
             return False
-
-
-def clean_repository(
-    registry: Registry,
-    repository: str,
-    decide: Callable[[list[TagInfo]], list[Decision]],
-    policy: Policy,
-    *,
-    dry_run: bool,
-    concurrency: int,
-    on_removed: Callable[[Decision], None] = lambda d: None,
-    missing_ok: bool = True,
-    now: datetime | None = None,
-    stop: threading.Event | None = None,
-) -> Outcome:
-    """Date, decide, remove and check one repository of ``registry`` (engine.clean over :class:`RegistryTags`)."""
-    tags = RegistryTags(registry, repository, policy, now or datetime.now(timezone.utc), concurrency)
-    return clean(tags, decide, dry_run=dry_run, concurrency=concurrency, on_removed=on_removed,
-                 missing_ok=missing_ok, stop=stop)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ci_tags.backends import has, spec_of
+from ci_tags.backends import Capability, has, spec_of
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
-from ci_tags.core.policy import Decision, Summary, TagInfo, decide
+from ci_tags.core.policy import Decision, TagInfo, decide
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.services.janitor.engine import LISTING, Outcome, Tags
 from ci_tags.services.janitor.targets import Target
@@ -90,10 +90,6 @@ class Cleaned:
                             hint="a repository is created by its first push; check the name")
         return None
 
-    def kept(self, outcome: Outcome) -> str:
-        summary = Summary.of(outcome.decisions)
-        return ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
-
     def document(self) -> Mapping[str, Any]:
         report = [{
             "repository": name,
@@ -149,7 +145,7 @@ class Janitor:
         host = DOCKER_HUB if registry_host in DOCKER_HUB_HOSTS else registry_host
         if host not in self._chosen:
             backend = None if self.use_registry_api else self.backend_for(host)
-            if backend is not None and not (has(backend, "deletes-by-tag") and has(backend, "dates-tags")):
+            if backend is not None and not has(backend, Capability.DELETES_BY_TAG | Capability.DATES_TAGS):
                 backend = None
             if backend is not None:
                 self.live.through(host, spec_of(backend).api)

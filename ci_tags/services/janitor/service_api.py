@@ -32,7 +32,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
-from ci_tags.backends import has
+from ci_tags.backends import Capability, has
 from ci_tags.backends.base import Backend, TagDetail, TagRecord
 from ci_tags.concurrency import run_all
 from ci_tags.core.policy import (
@@ -154,7 +154,7 @@ class ServiceTags:
         stamps = Inventory(self.name)
 
         def read(tags: list[str]) -> None:
-            if not has(self.backend, "reads-stamps") or not tags:
+            if not has(self.backend, Capability.READS_STAMPS) or not tags:
                 return
             reg, path = self.registry()
             found = take_inventory(reg, path, concurrency, tags, actions=("pull",))

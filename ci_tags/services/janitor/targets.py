@@ -16,6 +16,7 @@ from ci_tags.core.policy import CONTENT, PIPELINE, Policy, template_regex
 from ci_tags.core.reference import Reference, parse_reference, slugify
 from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput
+from ci_tags.flags import flag
 
 if TYPE_CHECKING:
     from ci_tags.project.config import Config
@@ -30,16 +31,19 @@ class Target:
     policy: Policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rules:
-    """The janitor's options that make its policy."""
+    """The janitor's options that make its policy (:func:`policy_of`), declared as its flags."""
 
-    max_age: str | None = None
-    keep: tuple[str, ...] = ()
-    keep_last: int = 0
-    keep_current_of: tuple[str, ...] = ()
-    pipeline_id: str | None = None
-    default_branch: str | None = None
+    max_age: str | None = flag("--max-age",
+                               help="remove pipeline and content tags older than this (default: config, 7d)")
+    keep: tuple[str, ...] = flag("--keep", default=(), metavar="REGEX", help="never remove tags matching this")
+    keep_last: int = flag("--keep-last", default=0, metavar="N", help="keep the N newest tags of each kind")
+    keep_current_of: tuple[str, ...] = flag(
+        "--keep-current-of", default=(), metavar="GIT_REF",
+        help="also keep the current content tags of this git ref (e.g. origin/main)")
+    pipeline_id: str | None = flag("--pipeline-id", hidden=True)
+    default_branch: str | None = flag("--default-branch", hidden=True)
 
 
 def content_tags(config: Config) -> set[str]:
@@ -88,9 +92,9 @@ def _keep_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
 
 
 def policy_of(rules: Rules, config: Config | None, config_path: Path, env: Mapping[str, str],
-              warn: Callable[[str], None]) -> Policy:
+              unreadable_ref: Callable[[BadInput], None]) -> Policy:
     """The policy of a run: the options over the config's defaults. A ``--keep-current-of`` ref that cannot be
-    read (a shallow or merge-request fetch often lacks it) keeps every content tag, with ``warn``."""
+    read (a shallow or merge-request fetch often lacks it) keeps every content tag, told to ``unreadable_ref``."""
     from ci_tags.ci.environment import detect_pipeline
 
     max_age = parse_duration(rules.max_age or (config.max_age if config else "7d"))
@@ -107,7 +111,7 @@ def policy_of(rules: Rules, config: Config | None, config_path: Path, env: Mappi
         try:
             current |= current_tags_of(ref, config_path, env)
         except BadInput as exc:
-            warn(f"{exc}; every content tag is kept")
+            unreadable_ref(exc)
             keep_all_content = f"--keep-current-of {ref} could not be read: every content tag is kept"
     protected = {"latest", *config.publish}
     pipe = detect_pipeline(env, pipeline_id=rules.pipeline_id, default_branch=rules.default_branch)

@@ -1,12 +1,12 @@
 """The pipeline's work: content tags (hashing), the early job (planning, with survey), one build (building) and a
 multi-arch index (manifests). Each service does the registry, builder and file I/O, calls core's rules and returns
-a result for the output to show; none prints: what it tells as it goes goes through a :class:`Report`."""
+a result for the output to show; none prints, nor words what it tells as it goes: that goes through a
+:class:`Report` as events (the output's PipelineLive words them)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ci_tags.core.manifest import (
     ANNOTATION_CONTENT_TAG,
@@ -17,23 +17,37 @@ from ci_tags.core.manifest import (
 )
 
 if TYPE_CHECKING:
+    from ci_tags.errors import CiTagsError
     from ci_tags.oci.client import Registries
 
 # --pin-base: an external image reference -> the digest its registry serves now
 Pin = Callable[[str], str]
+PIN_BASE_HELP = "hash external FROM images by their current digest"
 
 
-def _ignore(text: str) -> None:
-    return None
+class Report(Protocol):
+    """What the pipeline's services tell as they work (the command passes the output's PipelineLive)."""
 
+    def image_warning(self, warning: str) -> None:
+        """A warning of the image set's rules about one image (ci_tags/project/imageset.py); the run goes on."""
 
-@dataclass(frozen=True)
-class Report:
-    """Where a service's notes go as it works; the command wires them to the output."""
+    def local_registry(self, registry: str) -> None:
+        """CI_REGISTRY_IMAGE is not set: repositories are shown under ``registry``."""
 
-    warn: Callable[[str], None] = _ignore  # something the user should look at; the run goes on
-    info: Callable[[str], None] = _ignore  # progress for humans
-    log: Callable[[str], None] = _ignore  # a line of the builder's own log
+    def unreadable(self, image: str, error: CiTagsError) -> None:
+        """The tags of ``image`` could not be read."""
+
+    def reuse_vanished(self, image: str, content_tag: str) -> None:
+        """The content tag being reused was removed meanwhile: the image is built after all."""
+
+    def exists(self, target: str) -> None:
+        """The content tag to build exists already: not built again."""
+
+    def building(self, target: str, builder: str) -> None:
+        """The build of ``target`` starts."""
+
+    def builder_log(self, line: str) -> None:
+        """A line of the builder's own log."""
 
 
 def pinner(registries: Callable[[], Registries]) -> Pin:

@@ -4,6 +4,7 @@ tag pushed, then (single-arch images) its pipeline tag."""
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -11,15 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ci_tags.core.build_jobs import BUILDERS
 from ci_tags.core.dockerfile import decode_dockerfile, encode_dockerfile, rewrite_bases
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
 from ci_tags.core.reference import local_build_name, parse_reference
 from ci_tags.core.times import now_rfc3339
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
+from ci_tags.flags import flag, positional
 from ci_tags.oci.auth import scope
 from ci_tags.oci.stamp import fetch, stamp
 from ci_tags.project.imageset import ArchImage, ResolvedImage, resolve
-from ci_tags.services.pipeline import Pin, Report, stamp_annotations
+from ci_tags.services.pipeline import PIN_BASE_HELP, Pin, Report, stamp_annotations
 
 if TYPE_CHECKING:
     from ci_tags.ci.environment import Pipeline
@@ -29,14 +32,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("ci_tags.build")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildOptions:
-    image: str
-    arch: str | None = None  # None: the image's first
-    builder: str | None = None  # None: the first found on PATH
-    builder_args: tuple[str, ...] = ()  # the user's own options of the builder's build command
-    force: bool = False  # build even if the content tag exists
-    keep_image: bool = False  # leave the built image in local container storage
+    """What to build and how: ``ci-tags build``'s own flags."""
+
+    image: str = positional("IMAGE", help="an image of ci-tags.yml")
+    arch: str | None = flag("--arch", help="the architecture to build (default: the image's first)")
+    builder: str | None = flag("--builder", choices=BUILDERS, help="default: first found on PATH")
+    pin_base: bool = flag("--pin-base", default=False, help=PIN_BASE_HELP)  # the caller's pin: see build_image
+    force: bool = flag("--force", default=False, help="build even if the content tag exists")
+    # as written: split by builder_argv (a bad one is bad input, not a usage error)
+    builder_args: str = flag("--builder-args", default="", metavar="ARGS", help="extra options of the builder's "
+                             "build command, e.g. '--network host --secret id=x,src=f'")
+    keep_image: bool = flag("--keep-image", default=False,
+                            help="keep the built image in local container storage (default: removed once pushed)")
+
+    def builder_argv(self) -> tuple[str, ...]:
+        """The user's own options of the builder's build command."""
+        try:
+            return tuple(shlex.split(self.builder_args))
+        except ValueError as exc:
+            raise BadInput(f"--builder-args: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,7 @@ def build_image(registries: Registries, config: Config, pipe: Pipeline, opts: Bu
     action: Literal["reuse", "build"] = "reuse"
     removed_local = False
     if pushed is not None:
-        report.info(f"{target} exists already: not building it again")
+        report.exists(target)
         digest = pushed.digest
     else:
         action = "build"
@@ -180,7 +196,7 @@ class _Build:
 
         image, spec, arch = self.image, self.image.spec, self.arch.arch
         check_emulation(spec.dockerfile, spec.build_args, arch)
-        builder = find_builder(self.opts.builder, self.env, log=self.report.log)
+        builder = find_builder(self.opts.builder, self.env, log=self.report.builder_log)
         if spec.manifesto and not builder.runs_manifesto:
             raise BadInput(f"{image.name}: manifesto needs the buildah builder, not {builder.name}")
         registry_host = parse_reference(image.repository).registry
@@ -196,11 +212,11 @@ class _Build:
             log.debug("the builder's registries: %s", ", ".join(f"{h} ({credentials.get(h) or 'anonymous'})"
                                                                 for h in hosts))
             dockerfile = self._dockerfile(parents, Path(tmp))
-            self.report.info(f"building {target} with {builder.name}")
+            self.report.building(target, builder.name)
             request = BuildRequest(
                 context=spec.context, dockerfile=dockerfile, reference=target, local_name=local, arch=arch,
                 build_args=spec.build_args, target=spec.target, labels=image_labels, plain_http=plain_http,
-                cert_dir=access.cert_dir, manifesto=spec.manifesto, extra_args=self.opts.builder_args,
+                cert_dir=access.cert_dir, manifesto=spec.manifesto, extra_args=self.opts.builder_argv(),
                 cache=self.config.cache_repository(image.name),
             )
             try:

@@ -43,8 +43,7 @@ def content_tags(config_path: Path, env: Mapping[str, str], names: Sequence[str]
         env = {**env, "CI_REGISTRY_IMAGE": LOCAL_REGISTRY}
         config = load_config(config_path, env)
         if config.registry == LOCAL_REGISTRY:
-            report.info(f"CI_REGISTRY_IMAGE is not set: repositories are shown under {LOCAL_REGISTRY} "
-                        "(content tags do not depend on the registry)")
+            report.local_registry(LOCAL_REGISTRY)
     else:
         config = load_config(config_path, env)
     images = resolve(config, list(names) or None, pin)
@@ -52,5 +51,5 @@ def content_tags(config_path: Path, env: Mapping[str, str], names: Sequence[str]
         images = [i for i in images if i.name in names]
     for image in images:
         for warning in image.warnings:
-            report.warn(warning)
+            report.image_warning(warning)
     return Hashed(tuple(images))

@@ -14,6 +14,7 @@ from ci_tags.concurrency import run_all
 from ci_tags.core.emitters import JobSettings, Runners, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, Action, ImageState, Plan, decide
 from ci_tags.errors import CiTagsError, OperationFailed
+from ci_tags.flags import flag
 from ci_tags.project.imageset import ResolvedImage, resolve
 from ci_tags.services.pipeline import Pin, Report
 from ci_tags.services.pipeline.survey import Reuse
@@ -23,13 +24,16 @@ if TYPE_CHECKING:
     from ci_tags.project.config import Config
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanFiles:
     """The files asked for, by the names given (None: not asked)."""
 
-    gitlab_child: str | None = None
-    dotenv: str | None = None
-    jenkins_matrix: str | None = None
+    gitlab_child: str | None = flag("--gitlab-child", metavar="FILE",
+                                    help="write a dynamic child pipeline with the build jobs")
+    dotenv: str | None = flag("--dotenv", metavar="FILE",
+                              help="write CI_TAGS_IMAGE_<NAME>=<pipeline-tag reference> lines")
+    jenkins_matrix: str | None = flag("--jenkins-matrix", metavar="FILE",
+                                      help="write the builds as JSON for a Jenkinsfile")
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,6 @@ class Planned:
     @property
     def build_jobs(self) -> int:
         return sum(len(p.builds) for p in self.plan.images)
-
-    @property
-    def warnings(self) -> list[str]:
-        """Warned after the results in every format: each image that could not be tagged."""
-        return [f"{name}: {err}" for name, err in self.errors]
 
     def document(self) -> Mapping[str, Any]:
         images = self.plan.images
@@ -110,8 +109,8 @@ def plan_pipeline(
     images = resolve(config, None, pin)
     for image in images:
         for warning in image.warnings:
-            report.warn(warning)
-    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.warn)
+            report.image_warning(warning)
+    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.reuse_vanished)
     results = _checked(run_all(reuse, images, concurrency), report)
     plan = decide(state for state, _ in results)
     errors = tuple((state.name, err) for state, err in results if err)
@@ -132,7 +131,7 @@ def _checked(
     failures = [(image.name, err) for image, _, err in outcomes if err]
     if failures:
         for name, err in failures:
-            report.warn(f"{name}: {err}")
+            report.unreadable(name, err)
         raise failures[0][1] if len(failures) == len(outcomes) else OperationFailed(
             f"could not check {len(failures)} of {len(outcomes)} images"
         )

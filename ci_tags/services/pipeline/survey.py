@@ -68,7 +68,7 @@ class Reuse:
     commit: str | None
     pipeline_tag: str
     dry_run: bool
-    warn: Callable[[str], None]
+    vanished: Callable[[str, str], None]  # (image, content tag) removed while it was being reused
 
     def __call__(self, image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
         content, arches = survey(self.registries, image)
@@ -79,7 +79,7 @@ class Reuse:
         try:
             if not self._tag(image, action, content, arches):
                 # removed between our read and our stamp (another branch's janitor): build it after all
-                self.warn(f"{image.name}: {image.content_tag} was removed while it was being reused: building")
+                self.vanished(image.name, image.content_tag)
                 return image_state(image, self.pipeline_tag, None, {}), None
         except CiTagsError as exc:
             return state, exc
