@@ -6,8 +6,8 @@ import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_reference
 from ci_tags.services.inspect import Inspected, inspect_image
+from ci_tags.services.names import SetNames
 
 # shown under "examples:" by --help
 EXAMPLES = """\
@@ -17,7 +17,7 @@ EXAMPLES = """\
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("reference", metavar="REF")
+    p.add_argument("reference", metavar="REF", help="image reference, or IMAGE[:TAG] of ci-tags.yml")
 
 
 @dataclass(frozen=True)
@@ -30,4 +30,4 @@ class Options:
 
 
 def run(ctx: Context, opts: Options) -> Inspected:
-    return inspect_image(ctx.registries, parse_reference(opts.reference), concurrency=ctx.concurrency)
+    return inspect_image(ctx.registries, SetNames(ctx.env).reference(opts.reference), concurrency=ctx.concurrency)

@@ -73,11 +73,12 @@ def run(ctx: Context, opts: Options) -> Cleaned:
     from ci_tags.output.text.janitor import JanitorLive
     from ci_tags.services.janitor.run import Janitor
     from ci_tags.services.janitor.targets import Rules, policy_of, targets
+    from ci_tags.services.names import names_only_hosts
 
     path = Path(opts.config or "ci-tags.yml")
     config = None
     if opts.config is not None or not opts.repositories or path.is_file():
-        config = load_image_set(ctx, str(path))
+        config = load_image_set(ctx, str(path), need_registry=not names_only_hosts(opts.repositories))
     if config is None and opts.keep_current_of:
         raise BadInput("--keep-current-of needs the image set to hash",
                        hint="run where ci-tags.yml is, or pass --config")

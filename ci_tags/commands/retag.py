@@ -6,7 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_destination, parse_reference
+from ci_tags.services.names import SetNames
 from ci_tags.services.retag import Retagged, retag
 
 # shown under "examples:" by --help
@@ -17,7 +17,7 @@ EXAMPLES = """\
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
+    p.add_argument("source", metavar="SRC", help="e.g. reg.example.com/app:hash-abc, or IMAGE:TAG of ci-tags.yml")
     p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
 
 
@@ -32,7 +32,8 @@ class Options:
 
 
 def run(ctx: Context, opts: Options) -> Retagged:
-    src = parse_reference(opts.source)
-    dst = parse_destination(opts.destination, src)
+    names = SetNames(ctx.env)
+    src = names.reference(opts.source)
+    dst = names.destination(opts.destination, src)
     ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
     return retag(ctx.registries, src, dst, concurrency=ctx.concurrency)

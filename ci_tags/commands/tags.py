@@ -6,19 +6,20 @@ import argparse
 from dataclasses import dataclass
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_reference
+from ci_tags.services.names import SetNames
 from ci_tags.services.tags import TagList, list_tags
 
 # shown under "examples:" by --help
 EXAMPLES = """\
   ci-tags tags registry.example.com/group/app
+  ci-tags tags debian10                      # an image of ./ci-tags.yml
   ci-tags tags registry.example.com/group/app --digests --json
   ci-tags --json tags localhost:5000/app
 """
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("repository", metavar="REPO", help="e.g. registry.example.com/group/image")
+    p.add_argument("repository", metavar="REPO", help="e.g. reg.example.com/group/image, or an image of ci-tags.yml")
     p.add_argument("--digests", action="store_true", help="also resolve each tag to its manifest digest")
 
 
@@ -33,5 +34,5 @@ class Options:
 
 
 def run(ctx: Context, opts: Options) -> TagList:
-    return list_tags(ctx.registries, parse_reference(opts.repository), digests=opts.digests,
+    return list_tags(ctx.registries, SetNames(ctx.env).reference(opts.repository), digests=opts.digests,
                      concurrency=ctx.concurrency)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
 from ci_tags.output.text.registry import manifest_deletion, tag_removal
+from ci_tags.services.names import SetNames
 from ci_tags.services.untag import ManifestsDeleted, Untagged, delete_manifests, untag
 
 # shown under "examples:" by --help
@@ -21,7 +21,7 @@ EXAMPLES = """\
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove")
+    p.add_argument("references", metavar="REF", nargs="+", help="repo:tag to remove (or IMAGE:TAG of ci-tags.yml)")
     p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
     p.add_argument(
         "--digest",
@@ -45,7 +45,8 @@ class Options:
 
 
 def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:
-    refs = [parse_reference(r) for r in opts.references]
+    names = SetNames(ctx.env)
+    refs = [names.reference(r) for r in opts.references]
     if opts.digest:
         return delete_manifests(ctx.registries, refs, dry_run=opts.dry_run, concurrency=ctx.concurrency,
                                 report=partial(manifest_deletion, out=ctx.out))

@@ -95,10 +95,14 @@ class NodeReader:
         def var(match: re.Match[str]) -> str:
             name = match.group(1) or match.group(2)
             if name not in self.env:
-                raise self.fail(node, key, f"environment variable {name} is not set")
+                raise UnsetVariable(self.fail(node, key, f"environment variable {name} is not set").message)
             return self.env[name]
 
         return _VAR_RE.sub(var, text)
+
+
+class UnsetVariable(BadInput):
+    """A ``$NAME`` in a file whose variable is not set."""
 
 
 class MalformedFile(BadInput):

@@ -16,7 +16,7 @@ from pathlib import Path
 from ci_tags.core.arches import ARCHES
 from ci_tags.core.reference import PATH_RE, parse_reference, validate_tag
 from ci_tags.core.times import parse_duration
-from ci_tags.core.yamlnodes import Node, NodeReader, compose_text
+from ci_tags.core.yamlnodes import Node, NodeReader, UnsetVariable, compose_text
 from ci_tags.errors import BadInput
 
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
@@ -75,8 +75,12 @@ class Config:
     default_branch: str | None = None
     keep: tuple[str, ...] = ()
     max_age: str = "7d"
+    # loaded with need_registry=False and registry: names an unset variable: why there is no registry (then "")
+    registry_unset: str | None = None
 
     def repository(self, image: str) -> str:
+        if self.registry_unset:
+            raise BadInput(self.registry_unset)
         return f"{self.registry}/{image}"
 
     def cache_repository(self, image: str) -> str | None:
@@ -151,13 +155,22 @@ def _read_text(path: Path) -> str:
                        hint="save the file as UTF-8") from None
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> Config:
-    """Load and validate ``path``; raise :class:`BadInput` naming the file, line and key on any problem."""
+def load_config(path: Path, env: Mapping[str, str], *, need_registry: bool = True) -> Config:
+    """Load and validate ``path``; raise :class:`BadInput` naming the file, line and key on any problem.
+
+    ``need_registry=False``: for a run that names full repositories, a ``registry:`` naming an unset variable
+    (``$CI_REGISTRY_IMAGE`` outside CI) is not a problem until an image's repository is asked for."""
     reader, root_node = _compose(path, env)
     top = reader.mapping(root_node, "", TOP_KEYS)
     root = path.resolve().parent
     # each part in the file's usual order, so that the first problem reported is the one a reader meets first
-    registry = _registry(reader, top.get("registry", (None, None))[1], root_node)
+    registry_unset = None
+    try:
+        registry = _registry(reader, top.get("registry", (None, None))[1], root_node)
+    except UnsetVariable as exc:
+        if need_registry:
+            raise
+        registry, registry_unset = "", exc.message
     if "images" not in top:
         raise reader.fail(root_node, "images", "missing: list the images to build")
     images = _images(reader, top, root)
@@ -175,7 +188,8 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     max_age = _max_age(reader, top["max_age"][1]) if "max_age" in top else "7d"
     return Config(path=path, root=root, registry=registry, images=images, tags=tags, publish=publish,
                   publish_branch_slug=(slug_flag or "false").lower() == "true", runners=runners,
-                  default_branch=optional("default_branch"), keep=keep, max_age=max_age)
+                  default_branch=optional("default_branch"), keep=keep, max_age=max_age,
+                  registry_unset=registry_unset)
 
 
 def _compose(path: Path, env: Mapping[str, str]) -> tuple[ConfigReader, Node]:
