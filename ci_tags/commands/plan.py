@@ -93,9 +93,9 @@ def run(ctx: Context, opts: Options) -> Planned:
     config = load_image_set(ctx, opts.pipeline.config)
     settings = replace(job_settings(opts.jobs), ci_tags_args=("--config", opts.pipeline.config))  # bad input: now
     pipe = pipeline_of(ctx, opts.pipeline, config)
-    pipeline_id = pipe.require_id()
+    pipeline_id, placeholder = pipe.preview_id(opts.dry_run)
     return plan_pipeline(
         ctx.registries, config, pipeline_id=pipeline_id, commit=pipe.commit, settings=settings, files=opts.files,
-        pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run,
+        pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run, placeholder=placeholder,
         concurrency=ctx.concurrency, report=Report(warn=ctx.out.warn),
     )

@@ -31,6 +31,9 @@ def planned(result: Planned, out: Output) -> None:
     if not result.dry_run:
         out.line(f"{reused} image(s) tagged {tag} by metadata copy, {builds} build(s) to run")
         return
+    if result.placeholder:
+        out.line(f"no pipeline id outside CI: shown as pipeline {result.pipeline_id!r} "
+                 "(pass --pipeline-id or set CI_TAGS_PIPELINE_ID for another)")
     out.line(f"dry run: {reused} image(s) would be tagged {tag} by metadata copy, {builds} "
              "build(s) to run; no tag and no file written")
     for name, text in result.files.items():
