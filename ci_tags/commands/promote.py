@@ -20,7 +20,7 @@ EXAMPLES = """\
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
+    p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, tag[, src_ref])")
     p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
 
 

@@ -35,7 +35,7 @@ def promoted(report: PromotionReport, out: Output) -> None:
 
 def _promotion_line(d: Decision, report: PromotionReport, blocked: bool) -> str:
     e = d.entry
-    tail = f"(src_ref {e.src_ref})"
+    tail = f"(src_ref {e.src_ref})" if e.src_ref is not None else "(no src_ref)"
     if d.action == "copy":
         if blocked:
             verb = "blocked, not copied:"
