@@ -31,3 +31,18 @@ def test_a_real_plan_outside_ci_still_needs_a_pipeline_id(registry, tmp_path, cl
     result = cli("plan")
     assert result.code == 2
     assert "no pipeline id" in result.err and "--pipeline-id" in result.err
+
+
+def test_hash_shows_a_multi_arch_images_own_content_tag(tmp_path, cli):
+    checkout(tmp_path, "registry.example.com/group")
+    with (tmp_path / "ci-tags.yml").open("a") as f:
+        f.write("  multi:\n    dockerfile: one/Dockerfile\n    arches: [amd64, arm64]\n")
+    doc = json.loads(cli("--json", "hash").out)["images"]
+    multi = next(i for i in doc if i["image"] == "multi")
+    one = next(i for i in doc if i["image"] == "one")
+    lines = cli("hash").out.splitlines()
+    assert lines == [
+        f"one {one['content_tag']}",
+        f"multi index {multi['content_tag']}",  # what the pipeline tag stands for
+        *(f"multi {a['arch']} {a['content_tag']}" for a in multi["arches"]),
+    ]

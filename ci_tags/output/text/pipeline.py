@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def hashed(result: Hashed, out: Output) -> None:
     for image in result.images:
         if image.spec.multi_arch:
+            out.line(f"{image.name} index {image.content_tag}")  # the index's own tag: what a pipeline tag names
             for a in image.arches:
                 out.line(f"{image.name} {a.arch} {a.content_tag}")
         else:
