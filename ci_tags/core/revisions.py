@@ -181,6 +181,7 @@ class ImagePlan:
     digest: str | None
     status: str  # "new revision", "up to date", "conflict", "problem"
     problems: tuple[str, ...] = ()
+    static_present: Mapping[str, str] = field(default_factory=dict)  # static tag -> digest, there already
 
 
 def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
@@ -189,11 +190,14 @@ def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
         return ImagePlan(seen.image, (), None, None, "problem", (seen.error,))
     problems: list[str] = []
     actions: list[Action] = []
+    present: dict[str, str] = {}
     for tag, digest in sorted(seen.source_static.items()):
         there = seen.destination_static.get(tag)
         if there is None:
             actions.append(Action("copy-static", tag, digest, tag))
-        elif there != digest:
+        elif there == digest:
+            present[tag] = digest
+        else:
             problems.append(f"conflict: static tag {tag} is {there} in the destination, {digest} in the source")
     if seen.source_digest is None:
         problems.append(f"the source has no tag {spec.track}")
@@ -211,7 +215,7 @@ def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
         actions.append(Action("revise", revision, digest, spec.track))
     if seen.track_digest != digest:  # also repairs a run that stopped between the revision and the move
         actions.append(Action("move-track", spec.track, digest, revision))
-    return ImagePlan(seen.image, tuple(actions), revision, digest, status)
+    return ImagePlan(seen.image, tuple(actions), revision, digest, status, static_present=present)
 
 
 def env_name(image: str) -> str:

@@ -88,6 +88,7 @@ def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
             lines.append(f"{verb} {src}:{a.source_tag} -> {dst}:{a.tag} {a.digest}")
     if plan.status == "up to date":
         lines.insert(0, f"up to date: {dst}:{plan.revision} {plan.digest} ({spec.label} unchanged)")
+    lines += [f"up to date: {dst}:{tag} {digest} (static tag)" for tag, digest in plan.static_present.items()]
     return lines
 
 
