@@ -89,15 +89,11 @@ class PruneLive:
 
     def __init__(self, out: Output, tag: str, *, dry_run: bool) -> None:
         self.out, self.tag = out, tag
-        self.verb = "would remove" if dry_run else "removed"
 
     @contextlib.contextmanager
     def progress(self, total: int) -> Iterator[Callable[[], None]]:
         with self.out.progress(f"pruning {self.tag}", total) as advance:
             yield advance
-
-    def removed(self, repository: str) -> None:
-        self.out.line(f"{repository}:{self.tag} {self.verb}")
 
     def failed(self, repository: str, why: str) -> None:
         self.out.warn(f"{repository}:{self.tag}: {why}")
@@ -105,5 +101,7 @@ class PruneLive:
 
 def pruned(result: Pruned, out: Output) -> None:
     verb = "would remove" if result.dry_run else "removed"
+    for repository in result.removed:  # sorted: stable whatever order the concurrent removals took
+        out.line(f"{repository}:{result.tag} {verb}")
     out.line(f"{len(result.removed)} {verb}, {len(result.absent)} without {result.tag}, {len(result.failed)} "
              f"failed, of {len(result.repositories)} repositories")
