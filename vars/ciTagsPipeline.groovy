@@ -46,8 +46,8 @@ Map call(Map args = [:]) {
             } else {
                 branches.janitor = {
                     janitorFailed = true
-                    catchError(buildResult: 'UNSTABLE', stageResult: 'UNSTABLE',
-                               message: 'ci-tags janitor failed: the build goes on; expired tags stay until next time') {
+                    String failed = 'ci-tags janitor failed: the build goes on; expired tags stay until next time'
+                    catchError(buildResult: 'UNSTABLE', stageResult: 'UNSTABLE', message: failed) {
                         ciTagsNode(label) {
                             try {
                                 ciTagsJanitor(settings)
@@ -97,7 +97,8 @@ String janitorSkipped(Map settings) {
     if (settings.janitor == 'never') {
         return "janitor: 'never'"
     }
-    if (settings.janitor == 'schedules' && !currentBuild.getBuildCauses('hudson.triggers.TimerTrigger$TimerTriggerCause')) {
+    String timer = 'hudson.triggers.TimerTrigger$TimerTriggerCause'
+    if (settings.janitor == 'schedules' && !currentBuild.getBuildCauses(timer)) {
         return "janitor: 'schedules', and the job's cron trigger did not start this build"
     }
     return null

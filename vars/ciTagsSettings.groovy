@@ -39,7 +39,7 @@ Map call(Map args = [:], List extra = []) {
     Map settings = [:]
     settings.putAll(DEFAULTS)
     settings.putAll(args)
-    if (settings.janitor instanceof Boolean) {
+    if (settings.janitor in [true, false]) {
         settings.janitor = settings.janitor ? 'always' : 'never'
     }
     String wrong = wrongType(settings)
@@ -50,7 +50,8 @@ Map call(Map args = [:], List extra = []) {
         error("ci-tags: parameter install: '${settings.install}' is neither 'pip' nor 'path'")
     }
     if (!(settings.janitor in JANITOR_WHEN)) {
-        error("ci-tags: parameter janitor: '${settings.janitor}' is none of ${JANITOR_WHEN.join(', ')} (or true, false)")
+        String known = JANITOR_WHEN.join(', ')
+        error("ci-tags: parameter janitor: '${settings.janitor}' is none of ${known} (or true, false)")
     }
     settings.pipSpec = settings.pipSpec ?: "ci-tags==${settings.version}".toString()
     return settings
