@@ -137,3 +137,44 @@ def test_aliases(repo):
         with pytest.raises(BadInput) as err:
             load(repo, "images:\n  a:\n    dockerfile: docker/debian.docker\n" + text)
         assert message in str(err.value)
+
+
+def test_every_problem_of_the_file_in_one_run(repo):
+    text = """\
+registry: Bad Registry
+images:
+  a:
+    dockerfile: docker/debian.docker
+    arches: [amd64, arm65]
+  b:
+    dockerfile: docker/missing.docker
+  c:
+    dockerfile: docker/debian.docker
+    contxt: docker
+publish: ['bad tag']
+max_age: soon
+"""
+    with pytest.raises(BadInput) as caught:
+        load(repo, text)
+    problems = caught.value.problems
+    for where in (":1: registry:", ":5: images.a.arches[1]: unknown architecture 'arm65'",
+                  ":7: images.b.dockerfile: no file", ":10: images.c.contxt: unknown key", ":11: publish[0]:",
+                  ":12: max_age:"):
+        assert sum(where in p for p in problems) == 1, (where, problems)
+    assert len(problems) == 6
+    assert str(caught.value).endswith("(and 5 more problems, listed above)")
+
+
+def test_two_problems_read_right(repo, cli):
+    (repo / "ci-tags.yml").write_text("images:\n  a:\n    dockerfile: docker/none\n  b:\n    dockerfile: docker/no\n")
+    result = cli("hash", "--config", str(repo / "ci-tags.yml"), env=ENV)
+    assert result.code == 2
+    assert result.err.count("problem: ") == 2
+    assert "(and 1 more problem, listed above)" in result.err
+
+
+def test_one_problem_is_said_once(repo, cli):
+    (repo / "ci-tags.yml").write_text("images:\n  a:\n    dockerfile: docker/none\n")
+    result = cli("hash", "--config", str(repo / "ci-tags.yml"), env=ENV)
+    assert result.code == 2
+    assert result.err.count("no file 'docker/none'") == 1 and "more problem" not in result.err

@@ -63,3 +63,14 @@ def test_rewrite_changes_only_what_the_parser_calls_a_parent(parts):
         pinned if s.base_stage is None and s.image in ("base", "base:1") else s.image for s in before.stages]
     assert [(c.sources, c.line) for c in after.copies] == [(c.sources, c.line) for c in before.copies]
     assert after.runs == before.runs
+
+
+def test_platform_args_are_declared_after_the_parser_directives() -> None:
+    from ci_tags.core.dockerfile import declare_platform_args
+
+    declared = "ARG TARGETOS\nARG TARGETARCH\nARG TARGETVARIANT\nARG TARGETPLATFORM\n"
+    assert declare_platform_args("FROM scratch\n") == declared + "FROM scratch\n"
+    text = "# syntax=docker/dockerfile:1\n# escape=`\n# a comment\nFROM scratch\n"
+    assert declare_platform_args(text) == "# syntax=docker/dockerfile:1\n# escape=`\n" + declared + \
+        "# a comment\nFROM scratch\n"
+    assert declare_platform_args("\ufeffFROM scratch") == "\ufeff" + declared + "FROM scratch"

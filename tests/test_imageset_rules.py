@@ -115,3 +115,21 @@ def test_env_a_parent_sets_is_known_even_when_its_own_base_is_external(tmp_path)
     before = hashes(root)
     (root / "app" / "other.txt").write_text("changed again\n")
     assert hashes(root)["qemu/app"] == before["qemu/app"]
+
+
+def test_a_registry_less_from_whose_last_element_is_a_set_name_gets_the_alias_hint(tmp_path):
+    # qemu 5.1 renamed qemu:debian10 to qemu/debian10; a set that names the image debian10 meets FROM qemu/debian10
+    root = project(tmp_path, {
+        "debian10/Dockerfile": "FROM debian:10\n", "app/Dockerfile": "FROM qemu/debian10:latest\n",
+    }, "images:\n  debian10:\n    dockerfile: debian10/Dockerfile\n  app:\n    dockerfile: app/Dockerfile\n")
+    app = {i.name: i for i in resolve(load_config(root / "ci-tags.yml", ENV))}["app"]
+    assert app.parents == ()
+    assert any("FROM qemu/debian10:latest" in w and "images.debian10.aliases" in w for w in app.warnings)
+
+
+def test_a_from_naming_a_registry_gets_no_hint(tmp_path):
+    root = project(tmp_path, {
+        "debian10/Dockerfile": "FROM debian:10\n", "app/Dockerfile": "FROM quay.io/qemu/debian10\n",
+    }, "images:\n  debian10:\n    dockerfile: debian10/Dockerfile\n  app:\n    dockerfile: app/Dockerfile\n")
+    app = {i.name: i for i in resolve(load_config(root / "ci-tags.yml", ENV))}["app"]
+    assert not any("aliases" in w for w in app.warnings)

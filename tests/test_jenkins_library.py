@@ -23,7 +23,8 @@ What the harness does NOT reproduce (so these tests cannot catch it): the CPS tr
 of the program's state at every step (a non-serialisable local kept across a step, a CPS method called from a
 ``@NonCPS`` one), resumption after a controller restart, the script security sandbox and its approvals (a global
 library runs outside the sandbox; a folder library inside it), agents of other architectures (every agent is a
-folder on this machine), and declarative ``pipeline {}``.
+folder on this machine), and the parts of declarative ``pipeline {}`` that tests/jenkins/Declarative.groovy does not
+stand for (tests/test_jenkins_jobs.py runs the declarative example).
 npm-groovy-lint (tests/test_jenkinsfile.py) checks the library's text against the Jenkins rule set.
 """
 
@@ -192,7 +193,8 @@ def test_a_failing_janitor_leaves_the_build_unstable_and_still_publishes(
 
 @pytest.mark.parametrize(("arguments", "message"), [
     ("confg: 'ci-tags.yml'", "ci-tags: unknown parameter(s) confg; known: config, agentLabel,"),
-    ("janitor: 'false'", "ci-tags: parameter janitor: String given, Boolean expected"),
+    ("janitor: 'false'", "ci-tags: parameter janitor: 'false' is none of always, schedules, never (or true, false)"),
+    ("janitor: 7", "ci-tags: parameter janitor: Integer given, CharSequence expected"),
     ("install: 'docker'", "ci-tags: parameter install: 'docker' is neither 'pip' nor 'path'"),
 ])
 def test_a_bad_parameter_is_an_error_before_any_work(arguments: str, message: str, project: Project) -> None:

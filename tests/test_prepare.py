@@ -202,3 +202,40 @@ def test_every_malformed_entry_of_the_image_list_is_listed_before_the_error(
     assert human.err.splitlines()[-1].startswith("ci-tags: bad input: ") and human.out == ""
     assert machine.err.splitlines()[:2] == problems and json.loads(machine.out)["error"]["kind"] == "bad_input"
     assert not (tmp_path / "env.yaml").exists()
+
+
+def test_the_ceph_image_comes_from_set_ceph_keys(
+    upstream: Registry, basic_registry, registry, client, cli, tmp_path: Path
+) -> None:
+    up, local = basic_registry.host, registry.host
+    nova = push_image(upstream, "tripleo-ceph/centos-binary-nova-api", "current-tripleo").manifest
+    ceph = push_image(upstream, "ceph-keys/daemon", "v4.0.12-stable").manifest
+    path = tmp_path / "prepare.yaml"
+    path.write_text(f"""\
+parameter_defaults:
+  ContainerImagePrepare:
+  - push_destination: true
+    set:
+      namespace: {up}/tripleo-ceph
+      name_prefix: centos-binary-
+      tag: current-tripleo
+      ceph_namespace: {up}/ceph-keys
+      ceph_image: daemon
+      ceph_tag: v4.0.12-stable
+  ContainerImageRegistryCredentials:
+    {up}:
+      alice: {PASSWORD}
+""")
+    (tmp_path / "images.yml").write_text(
+        "- {image: nova-api, params: [ContainerNovaApiImage]}\n"
+        "- {image: ceph-daemon, image_source: ceph, params: [ContainerCephDaemonImage]}\n")
+    out = tmp_path / "env.yaml"
+    result = cli("prepare", str(path), "--images", str(tmp_path / "images.yml"), "--output-env-file", str(out),
+                 "--local-push-destination", local)
+    assert result.code == 0, result.err
+    assert yaml.safe_load(out.read_text())["parameter_defaults"] == {
+        "ContainerNovaApiImage": f"{local}/tripleo-ceph/centos-binary-nova-api:current-tripleo",
+        "ContainerCephDaemonImage": f"{local}/ceph-keys/daemon:v4.0.12-stable",
+    }
+    assert client.get(local).head_manifest("ceph-keys/daemon", "v4.0.12-stable") == ceph.digest
+    assert client.get(local).head_manifest("tripleo-ceph/centos-binary-nova-api", "current-tripleo") == nova.digest

@@ -161,7 +161,7 @@ def test_a_malformed_entry_exits_2_naming_file_line_and_key_and_writes_nothing(
         "images:\n"
         f"  - name: {name}\n    src_build_tag: build-1\n    src_ref: c1\n    tag: stx.7.0\n"
         f"  - name: {name}\n    src_build_tag: build-1\n    src_ref: c1\n    tag: -stx\n"
-        f"  - name: {name}\n    src_build_tag: build-1\n    tag: stx.7.1\n"
+        f"  - name: {name}\n    src_build_tag: build-1\n    tagg: stx.7.1\n"
     )
     mark = registry.mark()
     result = cli("promote", str(path))
@@ -169,9 +169,9 @@ def test_a_malformed_entry_exits_2_naming_file_line_and_key_and_writes_nothing(
     assert result.out == ""
     err = result.err.splitlines()
     assert err[0] == f"problem: {path}:9: images[1].tag: invalid tag '-stx': it starts with '-'"
-    assert err[1] == f"problem: {path}:10: images[2].src_ref: missing"
+    assert err[1] == f"problem: {path}:12: images[2].tagg: unknown key (did you mean 'tag'?)"
     assert err[2].startswith(f"ci-tags: bad input: {path}:9: images[1].tag")
-    assert "nothing was changed" in err[2]
+    assert "(and 1 more problem, listed above); nothing was changed" in err[2]
     assert registry.since(mark) == []  # the file is checked before any request
 
 
@@ -241,3 +241,17 @@ def test_two_promotions_of_one_file_at_once_both_succeed(
     assert [r.code for r in results] == [0, 0], [r.err for r in results]
     dst = client.get(registry2.host)
     assert all(dst.head_manifest(f"stx/race-{i}", "stx.10.0") == d for i, d in digests.items())
+
+
+def test_an_entry_without_src_ref_is_promoted_and_shown_without_one(
+    reg: Registry, registry, cli, tmp_path: Path
+) -> None:
+    name = f"{registry.host}/stx/noref"
+    one = push_image(reg, "stx/noref", "master-1").manifest
+    path = write(tmp_path / "images.yml", [{"name": name, "src_build_tag": "master-1", "tag": "stx.9.0"}])
+    result = cli("promote", str(path))
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [f"copied {name}:master-1 -> {name}:stx.9.0 {one.digest} (no src_ref)"]
+    doc = cli("--json", "promote", str(path))
+    assert doc.code == 0, doc.err
+    assert json.loads(doc.out)["entries"][0]["src_ref"] is None

@@ -102,7 +102,7 @@ def test_every_malformed_entry_is_listed_with_file_line_and_key(tmp_path: Path) 
         "    src_build_tag: b1\n"
         "    src_ref: c1\n"
         "    tag: v3\n"
-        "  - name: r.example/app\n"  # line 14: no src_ref, unknown key
+        "  - name: r.example/app\n"  # line 14: no src_ref: fine (StarlingX makes it optional)
         "    src_build_tag: b1\n"
         "    tag: v4\n"
         "  - name: r.example/app\n"  # line 17: an unknown key
@@ -114,11 +114,17 @@ def test_every_malformed_entry_is_listed_with_file_line_and_key(tmp_path: Path) 
         load_promotion_file(path)
     assert caught.value.exit_code == 2
     problems = caught.value.problems
-    assert len(problems) == 4
+    assert len(problems) == 3
     assert problems[0].startswith(f"{path}:9: images[1].tag: invalid tag 'v 2'")
     assert problems[1].startswith(f"{path}:10: images[2].name: ")
-    assert problems[2] == f"{path}:14: images[3].src_ref: missing"
-    assert problems[3].startswith(f"{path}:20: images[4].tags: unknown key")
+    assert problems[2].startswith(f"{path}:20: images[4].tags: unknown key")
+
+
+def test_an_entry_without_src_ref_is_read_with_it_absent(tmp_path: Path) -> None:
+    path = tmp_path / "images.yml"
+    path.write_text("images:\n  - name: r.example/app\n    src_build_tag: b1\n    tag: v1\n")
+    (entry,) = load_promotion_file(path)
+    assert entry.src_ref is None and str(entry.target) == "r.example/app:v1"
 
 
 @pytest.mark.parametrize(

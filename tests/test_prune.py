@@ -61,6 +61,16 @@ def test_prune_on_docker_hub_pages_retries_and_removes(hub, cli):
     assert SECRET not in result.out + result.err
 
 
+def test_prune_prints_its_lines_sorted_by_repository(hub, cli):
+    # 121 repositories removed from concurrently: the lines come in the repositories' order, run after run
+    result = cli("prune", "docker.io/linaro", "--repo-prefix", "ci-", "--tag", "5.0.0", "--hub-url", hub.url,
+                 "--username", "linaro-bot", "--password", SECRET)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[:-1] == [f"docker.io/linaro/ci-{i:03d}:5.0.0 removed" for i in range(120)]
+    assert lines[-1] == "120 removed, 1 without 5.0.0, 0 failed, of 121 repositories"
+
+
 def test_docker_hub_tag_listing_pages_and_dates(hub):
     from ci_tags.backends.dockerhub import DockerHubBackend
     from ci_tags.oci.http import Http

@@ -119,3 +119,14 @@ def test_malformed_files(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(BadInput) as caught:
         load_sync_file(path)
     assert message in str(caught.value) and str(caught.value).startswith(str(path))
+
+
+def test_every_problem_of_a_sync_file_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "sync.yml"
+    path.write_text("source: kolla\ndestination: r.example/b\ntrack: 'bad tag'\nstatic: ['(']\ntrac: x\n")
+    with pytest.raises(BadInput) as caught:
+        load_sync_file(path)
+    problems = caught.value.problems
+    for where in (":1: source: 'kolla'", ":3: track: 'bad tag'", ":4: static[0]: not a valid", ":5: trac: unknown"):
+        assert sum(where in p for p in problems) == 1, (where, problems)
+    assert str(caught.value).endswith("(and 3 more problems, listed above); nothing was changed")

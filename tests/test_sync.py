@@ -98,6 +98,14 @@ def test_a_static_tag_is_copied_once_and_never_overwritten(
     assert f"copied {ns}/keystone:4.0.0 -> {dns}/keystone:4.0.0 {v1.digest}" in first.out.splitlines()
     assert dest.head_manifest("kolla-static/keystone", "4.0.0") == v1.digest
 
+    # a re-run says the static tag is there already, as it says of the revision
+    again = cli("sync", str(path), env=AUTH)
+    assert again.code == 0, again.err
+    assert f"up to date: {dns}/keystone:4.0.0 {v1.digest} (static tag)" in again.out.splitlines()
+    doc = json.loads(cli("sync", str(path), "--json", env=AUTH).out)
+    keystone = next(i for i in doc["images"] if i["image"] == "keystone")
+    assert keystone["static_up_to_date"] == {"4.0.0": v1.digest}
+
     # the source re-tags 4.0.0 on another image, and horizon changed: a conflict, and nothing at all is written
     other = push_image(reg, "kolla-static/keystone", "4.0.0", labels={LABEL: "k1"}).manifest
     push_image(reg, "kolla-static/horizon", "ocata", labels={LABEL: "h2"})

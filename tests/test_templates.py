@@ -117,3 +117,17 @@ def test_project_gitlab_ci_validates_and_uses_the_component(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     includes = doc["include"] if isinstance(doc["include"], list) else [doc["include"]]
     assert any(i.get("local") == "templates/pipeline.yml" for i in includes)
+
+
+@pytest.mark.parametrize("install", ["image", "pip"])
+@pytest.mark.parametrize("job", ["plan", "publish", "janitor"])
+def test_plan_publish_and_janitor_expose_their_report_on_merge_requests(job: str, install: str) -> None:
+    """Each sets CI_TAGS_REPORT (ci-tags appends its Markdown section there) to a file that its artifacts expose
+    on merge requests; the janitor's and publish's even when the job fails (what was done before the failure)."""
+    body = fill_inputs(TEMPLATES[0], install=install)
+    merged = job_with_extends(body, f"ci-tags-{job}")
+    report = merged["variables"]["CI_TAGS_REPORT"]
+    assert report == f"ci-tags-{job}.md"
+    artifacts = merged["artifacts"]
+    assert artifacts["paths"][0] == report and artifacts["expose_as"] == f"ci-tags {job} report"
+    assert artifacts.get("when") == (None if job == "plan" else "always")

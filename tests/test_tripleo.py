@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from ci_tags.core.reference import Reference
-from ci_tags.core.tripleo import PrepareEntry, choose, destination, discovered_tag
+from ci_tags.core.tripleo import ImageRequest, PrepareEntry, choose, destination, discovered_tag
 from ci_tags.errors import BadInput
 from ci_tags.project.release_files import load_image_list, load_prepare_file
 from ci_tags.project.yamlfile import MalformedFile
 
 NS = Reference("docker.io", "tripleomaster")
+NOVA = ImageRequest("nova-api", ("ContainerNovaApiImage",))
 
 
 def entry(index: int, **kw: object) -> PrepareEntry:
@@ -60,13 +61,13 @@ def test_discovered_tag_problems(spec: str, labels: dict[str, str], message: str
 
 def test_destination_is_the_namespace_path_on_the_push_registry() -> None:
     e = entry(0, name_prefix="centos-binary-", push_destination=True)
-    assert str(destination(e, "nova-api", "16.0-2", "192.168.24.1:8787")) == \
+    assert str(destination(e, NOVA, "16.0-2", "192.168.24.1:8787")) == \
         "192.168.24.1:8787/tripleomaster/centos-binary-nova-api:16.0-2"
     named = entry(0, push_destination="registry.example:5000")
-    assert str(destination(named, "nova-api", "t", None)) == "registry.example:5000/tripleomaster/nova-api:t"
-    assert destination(entry(0), "nova-api", "t", None) is None
+    assert str(destination(named, NOVA, "t", None)) == "registry.example:5000/tripleomaster/nova-api:t"
+    assert destination(entry(0), NOVA, "t", None) is None
     with pytest.raises(BadInput, match="--local-push-destination"):
-        destination(e, "nova-api", "t", None)
+        destination(e, NOVA, "t", None)
 
 
 def test_the_file_with_credentials(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_the_file_with_credentials(tmp_path: Path) -> None:
         "      name_prefix: centos-binary-\n"
         "      name_suffix: ''\n"
         "      tag: current-tripleo\n"
-        "      ceph_namespace: docker.io/ceph\n"  # TripleO's other set keys are accepted
+        "      ceph_namespace: docker.io/ceph\n"  # the Ceph image's namespace
         "    tag_from_label: '{version}-{release}'\n"
         "  - push_destination: registry.example:5000\n"
         "    includes: [ceph]\n"
@@ -94,7 +95,7 @@ def test_the_file_with_credentials(tmp_path: Path) -> None:
     first, second = file.entries
     assert first.namespace == NS and first.name_prefix == "centos-binary-" and first.push_destination is True
     assert first.tag_from_label == "{version}-{release}" and first.excludes == ("ceph",)
-    assert str(first.source("nova-api")) == "docker.io/tripleomaster/centos-binary-nova-api:current-tripleo"
+    assert str(first.source(NOVA)) == "docker.io/tripleomaster/centos-binary-nova-api:current-tripleo"
     assert second.push_destination == "registry.example:5000" and second.line == 12
     creds = file.credentials["registry-1.docker.io"]
     assert creds.username == "someone" and "S3cret" not in repr(creds) + str(creds)
@@ -119,7 +120,7 @@ def test_every_malformed_entry_is_listed(tmp_path: Path) -> None:
     assert len(p) == 4
     assert p[0].startswith(f"{path}:3: parameter_defaults.ContainerImagePrepare[0].set: invalid tag 'bad tag'")
     assert p[1].startswith(f"{path}:4: parameter_defaults.ContainerImagePrepare[1].push_destination:")
-    assert p[2].startswith(f"{path}:6: parameter_defaults.ContainerImagePrepare[2].modify_role: unknown key")
+    assert p[2].startswith(f"{path}:6: parameter_defaults.ContainerImagePrepare[2].modify_role: not supported")
     assert p[3] == f"{path}:9: parameter_defaults.ContainerImageRegistryCredentials.docker.io: expected exactly " \
                    "one user: password"
     assert "S3cret" not in str(caught.value) + "".join(p)
@@ -135,3 +136,52 @@ def test_the_image_list(tmp_path: Path) -> None:
     path.write_text("- {image: nova-api, params: [ContainerNovaApiImage, ContainerNovaApiConfigImage]}\n")
     [request] = load_image_list(path)
     assert request.image == "nova-api" and request.params == ("ContainerNovaApiImage", "ContainerNovaApiConfigImage")
+
+
+def test_ceph_keys_of_set_name_the_ceph_image(tmp_path: Path) -> None:
+    path = tmp_path / "prepare.yml"
+    path.write_text(
+        "parameter_defaults:\n"
+        "  ContainerImagePrepare:\n"
+        "  - push_destination: 192.168.24.1:8787\n"
+        "    set:\n"
+        "      namespace: docker.io/tripleomaster\n"
+        "      name_prefix: centos-binary-\n"
+        "      tag: current-tripleo\n"
+        "      ceph_namespace: quay.io/ceph\n"
+        "      ceph_image: daemon\n"
+        "      ceph_tag: v4.0.12-stable-4.0-nautilus-centos-7-x86_64\n"
+    )
+    images = tmp_path / "images.yml"
+    images.write_text("- {image: nova-api, params: [ContainerNovaApiImage]}\n"
+                      "- {image: ceph-daemon, image_source: ceph, params: [ContainerCephDaemonImage]}\n")
+    file = load_prepare_file(path)
+    nova, ceph = load_image_list(images)
+    assert ceph.image_source == "ceph" and nova.image_source is None
+    [chosen] = file.entries
+    assert str(chosen.source(nova)) == "docker.io/tripleomaster/centos-binary-nova-api:current-tripleo"
+    assert str(chosen.source(ceph)) == "quay.io/ceph/daemon:v4.0.12-stable-4.0-nautilus-centos-7-x86_64"
+    assert str(destination(chosen, ceph, "v4", None)) == "192.168.24.1:8787/ceph/daemon:v4"
+    assert str(destination(chosen, nova, "16.0", None)) == "192.168.24.1:8787/tripleomaster/centos-binary-nova-api:16.0"
+
+
+def test_a_ceph_image_needs_the_ceph_namespace() -> None:
+    with pytest.raises(BadInput, match=r"set\.ceph_namespace"):
+        entry(0).source(ImageRequest("ceph-daemon", ("ContainerCephDaemonImage",), "ceph"))
+
+
+@pytest.mark.parametrize(
+    ("key", "advice"),
+    [
+        ("modify_role: tripleo-modify-image", "build the modified image"),
+        ("modify_vars: {tasks_from: yum_update.yml}", "build the modified image"),
+        ("multi_arch: true", "every architecture the source tag holds"),
+    ],
+)
+def test_unsupported_keys_say_what_to_do_instead(tmp_path: Path, key: str, advice: str) -> None:
+    path = tmp_path / "prepare.yml"
+    path.write_text(f"parameter_defaults:\n  ContainerImagePrepare:\n  - {key}\n"
+                    "    set: {namespace: docker.io/tripleomaster}\n")
+    with pytest.raises(BadInput) as caught:
+        load_prepare_file(path)
+    assert f"{key.split(':')[0]}: not supported" in str(caught.value) and advice in str(caught.value)

@@ -18,6 +18,9 @@ void call(Map settings, Closure body) {
     if (settings.registryImage) {
         vars << "CI_REGISTRY_IMAGE=${settings.registryImage}"
     }
+    if (settings.branch) {  // a plain Pipeline job's branch, given: ci-tags reads it as a multibranch build's
+        vars << "BRANCH_NAME=${settings.branch}"
+    }
     withEnv(vars) {
         // A pinned release installed once stays; anything else (a path, a git URL) may change: installed anew.
         sh '''
@@ -49,4 +52,21 @@ void withRegistryCredentials(String id, Closure body) {
                                       passwordVariable: 'CI_TAGS_REGISTRY_PASSWORD')]) {
         body()
     }
+}
+
+/**
+ * The file where ci-tags writes {@code step}'s section of the per-pipeline report (plan, janitor, publish set it as
+ * CI_TAGS_REPORT: a Markdown summary of what they did), beside the workspace on this agent. Call inside a node.
+ */
+String reportFile(String step) {
+    return "${env.WORKSPACE_TMP ?: env.WORKSPACE + '@tmp'}/ci-tags-report-${step}.md"
+}
+
+/** What the last run of {@code step} on this agent wrote in its report, '' when nothing. Call inside a node. */
+String readReport(String step) {
+    String text = ''
+    withEnv(["CI_TAGS_REPORT=${reportFile(step)}"]) {
+        text = sh(script: 'cat "$CI_TAGS_REPORT" 2>/dev/null || true', returnStdout: true)
+    }
+    return text
 }

@@ -4,8 +4,12 @@
 void call(Map args = [:]) {
     Map settings = ciTagsSettings(args)
     ciTagsEnv(settings) {
-        withEnv(["CI_TAGS_MAX_AGE=${settings.maxAge}", "CI_TAGS_JANITOR_ARGS=${settings.janitorArgs}"]) {
-            sh 'ci-tags janitor --config "$CI_TAGS_CONFIG" --max-age "$CI_TAGS_MAX_AGE" $CI_TAGS_JANITOR_ARGS'
+        withEnv(["CI_TAGS_MAX_AGE=${settings.maxAge}", "CI_TAGS_JANITOR_ARGS=${settings.janitorArgs}",
+                 "CI_TAGS_REPORT=${ciTagsEnv.reportFile('janitor')}"]) {
+            sh '''
+                rm -f "$CI_TAGS_REPORT"
+                ci-tags janitor --config "$CI_TAGS_CONFIG" --max-age "$CI_TAGS_MAX_AGE" $CI_TAGS_JANITOR_ARGS
+            '''
         }
     }
 }

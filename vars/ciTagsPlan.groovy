@@ -10,9 +10,10 @@ Map call(Map args = [:]) {
     Map plan = [:]
     String dotenv = ''
     ciTagsEnv(settings) {
-        withEnv(["CI_TAGS_PLAN_OUT=${out}"]) {
+        withEnv(["CI_TAGS_PLAN_OUT=${out}", "CI_TAGS_REPORT=${ciTagsEnv.reportFile('plan')}"]) {
             sh '''
                 mkdir -p "$CI_TAGS_PLAN_OUT"
+                rm -f "$CI_TAGS_REPORT"
                 ci-tags plan --config "$CI_TAGS_CONFIG" --jenkins-matrix "$CI_TAGS_PLAN_OUT/matrix.json" \\
                     --dotenv "$CI_TAGS_PLAN_OUT/ci-tags.env"
             '''

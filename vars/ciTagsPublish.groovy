@@ -6,9 +6,12 @@
 void call(Map args = [:]) {
     Map settings = ciTagsSettings(args)
     ciTagsEnv(settings) {
-        withEnv(["CI_TAGS_PUBLISH_ARGS=${settings.publishArgs}"]) {
+        withEnv(["CI_TAGS_PUBLISH_ARGS=${settings.publishArgs}", "CI_TAGS_REPORT=${ciTagsEnv.reportFile('publish')}"]) {
             withJenkinsToken(settings.jenkinsCredentialsId) {
-                sh 'ci-tags publish --config "$CI_TAGS_CONFIG" $CI_TAGS_PUBLISH_ARGS'
+                sh '''
+                    rm -f "$CI_TAGS_REPORT"
+                    ci-tags publish --config "$CI_TAGS_CONFIG" $CI_TAGS_PUBLISH_ARGS
+                '''
             }
         }
     }

@@ -3,16 +3,21 @@
 
 import groovy.transform.Field
 
+@Field final List JANITOR_WHEN = ['always', 'schedules', 'never']
+
 @Field final Map DEFAULTS = [
     config: 'ci-tags.yml',       // the image set, relative to the checkout
     agentLabel: '',              // label expression of the agents that run ci-tags (and build)
     archLabels: [:],             // arch -> label expression; default: the arch's runners: in the config
     maxAge: '7d',                // the janitor removes pipeline and content tags older than this
-    janitor: true,               // run the janitor (beside the plan, off the critical path)
+    janitor: 'always',           // when the janitor runs beside the plan: 'always', 'schedules' (builds started by
+                                 // the job's cron trigger only) or 'never'; true and false mean always and never
     janitorArgs: '',             // more janitor options, e.g. '--keep-last 5 --keep ^release-'
     publish: true,               // publish from the default branch after a successful build
     publishArgs: '',             // more publish options, e.g. '--tag latest --tag stable'
     defaultBranch: 'main',       // the only branch that publishes
+    branch: '',                  // this build's branch; default BRANCH_NAME (multibranch), else the checkout's
+                                 // GIT_BRANCH (a plain Pipeline job), e.g. a job parameter: branch: params.BRANCH
     credentialsId: '',           // username/password credentials for the registry
     jenkinsCredentialsId: '',    // a Jenkins user and API token: publish also asks Jenkins about the build
     registryImage: '',           // CI_REGISTRY_IMAGE for a config that says registry: $CI_REGISTRY_IMAGE
@@ -34,12 +39,19 @@ Map call(Map args = [:], List extra = []) {
     Map settings = [:]
     settings.putAll(DEFAULTS)
     settings.putAll(args)
+    if (settings.janitor in [true, false]) {
+        settings.janitor = settings.janitor ? 'always' : 'never'
+    }
     String wrong = wrongType(settings)
     if (wrong) {
         error("ci-tags: parameter ${wrong}")
     }
     if (!(settings.install in ['pip', 'path'])) {
         error("ci-tags: parameter install: '${settings.install}' is neither 'pip' nor 'path'")
+    }
+    if (!(settings.janitor in JANITOR_WHEN)) {
+        String known = JANITOR_WHEN.join(', ')
+        error("ci-tags: parameter janitor: '${settings.janitor}' is none of ${known} (or true, false)")
     }
     settings.pipSpec = settings.pipSpec ?: "ci-tags==${settings.version}".toString()
     return settings

@@ -52,6 +52,13 @@ class Builder:
 
     def keep_local(self, local_name: str, name: str) -> None:
         """``--keep-image``: also name the built image ``name`` (its content tag) in local storage."""
+    def local_images(self, references: Sequence[str]) -> set[str]:
+        """Which of ``references`` are in local container storage (none for a builder that keeps none)."""
+        return set()
+
+    def remove_pulled(self, reference: str) -> bool:
+        """Remove an image a build pulled; one in use (a concurrent build on it) stays: False, logged."""
+        return False
 
     def _run(self, args: Sequence[str], what: str) -> str:
         """Run the builder, passing each line of its output to ``log`` as it comes (the job log)."""

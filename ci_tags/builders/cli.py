@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ci_tags.builders.base import Builder, BuildRequest, build_flags
@@ -53,6 +54,18 @@ class BuildahBuilder(Builder):
 
     def keep_local(self, local_name: str, name: str) -> None:
         self._run(["tag", local_name, name], f"name the local image {name}")
+    def local_images(self, references: Sequence[str]) -> set[str]:
+        return {r for r in references if subprocess.run([self.program, "inspect", "--type", "image", r],
+                                                        env=self.env, capture_output=True, check=False).returncode == 0}
+
+    def remove_pulled(self, reference: str) -> bool:
+        done = subprocess.run([self.program, "rmi", reference], env=self.env, capture_output=True, text=True,
+                              check=False)
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["in use"])[-1]
+            self.log(f"left the pulled image {reference} in local storage: {why}")
+        return done.returncode == 0
+
 
     def _label_manifesto(self, request: BuildRequest) -> None:
         """Run the manifesto command in a container of the built image and label the image with its output's

@@ -16,6 +16,8 @@ from ci_tags.core.reference import slugify, validate_tag
 from ci_tags.core.times import parse_time
 from ci_tags.errors import BadInput
 
+PREVIEW_ID = "preview"  # the pipeline id of a dry run outside CI, where there is none
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -34,6 +36,12 @@ class Pipeline:
     @property
     def on_default_branch(self) -> bool:
         return bool(self.branch) and self.branch == self.default_branch
+
+    def preview_id(self, dry_run: bool) -> tuple[str, bool]:
+        """(the pipeline id, whether it is the placeholder): a dry run outside CI previews with PREVIEW_ID."""
+        if dry_run and not self.pipeline_id:
+            return PREVIEW_ID, True
+        return self.require_id(), False
 
     def require_id(self) -> str:
         if not self.pipeline_id:

@@ -14,6 +14,7 @@ from ci_tags.commands.options import CONFIG_HELP, BackendOptions, backend_from_o
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional
+from ci_tags.output import report
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.janitor import cleaned
 from ci_tags.services.janitor.run import Cleaned
@@ -36,18 +37,19 @@ class Options:
     backend: BackendOptions = group(BackendOptions)
 
 
-RENDERERS = (Renderer(Cleaned, cleaned),)
+RENDERERS = (Renderer(Cleaned, cleaned, markdown=report.cleaned),)
 
 
 def run(ctx: Context, opts: Options) -> Cleaned:
     from ci_tags.output.text.janitor import JanitorLive
     from ci_tags.services.janitor.run import Janitor
     from ci_tags.services.janitor.targets import policy_of, targets
+    from ci_tags.services.names import names_only_hosts
 
     path = Path(opts.config or "ci-tags.yml")
     config = None
     if opts.config is not None or not opts.repositories or path.is_file():
-        config = load_image_set(ctx, str(path))
+        config = load_image_set(ctx, str(path), need_registry=not names_only_hosts(opts.repositories))
     if config is None and opts.rules.keep_current_of:
         raise BadInput("--keep-current-of needs the image set to hash",
                        hint="run where ci-tags.yml is, or pass --config")

@@ -61,13 +61,15 @@ class PipelineOptions:
                                       help="the default branch (default: CI_DEFAULT_BRANCH, or the config's)")
 
 
-def load_image_set(ctx: Context, path: str) -> Config:
-    """The image set of ``path``; its registry becomes the command's target (the explicit credentials are for it)."""
+def load_image_set(ctx: Context, path: str, *, need_registry: bool = True) -> Config:
+    """The image set of ``path``; its registry becomes the command's target (the explicit credentials are for it).
+    ``need_registry=False``: the run names full repositories, so an unset ``$CI_REGISTRY_IMAGE`` is no problem."""
     from ci_tags.core.reference import parse_reference
     from ci_tags.project.config import load_config
 
-    config = load_config(Path(path), ctx.env)
-    ctx.aim(parse_reference(f"{config.registry}/x").api_host)
+    config = load_config(Path(path), ctx.env, need_registry=need_registry)
+    if not config.registry_unset:
+        ctx.aim(parse_reference(f"{config.registry}/x").api_host)
     return config
 
 

@@ -10,6 +10,7 @@ from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_o
 from ci_tags.context import Context
 from ci_tags.core.build_jobs import JobOptions, job_settings
 from ci_tags.flags import flag, group
+from ci_tags.output import report
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.pipeline import PipelineLive, planned, planned_problems
 from ci_tags.services.pipeline import PIN_BASE_HELP, pinner
@@ -32,16 +33,16 @@ class Options:
                          help="a preview: the same table, and the files' contents printed; no tag or file written")
 
 
-RENDERERS = (Renderer(Planned, planned, planned_problems),)
+RENDERERS = (Renderer(Planned, planned, planned_problems, report.planned),)
 
 
 def run(ctx: Context, opts: Options) -> Planned:
     config = load_image_set(ctx, opts.pipeline.config)
     settings = replace(job_settings(opts.jobs), ci_tags_args=("--config", opts.pipeline.config))  # bad input: now
     pipe = pipeline_of(ctx, opts.pipeline, config)
-    pipeline_id = pipe.require_id()
+    pipeline_id, placeholder = pipe.preview_id(opts.dry_run)
     return plan_pipeline(
         ctx.registries, config, pipeline_id=pipeline_id, commit=pipe.commit, settings=settings, files=opts.files,
-        pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run,
+        pin=pinner(lambda: ctx.registries) if opts.pin_base else None, dry_run=opts.dry_run, placeholder=placeholder,
         concurrency=ctx.concurrency, report=PipelineLive(ctx.out),
     )

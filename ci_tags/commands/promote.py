@@ -22,7 +22,7 @@ EXAMPLES = """\
 
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    file: Path = positional("FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
+    file: Path = positional("FILE", help="the promotion file (images: name, src_build_tag, tag[, src_ref])")
     dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ci_tags.commands.options import PipelineOptions, load_image_set, pipeline_of
 from ci_tags.context import Context
 from ci_tags.flags import flag, group
+from ci_tags.output import report
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.publish import not_published, pipeline_tags_unread_problems, published, published_problems
 from ci_tags.services.publish import NotPublished, PipelineTagsUnread, Published, publish
@@ -27,8 +28,10 @@ class Options:
     tags: tuple[str, ...] = flag("--tag", default=(), help="publish these tags instead of the config's")
 
 
-RENDERERS = (Renderer(Published, published, published_problems), Renderer(NotPublished, not_published),
-             Renderer(PipelineTagsUnread, problems=pipeline_tags_unread_problems),)
+RENDERERS = (Renderer(Published, published, published_problems, report.published),
+             Renderer(NotPublished, not_published, markdown=report.not_published),
+             Renderer(PipelineTagsUnread, problems=pipeline_tags_unread_problems,
+                      markdown=report.pipeline_tags_unread),)
 
 
 def run(ctx: Context, opts: Options) -> Published | NotPublished | PipelineTagsUnread:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_destination, parse_reference
 from ci_tags.flags import positional
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.registry import retagged
+from ci_tags.services.names import SetNames
 from ci_tags.services.retag import Retagged, retag
 
 EXAMPLES = """\
@@ -19,7 +19,7 @@ EXAMPLES = """\
 
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    source: str = positional("SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
+    source: str = positional("SRC", help="e.g. reg.example.com/app:hash-abc, or IMAGE:TAG of ci-tags.yml")
     destination: str = positional("DST", help="full reference, or just a tag in SRC's repository")
 
 
@@ -27,7 +27,8 @@ RENDERERS = (Renderer(Retagged, retagged),)
 
 
 def run(ctx: Context, opts: Options) -> Retagged:
-    src = parse_reference(opts.source)
-    dst = parse_destination(opts.destination, src)
+    names = SetNames(ctx.env)
+    src = names.reference(opts.source)
+    dst = names.destination(opts.destination, src)
     ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
     return retag(ctx.registries, src, dst, concurrency=ctx.concurrency)

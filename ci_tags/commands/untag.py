@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from ci_tags.context import Context
-from ci_tags.core.reference import parse_reference
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.registry import manifest_deletion, manifests_deleted, tag_removal, untagged
+from ci_tags.services.names import SetNames
 from ci_tags.services.untag import ManifestsDeleted, Untagged, delete_manifests, untag
 
 EXAMPLES = """\
@@ -22,7 +22,7 @@ EXAMPLES = """\
 
 @dataclass(frozen=True, kw_only=True)
 class Options:
-    references: tuple[str, ...] = positional("REF", nargs="+", help="repo:tag to remove")
+    references: tuple[str, ...] = positional("REF", nargs="+", help="repo:tag to remove (or IMAGE:TAG of ci-tags.yml)")
     dry_run: bool = flag("--dry-run", default=False, help="print what would be removed, remove nothing")
     digest: bool = flag("--digest", default=False, help="delete the manifest itself (REF@digest or the digest "
                         "REF:tag points at): EVERY tag on it goes")
@@ -33,7 +33,8 @@ RENDERERS = (Renderer(Untagged, untagged), Renderer(ManifestsDeleted, manifests_
 
 
 def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:
-    refs = [parse_reference(r) for r in opts.references]
+    names = SetNames(ctx.env)
+    refs = [names.reference(r) for r in opts.references]
     if opts.digest:
         return delete_manifests(ctx.registries, refs, dry_run=opts.dry_run, concurrency=ctx.concurrency,
                                 report=partial(manifest_deletion, out=ctx.out))

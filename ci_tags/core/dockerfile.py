@@ -12,6 +12,7 @@ whole context, with a warning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -157,3 +158,26 @@ def rewrite_bases(text: str, replacements: Mapping[str, str], build_args: Mappin
         at = end
     out.append(body[at:])
     return ("\ufeff" if text.startswith("\ufeff") else "") + "".join(out)
+
+
+PLATFORM_ARGS = ("TARGETOS", "TARGETARCH", "TARGETVARIANT", "TARGETPLATFORM")
+_DIRECTIVE = re.compile(r"#\s*[A-Za-z][A-Za-z0-9_-]*\s*=.*")
+
+
+def declare_platform_args(text: str) -> str:
+    """The Dockerfile with the platform ARGs declared in its global scope (after its parser directives).
+
+    buildah and podman set ``TARGETOS``, ``TARGETARCH``, ``TARGETPLATFORM`` (and ``TARGETVARIANT``) as build args
+    whenever a platform is given, then warn "one or more build args were not consumed" on every build whose
+    Dockerfile does not declare them. A global declaration consumes them and changes nothing else: an image gets
+    no history entry from ARGs before its first FROM, and a stage still sees a value only where it redeclares one
+    (as Docker's rule says), the same value as before."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = text[len(bom):].splitlines(keepends=True)
+    at = 0
+    while at < len(lines) and _DIRECTIVE.fullmatch(lines[at].rstrip("\r\n")):
+        at += 1
+    if at and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    declared = "".join(f"ARG {name}\n" for name in PLATFORM_ARGS)
+    return bom + "".join(lines[:at]) + declared + "".join(lines[at:])

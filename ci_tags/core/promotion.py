@@ -30,7 +30,7 @@ class PromotionEntry:
     line: int
     target: Reference  # name:tag, the release tag
     source: Reference  # source, else name:src_build_tag
-    src_ref: str  # what the build was made from (a commit URL), named in every output line
+    src_ref: str | None  # what the build was made from (a commit URL), named in every output line; optional
 
     @property
     def where(self) -> str:
@@ -108,13 +108,13 @@ def _repository(text: str) -> Reference:
 
 def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PromotionEntry:
     fields = loader.mapping(node, key, ENTRY_KEYS)
-    for required in ("name", "tag", "src_ref"):
+    for required in ("name", "tag"):
         if required not in fields:
             raise loader.fail(node, f"{key}.{required}", "missing")
     repo = _field(loader, fields, key, "name", _repository)
     tag = _field(loader, fields, key, "tag", validate_tag)
     build_tag = _field(loader, fields, key, "src_build_tag", validate_tag) if "src_build_tag" in fields else None
-    src_ref = _field(loader, fields, key, "src_ref", str)
+    src_ref = _field(loader, fields, key, "src_ref", str) if "src_ref" in fields else None
     if "source" in fields:
         source = _field(loader, fields, key, "source", parse_reference)
         if not (source.tag or source.digest):

@@ -96,6 +96,13 @@ def _split_domain(name: str) -> tuple[str, str]:
     return first, rest
 
 
+def names_a_host(name: str) -> bool:
+    """Whether a reference starts with a registry host (Docker's rule: a first part with '.' or ':', or
+    localhost); otherwise Docker sends it to Docker Hub and ci-tags reads it as an image of ci-tags.yml."""
+    first, slash, _ = name.partition("/")
+    return bool(slash) and ("." in first or ":" in first or first == "localhost")
+
+
 def parse_reference(text: str) -> Reference:
     """Parse and normalise an image reference, raising :class:`BadInput` for an invalid one."""
     original = text

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from ci_tags.core.manifest import LABEL_CONTENT_HASH
 from ci_tags.core.reference import PATH_RE, Reference, parse_reference, validate_tag
-from ci_tags.core.yamlnodes import compose_document
+from ci_tags.core.yamlnodes import Collector, compose_document
 from ci_tags.errors import BadInput
 
 DEFAULT_LABEL = LABEL_CONTENT_HASH
@@ -60,14 +61,20 @@ class SyncSpec:
 
 
 def parse_sync_file(document: str, path: Path, env: Mapping[str, str] | None = None) -> SyncSpec:
-    """Check ``path`` (its text, ``document``); a problem is bad input naming the file, line and key."""
+    """Check ``path`` (its text, ``document``); every problem is listed at once, each naming the file, line and
+    key (one alone is raised as it is)."""
     import yaml
 
     loader, root = compose_document(document, path, env)
-    top = loader.mapping(root, "", TOP_KEYS)
+    problems = Collector()
+    top = loader.mapping(root, "", None)
+    for key, (key_node, _) in top.items():
+        if key not in TOP_KEYS:
+            problems.check(partial(_raise, loader.unknown_key(key_node, key, TOP_KEYS)))
+    top = {k: v for k, v in top.items() if k in TOP_KEYS}
     for required in ("source", "destination", "track"):
         if required not in top:
-            raise loader.fail(root, required, "missing")
+            problems.check(partial(_raise, loader.fail(root, required, "missing")))
 
     def text(key: str) -> str:
         return loader.expand(loader.scalar(top[key][1], key), top[key][1], key)
@@ -96,28 +103,48 @@ def parse_sync_file(document: str, path: Path, env: Mapping[str, str] | None = N
             found.append(pattern)
         return tuple(found)
 
-    track = text("track")
-    try:
-        validate_tag(f"{track}-999999999")
-    except BadInput as exc:
-        raise loader.fail(top["track"][1], "track", f"{track!r} cannot carry revisions: {exc.message}") from None
-    images: list[str] = []
-    if "images" in top:
+    def track() -> str:
+        value = text("track")
+        try:
+            validate_tag(f"{value}-999999999")
+        except BadInput as exc:
+            raise loader.fail(top["track"][1], "track", f"{value!r} cannot carry revisions: {exc.message}") from None
+        return value
+
+    def images() -> tuple[str, ...]:
+        found: list[str] = []
         if not isinstance(top["images"][1], yaml.SequenceNode):
             raise loader.fail(top["images"][1], "images", "expected a list of image names")
         for i, (name, node) in enumerate(loader.strings(top["images"][1], "images")):
             if not PATH_RE.fullmatch(name):
                 raise loader.fail(node, f"images[{i}]", f"{name!r} is not a repository name (lowercase a-z 0-9 ._-/)")
-            images.append(name)
-        if not images:
+            found.append(name)
+        if not found:
             raise loader.fail(top["images"][1], "images", "the list is empty")
         if "include" in top:
             raise loader.fail(top["include"][1], "include", "give images or include, not both")
-    label = text("label") if "label" in top else DEFAULT_LABEL
-    if not label.strip():
-        raise loader.fail(top["label"][1], "label", "empty")
-    return SyncSpec(path, namespace("source"), namespace("destination"), track, label, tuple(images),
-                    patterns("include"), patterns("exclude"), patterns("static"))
+        return tuple(found)
+
+    def label() -> str:
+        value = text("label") if "label" in top else DEFAULT_LABEL
+        if not value.strip():
+            raise loader.fail(top["label"][1], "label", "empty")
+        return value
+
+    source = problems.check(partial(namespace, "source")) if "source" in top else None
+    destination = problems.check(partial(namespace, "destination")) if "destination" in top else None
+    tracked = problems.check(track) if "track" in top else None
+    listed = problems.check(images) if "images" in top else ()
+    found = {key: problems.check(partial(patterns, key)) for key in ("include", "exclude", "static")}
+    labelled = problems.check(label)
+    problems.raise_if_any(path, one_as_found=True)
+    assert source and destination and tracked is not None and labelled is not None and listed is not None
+    return SyncSpec(path, source, destination, tracked, labelled, listed, found["include"] or (),
+                    found["exclude"] or (), found["static"] or ())
+
+
+def _raise(exc: BadInput) -> None:
+    raise exc
 
 
 Step = Literal["revise", "move-track", "copy-static"]
@@ -154,6 +181,7 @@ class ImagePlan:
     digest: str | None
     status: str  # "new revision", "up to date", "conflict", "problem"
     problems: tuple[str, ...] = ()
+    static_present: Mapping[str, str] = field(default_factory=dict)  # static tag -> digest, there already
 
 
 def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
@@ -162,11 +190,14 @@ def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
         return ImagePlan(seen.image, (), None, None, "problem", (seen.error,))
     problems: list[str] = []
     actions: list[Action] = []
+    present: dict[str, str] = {}
     for tag, digest in sorted(seen.source_static.items()):
         there = seen.destination_static.get(tag)
         if there is None:
             actions.append(Action("copy-static", tag, digest, tag))
-        elif there != digest:
+        elif there == digest:
+            present[tag] = digest
+        else:
             problems.append(f"conflict: static tag {tag} is {there} in the destination, {digest} in the source")
     if seen.source_digest is None:
         problems.append(f"the source has no tag {spec.track}")
@@ -184,7 +215,7 @@ def plan_image(spec: SyncSpec, seen: Observed) -> ImagePlan:
         actions.append(Action("revise", revision, digest, spec.track))
     if seen.track_digest != digest:  # also repairs a run that stopped between the revision and the move
         actions.append(Action("move-track", spec.track, digest, revision))
-    return ImagePlan(seen.image, tuple(actions), revision, digest, status)
+    return ImagePlan(seen.image, tuple(actions), revision, digest, status, static_present=present)
 
 
 def env_name(image: str) -> str:

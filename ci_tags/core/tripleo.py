@@ -10,6 +10,8 @@
   read from the source image's labels.
 - ``push_destination: true`` is the local push destination, a string names a registry: the image is copied there
   under the discovered tag, at the namespace's path without its registry.
+- The Ceph image (an image list entry with ``image_source: ceph``, as in TripleO's own list) comes from ``set``'s
+  ``ceph_namespace``, ``ceph_image`` and ``ceph_tag``: ``<ceph_namespace>/<ceph_image>:<ceph_tag>``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ from ci_tags.core.yamlnodes import Collector, MalformedFile, Node, NodeReader, c
 from ci_tags.errors import BadInput
 
 ENTRY_KEYS = ("push_destination", "includes", "excludes", "set", "tag_from_label")
-USED_SET_KEYS = ("namespace", "name_prefix", "name_suffix", "tag")
+USED_SET_KEYS = ("namespace", "name_prefix", "name_suffix", "tag", "ceph_namespace", "ceph_image", "ceph_tag")
+CEPH = "ceph"  # the image list's image_source of the Ceph image
+# TripleO's entry keys that ci-tags does not do, and what to do instead
+UNSUPPORTED = {
+    "modify_role": "ci-tags does not run Ansible roles on images: build the modified image with ci-tags (a Dockerfile "
+                   "FROM this source in ci-tags.yml) and select it with an entry of its own",
+    "multi_arch": "ci-tags copies every architecture the source tag holds (an index stays whole): remove the key",
+}
+for _key in ("modify_vars", "modify_only_with_labels", "modify_only_with_source"):
+    UNSUPPORTED[_key] = UNSUPPORTED["modify_role"]
 
 
 @dataclass(frozen=True)
@@ -41,14 +52,28 @@ class PrepareEntry:
     push_destination: bool | str = False  # True: the local push destination
     includes: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    ceph_namespace: Reference | None = None
+    ceph_image: str | None = None  # default: the image list's name
+    ceph_tag: str = "latest"
 
     def selects(self, image: str) -> bool:
         if self.includes:
             return any(value in image for value in self.includes)
         return not any(value in image for value in self.excludes)
 
-    def source(self, image: str) -> Reference:
-        return parse_reference(f"{self.namespace.name}/{self.name_prefix}{image}{self.name_suffix}:{self.tag}")
+    def source(self, request: ImageRequest) -> Reference:
+        namespace, name = self.path_of(request)
+        tag = self.ceph_tag if request.image_source == CEPH else self.tag
+        return parse_reference(f"{namespace.name}/{name}:{tag}")
+
+    def path_of(self, request: ImageRequest) -> tuple[Reference, str]:
+        """The namespace and the repository name in it of ``request``'s source."""
+        if request.image_source != CEPH:
+            return self.namespace, f"{self.name_prefix}{request.image}{self.name_suffix}"
+        if self.ceph_namespace is None:
+            raise BadInput(f"ContainerImagePrepare[{self.index}] (line {self.line}) gives no set.ceph_namespace "
+                           f"for the Ceph image {request.image}")
+        return self.ceph_namespace, self.ceph_image or request.image
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,7 @@ class PrepareFile:
 class ImageRequest:
     image: str
     params: tuple[str, ...]
+    image_source: str | None = None  # "ceph": the Ceph image, named by set's ceph_* keys
 
 
 def choose(entries: tuple[PrepareEntry, ...], image: str) -> PrepareEntry | None:
@@ -73,12 +99,12 @@ def choose(entries: tuple[PrepareEntry, ...], image: str) -> PrepareEntry | None
     return chosen
 
 
-def discovered_tag(entry: PrepareEntry, labels: Mapping[str, str]) -> str:
-    """The tag from the source image's labels (``tag_from_label``), else the entry's tag; bad input when a label
-    is missing or the result is not a valid tag."""
+def discovered_tag(entry: PrepareEntry, labels: Mapping[str, str], source_tag: str | None = None) -> str:
+    """The tag from the source image's labels (``tag_from_label``), else the source's tag (``source_tag``, by
+    default the entry's ``tag``); bad input when a label is missing or the result is not a valid tag."""
     spec = entry.tag_from_label
     if spec is None:
-        return entry.tag
+        return source_tag or entry.tag
     if "{" in spec:
         names = [f for _, f, _, _ in string.Formatter().parse(spec) if f is not None]
         missing = [n for n in names if n not in labels]
@@ -95,7 +121,7 @@ def discovered_tag(entry: PrepareEntry, labels: Mapping[str, str]) -> str:
         raise BadInput(f"tag_from_label {spec!r} gives {exc.message}") from None
 
 
-def destination(entry: PrepareEntry, image: str, tag: str, local: str | None) -> Reference | None:
+def destination(entry: PrepareEntry, request: ImageRequest, tag: str, local: str | None) -> Reference | None:
     """Where the image is pushed (None: not pushed): the push registry, then the namespace's path."""
     if entry.push_destination is False:
         return None
@@ -106,8 +132,8 @@ def destination(entry: PrepareEntry, image: str, tag: str, local: str | None) ->
         host = local
     else:
         host = entry.push_destination
-    return parse_reference(f"{host}/{entry.namespace.repository}/{entry.name_prefix}{image}{entry.name_suffix}"
-                           f":{tag}")
+    namespace, name = entry.path_of(request)
+    return parse_reference(f"{host}/{namespace.repository}/{name}:{tag}")
 
 
 def parse_prepare_file(text: str, path: Path) -> PrepareFile:
@@ -139,6 +165,9 @@ def parse_prepare_file(text: str, path: Path) -> PrepareFile:
 
 
 def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PrepareEntry:
+    for name, (name_node, _) in loader.mapping(node, key, None).items():
+        if name in UNSUPPORTED:
+            raise loader.fail(name_node, f"{key}.{name}", f"not supported: {UNSUPPORTED[name]}")
     fields = loader.mapping(node, key, ENTRY_KEYS)
     if "set" not in fields:
         raise loader.fail(node, f"{key}.set", "missing (namespace, name_prefix, name_suffix, tag)")
@@ -147,12 +176,16 @@ def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PrepareEntry
     if not values.get("namespace"):
         raise loader.fail(fields["set"][1], f"{key}.set.namespace", "missing")
     try:
-        probe = parse_reference(f"{values['namespace']}/x")
-        namespace = Reference(probe.registry, probe.repository[: -len("/x")])
+        namespace = _namespace(values["namespace"])
         prefix, suffix = values.get("name_prefix", ""), values.get("name_suffix", "")
         validate_tag(values.get("tag", "latest"))
         if not PATH_RE.fullmatch(f"{prefix}x{suffix}"):
             raise BadInput(f"name_prefix {prefix!r} and name_suffix {suffix!r} do not make a repository name")
+        ceph_namespace = _namespace(values["ceph_namespace"]) if values.get("ceph_namespace") else None
+        ceph_image = values.get("ceph_image") or None
+        if ceph_image is not None and not PATH_RE.fullmatch(ceph_image):
+            raise BadInput(f"ceph_image {ceph_image!r} is not a repository name")
+        ceph_tag = validate_tag(values.get("ceph_tag") or "latest")
     except BadInput as exc:
         raise loader.fail(fields["set"][1], f"{key}.set", exc.message) from None
     push: bool | str = False
@@ -176,7 +209,12 @@ def _entry(loader: NodeReader, node: Node, key: str, index: int) -> PrepareEntry
         except ValueError as exc:
             raise loader.fail(fields["tag_from_label"][1], f"{key}.tag_from_label", f"bad template: {exc}") from None
     return PrepareEntry(index, line_of(node), namespace, prefix, suffix, values.get("tag", "latest"), label, push,
-                        lists["includes"], lists["excludes"])
+                        lists["includes"], lists["excludes"], ceph_namespace, ceph_image, ceph_tag)
+
+
+def _namespace(text: str) -> Reference:
+    probe = parse_reference(f"{text}/x")
+    return Reference(probe.registry, probe.repository[: -len("/x")])
 
 
 def _credentials(loader: NodeReader, node: Node) -> dict[str, Credentials]:
@@ -208,7 +246,7 @@ def parse_image_list(text: str, path: Path) -> list[ImageRequest]:
     found: list[ImageRequest] = []
 
     def one(i: int, node: Node) -> ImageRequest:
-        fields = loader.mapping(node, f"[{i}]", ("image", "params"))
+        fields = loader.mapping(node, f"[{i}]", ("image", "params", "image_source"))
         if "image" not in fields or "params" not in fields:
             raise loader.fail(node, f"[{i}]", "needs image and params")
         image = loader.scalar(fields["image"][1], f"[{i}].image")
@@ -217,7 +255,10 @@ def parse_image_list(text: str, path: Path) -> list[ImageRequest]:
         params = tuple(p for p, _ in loader.strings(fields["params"][1], f"[{i}].params"))
         if not params:
             raise loader.fail(fields["params"][1], f"[{i}].params", "empty")
-        return ImageRequest(image, params)
+        source = loader.scalar(fields["image_source"][1], f"[{i}].image_source") if "image_source" in fields else None
+        if source not in (None, CEPH, "kolla", "tripleo"):
+            raise loader.fail(fields["image_source"][1], f"[{i}].image_source", f"{source!r}: ceph, kolla or tripleo")
+        return ImageRequest(image, params, CEPH if source == CEPH else None)
 
     for i, node in enumerate(root.value):
         request = problems.check(partial(one, i, node))

@@ -70,10 +70,13 @@ class NodeReader:
             if name in out:
                 raise self.fail(k, where, "duplicate key")
             if allowed is not None and name not in allowed:
-                close = difflib.get_close_matches(name, allowed, n=1)
-                raise self.fail(k, where, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
+                raise self.unknown_key(k, where, allowed)
             out[name] = (k, v)
         return out
+
+    def unknown_key(self, node: Node, where: str, allowed: tuple[str, ...]) -> BadInput:
+        close = difflib.get_close_matches(where.rsplit(".", 1)[-1], allowed, n=1)
+        return self.fail(node, where, "unknown key" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
     def scalar(self, node: Node, key: str) -> str:
         import yaml
@@ -95,18 +98,23 @@ class NodeReader:
         def var(match: re.Match[str]) -> str:
             name = match.group(1) or match.group(2)
             if name not in self.env:
-                raise self.fail(node, key, f"environment variable {name} is not set")
+                raise UnsetVariable(self.fail(node, key, f"environment variable {name} is not set").message)
             return self.env[name]
 
         return _VAR_RE.sub(var, text)
 
 
+class UnsetVariable(BadInput):
+    """A ``$NAME`` in a file whose variable is not set."""
+
+
 class MalformedFile(BadInput):
     """A file with one or more malformed entries; ``problems`` lists each, one line per problem."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        more = f" (and {len(problems) - 1} more problems, listed above)" if len(problems) > 1 else ""
-        super().__init__(f"{problems[0]}{more}; nothing was changed")
+    def __init__(self, path: Path, problems: list[str], *, unchanged: bool = True) -> None:
+        others = len(problems) - 1
+        more = f" (and {others} more problem{'s' if others > 1 else ''}, listed above)" if others else ""
+        super().__init__(f"{problems[0]}{more}" + ("; nothing was changed" if unchanged else ""))
         self.path = path
         self.problems = problems
 
@@ -116,14 +124,23 @@ class Collector:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.first: BadInput | None = None  # kept whole (with its hint), for a file with one problem
 
     def check(self, fn: Callable[[], T]) -> T | None:
         try:
             return fn()
+        except MalformedFile as exc:  # a part that collected its own problems
+            self.problems += exc.problems
+            return None
         except BadInput as exc:
+            self.first = self.first or exc
             self.problems.append(exc.message)
             return None
 
-    def raise_if_any(self, path: Path) -> None:
+    def raise_if_any(self, path: Path, *, unchanged: bool = True, one_as_found: bool = False) -> None:
+        """Raise a :class:`MalformedFile` listing each problem; ``one_as_found``: a single problem as it was
+        raised (with its hint)."""
+        if one_as_found and len(self.problems) == 1 and self.first is not None:
+            raise self.first
         if self.problems:
-            raise MalformedFile(path, self.problems)
+            raise MalformedFile(path, self.problems, unchanged=unchanged)

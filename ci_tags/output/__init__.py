@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
@@ -46,6 +47,8 @@ class Output:
         self.tty = hasattr(self.stdout, "isatty") and self.stdout.isatty() and env.get("TERM") != "dumb"
         self.color = self.tty and "NO_COLOR" not in env
         self._debug_handler: logging.Handler | None = None
+        self.report_path = env.get("CI_TAGS_REPORT") or None  # the pipeline's Markdown report (output/report.py)
+        self.started = time.monotonic()
         self._lock = threading.Lock()  # lines come from worker threads too (a removal printed as it happens)
 
     # -- results ---------------------------------------------------------------------------------------------
@@ -178,7 +181,21 @@ def render(result: Result, out: Output, renderers: Sequence[Renderer[Any]]) -> i
         renderer.lines(result, out)
     for problem in renderer.problems(result) if renderer.problems else ():
         out.warn(problem)
+    if out.report_path and renderer.markdown is not None:
+        _report(renderer.markdown(result), out)
     if result.failure is not None:
         out.error(result.failure)
         return result.failure.exit_code
     return 0
+
+
+def _report(lines: list[str], out: Output) -> None:
+    """The result's section of the pipeline's Markdown report; a report that cannot be written is a warning, never
+    the run's failure (the work is done)."""
+    from ci_tags.output.report import append_section
+
+    assert out.report_path is not None
+    try:
+        append_section(out.report_path, lines, time.monotonic() - out.started)
+    except OSError as exc:
+        out.warn(f"cannot write the report {out.report_path}: {exc.strerror}")

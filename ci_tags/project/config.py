@@ -9,14 +9,16 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from ci_tags.core.arches import ARCHES
 from ci_tags.core.reference import PATH_RE, parse_reference, validate_tag
 from ci_tags.core.times import parse_duration
-from ci_tags.core.yamlnodes import Node, NodeReader, compose_text
+from ci_tags.core.yamlnodes import Collector, Node, NodeReader, UnsetVariable, compose_text
 from ci_tags.errors import BadInput
 
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
@@ -26,6 +28,7 @@ CACHE_MODES = ("none", "registry")
 CACHE_REPOSITORY = "cache"  # the layer cache of image <name> is the repository <registry>/<name>/cache
 EVERY_ARCH = "*"  # ImageSpec.runners key of a plain list: tags added to every arch's runner tags
 TAG_KEYS = ("content", "pipeline")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,12 @@ class Config:
     default_branch: str | None = None
     keep: tuple[str, ...] = ()
     max_age: str = "7d"
+    # loaded with need_registry=False and registry: names an unset variable: why there is no registry (then "")
+    registry_unset: str | None = None
 
     def repository(self, image: str) -> str:
+        if self.registry_unset:
+            raise BadInput(self.registry_unset)
         return f"{self.registry}/{image}"
 
     def cache_repository(self, image: str) -> str | None:
@@ -151,31 +158,59 @@ def _read_text(path: Path) -> str:
                        hint="save the file as UTF-8") from None
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> Config:
-    """Load and validate ``path``; raise :class:`BadInput` naming the file, line and key on any problem."""
+def load_config(path: Path, env: Mapping[str, str], *, need_registry: bool = True) -> Config:
+    """Load and validate ``path``; raise :class:`BadInput` naming the file, line and key on any problem.
+
+    ``need_registry=False``: for a run that names full repositories, a ``registry:`` naming an unset variable
+    (``$CI_REGISTRY_IMAGE`` outside CI) is not a problem until an image's repository is asked for."""
     reader, root_node = _compose(path, env)
     top = reader.mapping(root_node, "", TOP_KEYS)
     root = path.resolve().parent
     # each part in the file's usual order, so that the first problem reported is the one a reader meets first
-    registry = _registry(reader, top.get("registry", (None, None))[1], root_node)
+    # every problem of the file in one run (each listed), as promote does with its file
+    problems = Collector()
+    registry_unset = None
+    try:
+        registry = _registry(reader, top.get("registry", (None, None))[1], root_node)
+    except UnsetVariable as unset:
+        if need_registry:
+            problems.check(partial(_raise, unset))
+        registry, registry_unset = "", unset.message
+    except BadInput as exc:
+        problems.check(partial(_raise, exc))
+        registry = ""
     if "images" not in top:
-        raise reader.fail(root_node, "images", "missing: list the images to build")
-    images = _images(reader, top, root)
-    tags = _tags(reader, top["tags"][1]) if "tags" in top else TagTemplates()
-    publish = _publish(reader, top["publish"][1]) if "publish" in top else ("latest",)
-    runners = _runners(reader, top["runners"][1]) if "runners" in top else {}
-    keep = _keep(reader, top["keep"][1]) if "keep" in top else ()
+        problems.check(lambda: _raise(reader.fail(root_node, "images", "missing: list the images to build")))
+    images = (problems.check(lambda: _images(reader, top, root)) or {}) if "images" in top else {}
 
-    def optional(key: str) -> str | None:
-        return reader.scalar(top[key][1], key) if key in top else None
+    def part(key: str, read: Callable[[ConfigReader, Node], T], default: T) -> T:
+        if key not in top:
+            return default
+        found = problems.check(lambda: read(reader, top[key][1]))
+        return default if found is None else found
 
-    slug_flag = optional("publish_branch_slug")
-    if slug_flag is not None and slug_flag.lower() not in ("true", "false"):
-        raise reader.fail(top["publish_branch_slug"][1], "publish_branch_slug", "expected true or false")
-    max_age = _max_age(reader, top["max_age"][1]) if "max_age" in top else "7d"
+    tags = part("tags", _tags, TagTemplates())
+    publish: tuple[str, ...] = part("publish", _publish, ("latest",))
+    runners: dict[str, tuple[str, ...]] = part("runners", _runners, {})
+    keep: tuple[str, ...] = part("keep", _keep, ())
+    slug_flag = part("publish_branch_slug", _flag, False)
+    default_branch = part("default_branch", lambda r, n: r.scalar(n, "default_branch"), None)
+    max_age = part("max_age", _max_age, "7d")
+    problems.raise_if_any(path, unchanged=False, one_as_found=True)
     return Config(path=path, root=root, registry=registry, images=images, tags=tags, publish=publish,
-                  publish_branch_slug=(slug_flag or "false").lower() == "true", runners=runners,
-                  default_branch=optional("default_branch"), keep=keep, max_age=max_age)
+                  publish_branch_slug=slug_flag, runners=runners, default_branch=default_branch, keep=keep,
+                  max_age=max_age, registry_unset=registry_unset)
+
+
+def _raise(exc: BadInput) -> None:
+    raise exc
+
+
+def _flag(reader: ConfigReader, node: Node) -> bool:
+    flag = reader.scalar(node, "publish_branch_slug").lower()
+    if flag not in ("true", "false"):
+        raise reader.fail(node, "publish_branch_slug", "expected true or false")
+    return flag == "true"
 
 
 def _compose(path: Path, env: Mapping[str, str]) -> tuple[ConfigReader, Node]:
@@ -203,16 +238,23 @@ def _registry(reader: ConfigReader, node: Node, root_node: Node) -> str:
 
 
 def _images(reader: ConfigReader, top: Mapping[str, tuple[Node, Node]], root: Path) -> dict[str, ImageSpec]:
-    set_cache = _cache(reader, top["cache"][1], "cache") if "cache" in top else False
+    """Every image of ``images:``; a problem in one does not hide the others' (all raised together)."""
+    problems = Collector()
+    set_cache = problems.check(lambda: _cache(reader, top["cache"][1], "cache")) if "cache" in top else False
     images: dict[str, ImageSpec] = {}
     alias_owner: dict[str, str] = {}  # alias -> the image it names
     image_nodes = reader.mapping(top["images"][1], "images", None)
     for name, (name_node, body) in image_nodes.items():
         key = f"images.{name}"
         if not PATH_RE.fullmatch(name):
-            raise reader.fail(name_node, key, "image names are lowercase repository paths (a-z, 0-9, . _ - /)")
-        images[name] = _image(reader, name, body, root, set_cache=set_cache, alias_owner=alias_owner,
-                              image_names=set(image_nodes))
+            problems.check(lambda: _raise(reader.fail(
+                name_node, key, "image names are lowercase repository paths (a-z, 0-9, . _ - /)")))  # noqa: B023
+            continue
+        spec = problems.check(partial(_image, reader, name, body, root, set_cache=bool(set_cache),
+                                      alias_owner=alias_owner, image_names=set(image_nodes)))
+        if spec is not None:
+            images[name] = spec
+    problems.raise_if_any(reader.path, unchanged=False, one_as_found=True)
     return images
 
 

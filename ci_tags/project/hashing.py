@@ -176,8 +176,11 @@ def looks_like_old_name(reference: str, names: set[str]) -> str | None:
     first = reference.split("/", 1)[0]
     if "/" in reference and ("." in first or ":" in first or first == "localhost"):
         return None  # names a registry
-    flat = re.sub(r"[:/_.-]", "", reference.split("@", 1)[0]).lower()
+    bare = reference.split("@", 1)[0]
+    flat = re.sub(r"[:/_.-]", "", bare).lower()
     for name in sorted(names):
         if re.sub(r"[:/_.-]", "", name).lower() == flat:
             return name
-    return None
+    # qemu 5.1's qemu/debian10 in a set that names the image debian10: the last path element, without its tag
+    last = bare.rsplit("/", 1)[-1].split(":", 1)[0]
+    return last if "/" in bare and last in names else None

@@ -135,8 +135,10 @@ def _resolve_image(
         warnings += [w for w in result.warnings if w not in warnings]
         tag = config.tags.content_tag(result.hex, arch if spec.multi_arch else None)
         arch_images.append(ArchImage(arch, result.hex, tag, result.files, result.bytes))
+    # no registry (a run naming full repositories, $CI_REGISTRY_IMAGE unset): hashes need none
+    repository = "" if config.registry_unset else config.repository(spec.name)
     return ResolvedImage(
-        spec, config.repository(spec.name), _content_tag(config, spec, arch_images), tuple(arch_images),
+        spec, repository, _content_tag(config, spec, arch_images), tuple(arch_images),
         tuple(dict.fromkeys(p for p in base_of.values() if p)),
         {r: p for r, p in base_of.items() if p}, tuple(warnings),
     )

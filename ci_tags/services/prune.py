@@ -22,9 +22,6 @@ class Live(Protocol):
         """A progress over ``total`` repositories; the callable advances it by one."""
         ...
 
-    def removed(self, repository: str) -> None:
-        """The tag was removed (or, in a dry run, would be) from ``repository``, as it happens."""
-
     def failed(self, repository: str, why: str) -> None:
         """The tag could not be removed from ``repository`` (reported once the run is over)."""
 
@@ -71,7 +68,6 @@ def prune(backend: Backend, namespace: str, prefix: str, tag: str, live: Live, *
                 backend.delete_tag(repository, tag)
             except NotFound:
                 return "absent"
-        live.removed(repository)
         return "removed"
 
     with live.progress(len(repositories)) as advance:
@@ -82,9 +78,10 @@ def prune(backend: Backend, namespace: str, prefix: str, tag: str, live: Live, *
 
         outcomes = run_all(step, repositories, concurrency)
     pruned = Pruned(tag, dry_run, repositories)
-    pruned.removed = [r for r, how, _ in outcomes if how == "removed"]
-    pruned.absent = [r for r, how, _ in outcomes if how == "absent"]
-    pruned.failed = {r: str(err) for r, _, err in outcomes if err}
+    # sorted by repository: the same lines in the same order whatever order the concurrent removals took
+    pruned.removed = sorted(r for r, how, _ in outcomes if how == "removed")
+    pruned.absent = sorted(r for r, how, _ in outcomes if how == "absent")
+    pruned.failed = {r: str(err) for r, _, err in sorted(outcomes, key=lambda o: o[0]) if err}
     for repository, why in pruned.failed.items():
         live.failed(repository, why)
     return pruned

@@ -174,7 +174,11 @@ class Harness extends HarnessCore {
         if (!new File(ws, '.git').exists()) { git(['init', '-q']) }
         git(['fetch', '-q', '--force', scm.url as String, '+refs/heads/*:refs/remotes/origin/*'])
         git(['checkout', '-q', '-f', scm.commit as String])
-        Map vars = [GIT_COMMIT: git(['rev-parse', 'HEAD']), GIT_BRANCH: scm.branch, GIT_URL: scm.url]
+        // the Git plugin's GIT_BRANCH: the branch of a multibranch build; in a plain job, the remote branch it
+        // fetched (origin/main); none for a detached commit
+        Map vars = [GIT_COMMIT: git(['rev-parse', 'HEAD']), GIT_URL: scm.url]
+        String gitBranch = scm.containsKey('gitBranch') ? scm.gitBranch : scm.branch
+        if (gitBranch) { vars.GIT_BRANCH = gitBranch }
         checkouts << [agent: c.agent.name, workspace: ws.path, commit: vars.GIT_COMMIT]
         log("Checking out Revision ${vars.GIT_COMMIT} (${scm.branch})")
         return vars
@@ -262,7 +266,8 @@ class Harness extends HarnessCore {
         result = result ?: 'SUCCESS'
         log("Finished: ${result}")
         Map report = [result: result, log: logLines, stages: stages, nodes: nodes, shells: shells,
-                      checkouts: checkouts, harnessErrors: harnessErrors]
+                      checkouts: checkouts, harnessErrors: harnessErrors, description: description,
+                      triggers: triggers, params: params]
         new File(job.report as String).text = JsonOutput.toJson(report)
         return harnessErrors ? 3 : 0
     }

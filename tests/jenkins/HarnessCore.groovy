@@ -25,6 +25,9 @@ class HarnessCore {
     final List<Map> shells = new CopyOnWriteArrayList<Map>()
     final List<Map> checkouts = new CopyOnWriteArrayList<Map>()
     final List<String> harnessErrors = new CopyOnWriteArrayList<String>()
+    final Map<String, Object> params = new ConcurrentHashMap<String, Object>()  // the build's parameters
+    final List<String> triggers = new CopyOnWriteArrayList<String>()  // a declarative pipeline's, recorded
+    volatile String description = null  // currentBuild.description
     final Map<String, Object> globals = new ConcurrentHashMap<String, Object>()
     final AtomicInteger scripts = new AtomicInteger()
     GroovyClassLoader loader
@@ -34,6 +37,7 @@ class HarnessCore {
 
     HarnessCore(Map job) {
         this.job = job
+        params.putAll((job.params ?: [:]) as Map<String, Object>)
         libraryRoot = new File(job.library as String)
         for (Map a in (job.agents as List<Map>)) {
             agents << new Agent(name: a.name, labels: a.labels ?: [], executors: (a.executors ?: 1) as int,
@@ -154,16 +158,28 @@ class HarnessCore {
 
     // -- the environment -------------------------------------------------------------------------------------
 
+    /**
+     * A Multibranch Pipeline's build has BRANCH_NAME (and JOB_BASE_NAME the branch); a plain Pipeline job's has
+     * neither branch variable: its branch is only what the checkout reports (GIT_BRANCH, e.g. origin/main).
+     */
     Map<String, String> buildVariables() {
         Map j = job
-        String branch = j.branch
-        return [
-            JENKINS_URL: j.url, JOB_NAME: j.name, JOB_BASE_NAME: branch, BRANCH_NAME: branch,
+        boolean multibranch = j.multibranch != false
+        String branch = multibranch ? j.branch : null
+        Map<String, String> vars = [
+            JENKINS_URL: j.url, JOB_NAME: j.name, JOB_BASE_NAME: multibranch ? branch : j.name,
             BUILD_NUMBER: j.number.toString(), BUILD_ID: j.number.toString(),
             BUILD_DISPLAY_NAME: "#${j.number}".toString(),
             BUILD_TAG: "jenkins-${j.name.toString().replace('/', '-')}-${j.number}".toString(),
             BUILD_URL: "${j.url}job/${j.name}/${j.number}/".toString(),
         ] as Map<String, String>
+        if (branch) { vars.BRANCH_NAME = branch }
+        return vars
+    }
+
+    /** A declared parameter: its default, unless the build was started with a value for it. */
+    void declareParameter(String name, Object defaultValue) {
+        if (!params.containsKey(name)) { params.put(name, defaultValue) }
     }
 
     /** The variables a step sees here: agent, build, `env.X =`, node, then each enclosing block, inner last. */

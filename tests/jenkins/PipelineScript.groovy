@@ -21,6 +21,13 @@ abstract class PipelineScript extends Script {
     Object getEnv() { return harness.envProxy }
     Object getCurrentBuild() { return harness.currentBuild }
     Object getScm() { return harness.job.scm }
+    Map getParams() { return Collections.unmodifiableMap(harness.params) }
+
+    /** Declarative: see Declarative.groovy. */
+    Object pipeline(Closure body) {
+        harness.step('pipeline')
+        return new Declarative(harness, this).run(body)
+    }
 
     void echo(Object message) {
         harness.step('echo')

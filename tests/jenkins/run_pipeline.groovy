@@ -19,7 +19,12 @@
 // program's state at each step, no resumption after a restart: a non-serialisable local kept across a step, or a
 // CPS method called from a @NonCPS one, is not caught here); the script security sandbox and its approvals; agents
 // on other machines (every agent is a folder on this machine, with this machine's architecture); queueing,
-// timeouts and failFast interruption; the declarative `pipeline {}` syntax.
+// timeouts and failFast interruption; declarative `pipeline {}` beyond what Declarative.groovy stands for (agent
+// none/any/label, environment, parameters, triggers, stages with steps and script, post), each by its documentation.
+//
+// A build is a Multibranch Pipeline's (BRANCH_NAME set) unless the job says "multibranch": false (a plain Pipeline
+// job: no BRANCH_NAME; the checkout's GIT_BRANCH is "scm.gitBranch"); "params" are the values it was started with
+// (`params`); "causes" its causes' classes (`currentBuild.getBuildCauses`); `currentBuild.description` is reported.
 //
 // Run: groovy -cp tests/jenkins tests/jenkins/run_pipeline.groovy JOB.json (the harness' classes are the
 // other files here, one class per file of its name, which is how Groovy finds them on the class path).

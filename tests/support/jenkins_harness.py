@@ -35,6 +35,9 @@ class Build:
     harness_errors: list[str]
     output: str = ""
     requests: list[Any] = field(default_factory=list)
+    description: str | None = None  # currentBuild.description
+    triggers: list[str] = field(default_factory=list)  # a declarative pipeline's
+    params: dict[str, Any] = field(default_factory=dict)  # the build's parameters, declared defaults included
 
     @property
     def text(self) -> str:
@@ -65,18 +68,28 @@ class Harness:
         self.runs = 0
 
     def run(self, script: str, *, scm_url: str, commit: str, branch: str, number: int,
-            job: str = "project", agent_env: Mapping[str, Mapping[str, str]] | None = None) -> Build:
+            job: str = "project", agent_env: Mapping[str, Mapping[str, str]] | None = None,
+            multibranch: bool = True, git_branch: str | None = None, params: Mapping[str, Any] | None = None,
+            causes: Sequence[str] = ("hudson.model.Cause$UserIdCause",)) -> Build:
+        """One build. ``multibranch=False``: a plain Pipeline job (no BRANCH_NAME; JOB_NAME is ``job``), whose
+        checkout reports ``git_branch`` (the Git plugin's ``origin/<branch>``; None: a detached commit);
+        ``params``: the values the build was started with; ``causes``: its causes' classes (a cron trigger's is
+        ``hudson.triggers.TimerTrigger$TimerTriggerCause``)."""
         self.runs += 1
         report = self.work / f"report-{self.runs}.json"
         spec = {
             "library": str(ROOT),
             "report": str(report),
             "script": script,
-            "name": f"{job}/{branch.replace('/', '%2F')}",
+            "name": f"{job}/{branch.replace('/', '%2F')}" if multibranch else job,
             "branch": branch,
+            "multibranch": multibranch,
+            "params": dict(params or {}),
+            "causes": list(causes),
             "number": number,
             "url": "http://jenkins.invalid/",
-            "scm": {"url": scm_url, "commit": commit, "branch": branch},
+            "scm": {"url": scm_url, "commit": commit, "branch": branch,
+                    **({} if multibranch else {"gitBranch": git_branch})},
             "agents": [{"name": a.name, "labels": list(a.labels), "executors": a.executors,
                         "root": str(self.work / "agents" / a.name), "env": dict((agent_env or {}).get(a.name, {}))}
                        for a in self.agents],
@@ -92,4 +105,6 @@ class Harness:
                                  f"{done.stderr}")
         found = json.loads(report.read_text())
         return Build(done.returncode, found["result"], found["log"], found["stages"], found["nodes"],
-                     found["shells"], found["harnessErrors"], done.stdout + done.stderr)
+                     found["shells"], found["harnessErrors"], done.stdout + done.stderr,
+                     description=found.get("description"), triggers=found.get("triggers") or [],
+                     params=found.get("params") or {})

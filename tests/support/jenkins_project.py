@@ -68,13 +68,17 @@ class Project:
                                {"registry": REGISTRY_CREDENTIALS})
         self.numbers: dict[str, int] = {}
 
-    def build(self, script: str, branch: str = "main") -> Build:
-        """The next build of ``branch`` at its tip, with the registry requests it made."""
-        self.numbers[branch] = self.numbers.get(branch, 0) + 1
+    def build(self, script: str, branch: str = "main", job: str = "project", **run: Any) -> Build:
+        """The next build of ``branch`` (of job ``job``) at its tip, with the
+        registry requests it made; ``run``: more of Harness.run's arguments (a plain job, parameters, causes)."""
+        # the other jobs of these tests build the same repository: one count for them all, so that their pipeline
+        # tags (pipeline-<branch>-<number>) never meet
+        key = branch if job == "project" else f"other jobs:{branch}"
+        self.numbers[key] = self.numbers.get(key, 0) + 1
         commit = git(self.root, "rev-parse", branch)
         mark = self.registry.mark()
         done = self.harness.run(script, scm_url=str(self.root), commit=commit, branch=branch,
-                                number=self.numbers[branch])
+                                number=self.numbers[key], job=job, **run)
         done.requests = self.registry.since(mark)
         return done
 

@@ -18,11 +18,13 @@ R = TypeVar("R")
 class Renderer(Generic[R]):
     """How results of type ``result`` show: ``lines`` for people (stdout and notes; none under --json, or when
     a result is nothing but its problems);
-    ``problems`` the per-item problems warned on stderr after them, in every format."""
+    ``problems`` the per-item problems warned on stderr after them, in every format; ``markdown`` its section of
+    the pipeline's report (``CI_TAGS_REPORT``, ci_tags/output/report.py), for the commands the report covers."""
 
     result: type[R]
     lines: Callable[[R, Output], None] | None = None
     problems: Callable[[R], Iterable[str]] | None = None
+    markdown: Callable[[R], list[str]] | None = None
 
 
 def renderer_of(result: object, renderers: Sequence[Renderer[Any]]) -> Renderer[Any]:

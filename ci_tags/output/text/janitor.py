@@ -82,7 +82,7 @@ def _outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> None:
         out.warn(f"{name}:{tag} was tagged again during the run (someone else's now): left as it is")
 
 
-def _kept(outcome: Outcome) -> str:
+def kept_summary(outcome: Outcome) -> str:
     """"3 foreign, 1 protected": how many tags each rule kept."""
     summary = Summary.of(outcome.decisions)
     return ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
@@ -90,7 +90,7 @@ def _kept(outcome: Outcome) -> str:
 
 def cleaned(result: Cleaned, out: Output) -> None:
     """The table of every repository."""
-    rows = [[name, len(result.removed(o)), len(o.failed), _kept(o)] for name, o in result.outcomes]
+    rows = [[name, len(result.removed(o)), len(o.failed), kept_summary(o)] for name, o in result.outcomes]
     out.table("ci-tags janitor" + (" (dry run)" if result.dry_run else ""),
               ["repository", "removed" if not result.dry_run else "to remove", "failed", "kept (why)"], rows)
 
@@ -100,15 +100,11 @@ class PruneLive:
 
     def __init__(self, out: Output, tag: str, *, dry_run: bool) -> None:
         self.out, self.tag = out, tag
-        self.verb = "would remove" if dry_run else "removed"
 
     @contextlib.contextmanager
     def progress(self, total: int) -> Iterator[Callable[[], None]]:
         with self.out.progress(f"pruning {self.tag}", total) as advance:
             yield advance
-
-    def removed(self, repository: str) -> None:
-        self.out.line(f"{repository}:{self.tag} {self.verb}")
 
     def failed(self, repository: str, why: str) -> None:
         self.out.warn(f"{repository}:{self.tag}: {why}")
@@ -116,5 +112,7 @@ class PruneLive:
 
 def pruned(result: Pruned, out: Output) -> None:
     verb = "would remove" if result.dry_run else "removed"
+    for repository in result.removed:  # sorted: stable whatever order the concurrent removals took
+        out.line(f"{repository}:{result.tag} {verb}")
     out.line(f"{len(result.removed)} {verb}, {len(result.absent)} without {result.tag}, {len(result.failed)} "
              f"failed, of {len(result.repositories)} repositories")

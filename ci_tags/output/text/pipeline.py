@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class PipelineLive:
     def building(self, target: str, builder: str) -> None:
         self.out.info(f"building {target} with {builder}")
 
+    def pulled_removed(self, references: Sequence[str]) -> None:
+        self.out.info(f"removed the pulled image(s) {', '.join(references)} from local storage")
+
     def builder_log(self, line: str) -> None:
         self.out.log(line)
 
@@ -45,6 +49,7 @@ class PipelineLive:
 def hashed(result: Hashed, out: Output) -> None:
     for image in result.images:
         if image.spec.multi_arch:
+            out.line(f"{image.name} index {image.content_tag}")  # the index's own tag: what a pipeline tag names
             for a in image.arches:
                 out.line(f"{image.name} {a.arch} {a.content_tag}")
         else:
@@ -61,6 +66,9 @@ def planned(result: Planned, out: Output) -> None:
     if not result.dry_run:
         out.line(f"{reused} image(s) tagged {tag} by metadata copy, {builds} build(s) to run")
         return
+    if result.placeholder:
+        out.line(f"no pipeline id outside CI: shown as pipeline {result.pipeline_id!r} "
+                 "(pass --pipeline-id or set CI_TAGS_PIPELINE_ID for another)")
     out.line(f"dry run: {reused} image(s) would be tagged {tag} by metadata copy, {builds} "
              "build(s) to run; no tag and no file written")
     for name, text in result.files.items():

@@ -34,7 +34,7 @@ def promotion_problems(report: PromotionReport) -> list[str]:
 
 def _promotion_line(d: Decision, report: PromotionReport, blocked: bool) -> str:
     e = d.entry
-    tail = f"(src_ref {e.src_ref})"
+    tail = f"(src_ref {e.src_ref})" if e.src_ref is not None else "(no src_ref)"
     if d.action == "copy":
         if blocked:
             verb = "blocked, not copied:"
@@ -87,6 +87,7 @@ def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
             lines.append(f"{verb} {src}:{a.source_tag} -> {dst}:{a.tag} {a.digest}")
     if plan.status == "up to date":
         lines.insert(0, f"up to date: {dst}:{plan.revision} {plan.digest} ({spec.label} unchanged)")
+    lines += [f"up to date: {dst}:{tag} {digest} (static tag)" for tag, digest in plan.static_present.items()]
     return lines
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_tags.core.policy import CONTENT, PIPELINE, Policy, template_regex
-from ci_tags.core.reference import Reference, parse_reference, slugify
+from ci_tags.core.reference import Reference, names_a_host, parse_reference, slugify
 from ci_tags.core.times import parse_duration
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag
@@ -125,13 +125,6 @@ def policy_of(rules: Rules, config: Config | None, config_path: Path, env: Mappi
                   keep_all_content=keep_all_content)
 
 
-def _names_a_host(name: str) -> bool:
-    """Whether a reference starts with a registry host (Docker's rule: a first part with '.' or ':', or
-    localhost); otherwise Docker would send it to Docker Hub."""
-    first, slash, _ = name.partition("/")
-    return bool(slash) and ("." in first or ":" in first or first == "localhost")
-
-
 def _repositories(names: Sequence[str], config: Config | None) -> list[tuple[Reference, bool]]:
     """(repository, whether it may not exist yet) per name given, as ``hash`` and ``build`` take them: an image
     name of ci-tags.yml, or a full repository. Only an image of the set may be missing (never pushed yet: a first
@@ -140,12 +133,12 @@ def _repositories(names: Sequence[str], config: Config | None) -> list[tuple[Ref
         if not names:
             raise BadInput("no repositories: name them, or run where ci-tags.yml lists the images")
         return [(parse_reference(n), False) for n in names]
-    ours = {parse_reference(config.repository(n)).name for n in config.images}
+    ours = set() if config.registry_unset else {parse_reference(config.repository(n)).name for n in config.images}
     found = []
     for name in names or list(config.images):
         if name in config.images:
             found.append((parse_reference(config.repository(name)), True))
-        elif not _names_a_host(name):
+        elif not names_a_host(name):
             config.image(name)  # BadInput naming the file, with a "did you mean" hint
         else:
             ref = parse_reference(name)
@@ -158,7 +151,8 @@ def targets(names: Sequence[str], config: Config | None, policy: Policy) -> list
     own: every tag in it is a builder's cache key (64 hex digits), aged by its image's creation and bounded by
     the same max age; nothing in it is ever current. Cleaned when no repository is named."""
     found = [Target(ref, missing_ok, policy) for ref, missing_ok in _repositories(names, config)]
-    caches = {parse_reference(c).name for n in config.images if (c := config.cache_repository(n))} if config else set()
+    caches = ({parse_reference(c).name for n in config.images if (c := config.cache_repository(n))}
+              if config and not config.registry_unset else set())
     cache_policy = replace(policy, content=template_regex("{hash}", CONTENT), current=frozenset())
     found = [replace(t, policy=cache_policy) if t.ref.name in caches else t for t in found]
     if not names:

@@ -5,7 +5,7 @@ a result for the output to show; none prints, nor words what it tells as it goes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ci_tags.core.manifest import (
@@ -48,6 +48,9 @@ class Report(Protocol):
 
     def builder_log(self, line: str) -> None:
         """A line of the builder's own log."""
+
+    def pulled_removed(self, references: Sequence[str]) -> None:
+        """The images a build pulled were removed from local storage afterwards."""
 
 
 def pinner(registries: Callable[[], Registries]) -> Pin:

@@ -7,13 +7,13 @@ import logging
 import shlex
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ci_tags.core.build_jobs import BUILDERS
-from ci_tags.core.dockerfile import decode_dockerfile, encode_dockerfile, rewrite_bases
+from ci_tags.core.dockerfile import declare_platform_args, decode_dockerfile, encode_dockerfile, rewrite_bases
 from ci_tags.core.manifest import ANNOTATION_CREATED, ANNOTATION_REVISION, ANNOTATION_SOURCE, LABEL_CONTENT_HASH
 from ci_tags.core.reference import local_build_name, parse_reference
 from ci_tags.core.times import now_rfc3339
@@ -25,6 +25,7 @@ from ci_tags.project.imageset import ArchImage, ResolvedImage, resolve
 from ci_tags.services.pipeline import PIN_BASE_HELP, Pin, Report, stamp_annotations
 
 if TYPE_CHECKING:
+    from ci_tags.builders.base import Builder
     from ci_tags.ci.environment import Pipeline
     from ci_tags.oci.client import Registries
     from ci_tags.project.config import Config
@@ -168,6 +169,23 @@ def hosts_of_build(
     return hosts
 
 
+def pulled_images(dockerfile: Path, build_args: Mapping[str, str], arch: str, target: str | None,
+                  parents: Mapping[str, str]) -> list[str]:
+    """The images a build pulls, as its builder names them: external FROM (and COPY --from) images as written,
+    the set's parents by the digest the build is pinned to."""
+    from ci_tags.project.hashing import external_images
+
+    return list(dict.fromkeys(parents.get(r, r) for r in external_images(dockerfile, build_args, arch, target)))
+
+
+def remove_pulled_images(builder: Builder, references: Sequence[str], report: Report) -> None:
+    """Remove the images a build pulled (a long-lived runner's storage must not fill with them); an image the
+    storage held before the build is not among ``references`` and stays."""
+    removed = [r for r in references if builder.remove_pulled(r)]
+    if removed:
+        report.pulled_removed(removed)
+
+
 def _api_host(registry: str) -> str:
     return parse_reference(f"{registry}/x").api_host
 
@@ -212,6 +230,8 @@ class _Build:
             log.debug("the builder's registries: %s", ", ".join(f"{h} ({credentials.get(h) or 'anonymous'})"
                                                                 for h in hosts))
             dockerfile = self._dockerfile(parents, Path(tmp))
+            pulls = pulled_images(spec.dockerfile, spec.build_args, arch, spec.target, parents)
+            there_before = builder.local_images(pulls)
             self.report.building(target, builder.name)
             request = BuildRequest(
                 context=spec.context, dockerfile=dockerfile, reference=target, local_name=local, arch=arch,
@@ -228,6 +248,8 @@ class _Build:
             if self.opts.keep_image:
                 builder.keep_local(local, target)
             removed_local = builder.remove_local(local) and not self.opts.keep_image
+            if not self.opts.keep_image:
+                remove_pulled_images(builder, [p for p in pulls if p not in there_before], self.report)
         return digest, removed_local
 
     def _plain_http(self, hosts: list[str]) -> bool:
@@ -238,15 +260,15 @@ class _Build:
         )
 
     def _dockerfile(self, parents: Mapping[str, str], tmp: Path) -> Path:
-        """The Dockerfile to build: the image's own, or (parents in the set) a copy in ``tmp`` with their FROMs
-        pinned by digest, next to a copy of its own .dockerignore."""
+        """The Dockerfile to build: a copy in ``tmp`` of the image's own, the FROMs of its parents in the set
+        pinned by digest and the platform ARGs declared (no "not consumed" warning), next to a copy of its own
+        .dockerignore."""
         spec = self.image.spec
-        if not parents:
-            return spec.dockerfile
         text = decode_dockerfile(spec.dockerfile.read_bytes())
         dockerfile = tmp / spec.dockerfile.name
-        rewritten = rewrite_bases(text, parents, spec.build_args, arch=self.arch.arch)
-        dockerfile.write_bytes(encode_dockerfile(rewritten))  # bytes that are not UTF-8 kept as they were
+        if parents:
+            text = rewrite_bases(text, parents, spec.build_args, arch=self.arch.arch)
+        dockerfile.write_bytes(encode_dockerfile(declare_platform_args(text)))  # bytes not UTF-8 kept as they were
         ignore = spec.dockerfile.with_name(spec.dockerfile.name + ".dockerignore")
         if ignore.is_file():
             shutil.copy(ignore, dockerfile.with_name(dockerfile.name + ".dockerignore"))

@@ -55,6 +55,7 @@ class Planned:
     files: Mapping[str, str]  # name -> text, written unless a dry run
     dry_run: bool
     failure: CiTagsError | None = None
+    placeholder: bool = False  # pipeline_id is a dry run's stand-in outside CI
 
     @property
     def rows(self) -> list[Row]:
@@ -103,6 +104,7 @@ def plan_pipeline(
     dry_run: bool,
     concurrency: int,
     report: Report,
+    placeholder: bool = False,
 ) -> Planned:
     """Survey and tag every image of ``config``, decide the builds, write ``files`` (not in a dry run)."""
     pipeline_tag = config.tags.pipeline_tag(pipeline_id)
@@ -120,7 +122,7 @@ def plan_pipeline(
             Path(name).write_text(text)
     copies = sum(1 for p in plan.images if p.action in (REUSE, ASSEMBLE))
     failure = OperationFailed(f"could not tag {len(errors)} of {copies} reused images") if errors else None
-    return Planned(pipeline_id, pipeline_tag, plan, errors, texts, dry_run, failure)
+    return Planned(pipeline_id, pipeline_tag, plan, errors, texts, dry_run, failure, placeholder)
 
 
 def _checked(

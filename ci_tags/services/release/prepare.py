@@ -97,7 +97,7 @@ def _inspect(registries: Registries, file: PrepareFile, request: ImageRequest, l
         return item
     item.entry = entry.index
     try:
-        item.source = entry.source(request.image)
+        item.source = entry.source(request)
         reg = registries.get(item.source.api_host)
         try:
             manifest = reg.get_manifest(item.source.repository, item.source.identifier)
@@ -106,8 +106,8 @@ def _inspect(registries: Registries, file: PrepareFile, request: ImageRequest, l
             return item
         item.digest = manifest.digest
         labels = image_labels(reg, item.source.repository, manifest) if entry.tag_from_label else {}
-        item.tag = discovered_tag(entry, labels)
-        item.target = destination(entry, request.image, item.tag, local)
+        item.tag = discovered_tag(entry, labels, item.source.tag)
+        item.target = destination(entry, request, item.tag, local)
         if item.target is not None:
             item.target_digest = registries.get(item.target.api_host).head_manifest(
                 item.target.repository, item.target.identifier)

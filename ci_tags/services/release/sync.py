@@ -52,6 +52,8 @@ class SyncReport:
             "actions": [{"step": a.step, "tag": a.tag, "digest": a.digest, "from": a.source_tag}
                         for a in plan.actions],
         }
+        if plan.static_present:
+            item["static_up_to_date"] = dict(plan.static_present)
         if plan.problems:
             item["problems"] = list(plan.problems)
         if plan.image in self.failures:
