@@ -1,0 +1,57 @@
+"""What ``ci-tags plan`` asks the registry for an image that did not change: a HEAD of its content tag and one PUT of
+the pipeline tag, nothing else (on Docker Hub a manifest GET counts as a pull, and every request is time in the
+early job of every pipeline); and a PUT answered by something that stored nothing is not taken for a tag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ci_tags.core.manifest import stamp_of
+from ci_tags.project.config import load_config
+from ci_tags.project.imageset import resolve
+from tests.support.images import push_image
+from tests.support.proxy import RegistryFront
+from tests.support.scenes import state
+
+HTML = (200, {"Content-Type": "text/html"}, b"<html><body>maintenance</body></html>")
+
+
+def _project(root: Path, prefix: str, names: list[str]) -> Path:
+    lines = [f"registry: {prefix}", "images:"]
+    for name in names:
+        (root / name).mkdir(parents=True)
+        (root / name / "Dockerfile").write_text(f"FROM scratch\nCOPY {name}.txt /\n")
+        (root / name / f"{name}.txt").write_text(f"{name}\n")
+        lines += [f"  {name}:", f"    dockerfile: {name}/Dockerfile"]
+    (root / "ci-tags.yml").write_text("\n".join(lines) + "\n")
+    return root / "ci-tags.yml"
+
+
+def test_an_unchanged_single_arch_image_costs_one_head_and_one_put(reg, registry, cli, closing, tmp_path):
+    front = closing(RegistryFront(registry.url))
+    config = _project(tmp_path, f"{front.host}/floor", ["one", "two", "three"])
+    content = {i.name: i.content_tag for i in resolve(load_config(config, {}))}
+    images = {name: push_image(reg, f"floor/{name}", tag).manifest for name, tag in content.items()}
+    result = cli("plan", "--config", str(config), "--json", env={"CI_TAGS_PIPELINE_ID": "7"})
+    assert result.code == 0, result.err
+    assert [i["action"] for i in json.loads(result.out)["images"]] == ["reuse"] * 3
+    asked = sorted((method, path) for method, path in front.seen if path != "/v2/")
+    assert asked == sorted([("HEAD", f"/v2/floor/{name}/manifests/{tag}") for name, tag in content.items()]
+                           + [("PUT", f"/v2/floor/{name}/manifests/pipeline-7") for name in content])
+    for name, image in images.items():
+        stamp = reg.get_manifest(f"floor/{name}", "pipeline-7")
+        assert stamp.children[0].digest == image.digest and stamp_of(stamp) is not None
+
+
+def test_a_pipeline_tag_put_answered_with_an_html_page_is_not_a_reuse(reg, registry, cli, closing, tmp_path):
+    """A broken front answers the PUT 200 with a page and no digest: plan reads the tag back, finds nothing, and
+    reports the image as not tagged (the run fails) instead of handing the pipeline a tag that does not exist."""
+    front = closing(RegistryFront(registry.url, lambda m, p, q: HTML if m == "PUT" else None))
+    config = _project(tmp_path, f"{front.host}/html", ["app"])
+    (image,) = resolve(load_config(config, {}))
+    pushed = push_image(reg, "html/app", image.content_tag).manifest
+    result = cli("plan", "--config", str(config), "--json", env={"CI_TAGS_PIPELINE_ID": "7"})
+    assert result.code == 1
+    assert "does not serve" in json.loads(result.out)["errors"]["app"]
+    assert state(reg, "html/app") == {image.content_tag: pushed.digest}
