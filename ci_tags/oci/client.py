@@ -22,6 +22,7 @@ from ci_tags.oci.auth import Authenticator, scope
 from ci_tags.oci.bodies import SizedStream, error_codes, error_text
 from ci_tags.oci.credentials import find_credentials
 from ci_tags.oci.http import Http
+from ci_tags.oci.network import speaks_tls
 
 if TYPE_CHECKING:
     import requests
@@ -45,6 +46,7 @@ class Registry:
         # Docker does for localhost); decided by the first answer.
         self.may_fall_back = may_fall_back and scheme == "https"
         self.fell_back = False
+        self._deciding = threading.Lock()  # one handshake decides the scheme, concurrent requests wait for it
         self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
 
     @property
@@ -53,9 +55,25 @@ class Registry:
 
     def speaks_plain_http(self) -> bool:
         """Does this registry talk plain HTTP? Asks ``/v2/`` once if that is still undecided (loopback)."""
+        self._decide_scheme()
         if self.may_fall_back:
             self._send("GET", self.base + "/v2/", {}).close()
         return self.plain_http
+
+    def _decide_scheme(self) -> None:
+        """A loopback registry's scheme, from one TLS handshake before its first request (network.speaks_tls);
+        left undecided when the handshake cannot tell, for the first answer to decide."""
+        if not self.may_fall_back:
+            return
+        with self._deciding:
+            if not self.may_fall_back:
+                return  # another thread decided meanwhile
+            tls = speaks_tls(self.host, self.http.timeout[0])
+            if tls is False:
+                self.base, self.fell_back = "http://" + self.host, True
+                log.debug("%s answers plain HTTP: using http://", self.host)
+            if tls is not None:
+                self.may_fall_back = False
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> requests.Response:
         """One request; a loopback registry that turns out to speak plain HTTP gets it again over HTTP."""
@@ -88,6 +106,7 @@ class Registry:
         what: str = "",
     ) -> requests.Response:
         """Send an authenticated request; raise a ci-tags error unless the status is in ``expect``."""
+        self._decide_scheme()
         url = path if path.startswith(("http://", "https://")) else self.base + path
         # Credentials go to this registry's own origin only: an upload Location or a Link header naming another
         # host, or plain http behind a TLS proxy, gets the request without them (a signed URL needs none).
