@@ -159,6 +159,22 @@ def test_a_loopback_hosts_scheme_is_told_by_one_handshake_that_trusts_nothing(re
     assert speaks_tls(never.host, 0.3) is None
 
 
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY"])
+def test_the_proxy_the_environment_names_is_used_and_no_proxy_bypasses_it(registry, monkeypatch, closing, variable):
+    """Proxies are read once per origin (not on every request), with the same meaning as requests gives them."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = closing(CountingServer())  # answers 200 to whatever it is asked
+    monkeypatch.setenv(variable, f"http://{proxy.host}")
+    http = closing(Http(max_attempts=1))
+    for _ in range(2):
+        assert http.request("GET", f"{registry.url}/v2/nothing/tags/list").status_code == 200  # the proxy's answer
+    assert proxy.accepted >= 1
+    monkeypatch.setenv("no_proxy" if variable.islower() else "NO_PROXY", registry.host.split(":")[0])
+    direct = closing(Http(max_attempts=1))
+    assert direct.request("GET", f"{registry.url}/v2/nothing/tags/list").status_code == 404  # the registry's
+
+
 def test_a_server_that_never_answers_times_out_and_is_retried(test_ca, closing):
     server = closing(CountingServer(answer=None))
     waits: list[float] = []

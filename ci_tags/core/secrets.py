@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
+
 @functools.cache
 def _patterns() -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.Pattern[str]]:
     """The masking patterns, compiled on first use: a run that has nothing to mask (a retag that succeeds) does
