@@ -179,8 +179,9 @@ def looks_like_old_name(reference: str, names: set[str]) -> str | None:
     first = reference.split("/", 1)[0]
     if "/" in reference and ("." in first or ":" in first or first == "localhost"):
         return None  # names a registry
-    flat = re.sub(r"[:/_.-]", "", reference.split("@", 1)[0]).lower()
-    for name in sorted(names):
-        if re.sub(r"[:/_.-]", "", name).lower() == flat:
-            return name
-    return None
+    flat = reference.split("@", 1)[0].translate(_SEPARATORS).lower()
+    # str.translate, not re.sub: this runs for every FROM of every image against every name of the set
+    return next((name for name in sorted(names) if name.translate(_SEPARATORS).lower() == flat), None)
+
+
+_SEPARATORS = str.maketrans("", "", ":/_.-")  # what an old name may have in place of another
