@@ -17,6 +17,7 @@ on an HTTPS URL, nothing listening on a host never reached) fails at once with a
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import random
 import threading
@@ -117,7 +118,6 @@ class Http:
         self._lock = threading.Lock()  # guards _count and answered: workers send from many threads
         self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
         self.adapter = self._adapter(pool_size)
-        self.session = self.client_session()
         # Http.request's own session: the proxies the environment names are resolved once per origin (requests
         # would scan the whole environment and stat ~/.netrc on every request: a fifth of a manifest request's
         # CPU). ~/.netrc is not read on this path: ci-tags sends its own credentials, which a netrc entry would
@@ -133,6 +133,11 @@ class Http:
         from ci_tags.oci.network import trusting_adapter
 
         return trusting_adapter(self.trust, self, pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+
+    @functools.cached_property
+    def session(self) -> requests.Session:
+        """The session python-gitlab and the service backends are given (made on first use: a retag needs none)."""
+        return self.client_session()
 
     def client_session(self) -> requests.Session:
         """A session over this one's pool, retry policy and trace, for a client that sets its own state on its
@@ -256,7 +261,8 @@ class Http:
         return min(self.max_wait, self.backoff * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
     def close(self) -> None:
-        self.session.close()
+        if "session" in self.__dict__:
+            self.session.close()
         self._direct.close()
 
 
