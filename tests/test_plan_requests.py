@@ -55,3 +55,20 @@ def test_a_pipeline_tag_put_answered_with_an_html_page_is_not_a_reuse(reg, regis
     assert result.code == 1
     assert "does not serve" in json.loads(result.out)["errors"]["app"]
     assert state(reg, "html/app") == {image.content_tag: pushed.digest}
+
+
+def test_an_image_that_cannot_be_hashed_stops_the_plan_before_any_tag_is_written(reg, registry, cli, closing,
+                                                                                 tmp_path):
+    """Plan reads each image's content tag while the next ones are still being hashed, but tags nothing until all
+    are: an image further down whose build cannot be hashed is bad input, and no pipeline tag was written."""
+    front = closing(RegistryFront(registry.url))
+    config = _project(tmp_path, f"{front.host}/halt", ["one", "two", "three"])
+    content = {i.name: i.content_tag for i in resolve(load_config(config, {}))}
+    for name, tag in content.items():
+        push_image(reg, f"halt/{name}", tag)
+    (tmp_path / "three" / "Dockerfile").write_text("FROM scratch\nCOPY missing.txt /\n")
+    result = cli("plan", "--config", str(config), env={"CI_TAGS_PIPELINE_ID": "7"})
+    assert result.code == 2, result.err
+    assert "missing.txt" in result.err
+    assert [method for method, _ in front.seen if method not in ("HEAD", "GET")] == []
+    assert all("pipeline-7" not in reg.tags(f"halt/{name}") for name in content)

@@ -71,7 +71,16 @@ class Reuse:
     warn: Callable[[str], None]
 
     def __call__(self, image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
-        content, arches = survey(self.registries, image)
+        return self.tag(image, self.survey(image))
+
+    def survey(self, image: ResolvedImage) -> tuple[Content, ArchManifests]:
+        """The reads alone (plan starts them while the next images are still being hashed)."""
+        return survey(self.registries, image)
+
+    def tag(self, image: ResolvedImage, surveyed: tuple[Content, ArchManifests]) -> tuple[ImageState,
+                                                                                         CiTagsError | None]:
+        """Decide from what :meth:`survey` read; tag the image for this pipeline if it is present."""
+        content, arches = surveyed
         state = image_state(image, self.pipeline_tag, content, arches)
         action = decide([state]).images[0].action
         if action == BUILD or self.dry_run:
