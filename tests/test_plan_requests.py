@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ci_tags.core.manifest import stamp_of
 from ci_tags.project.config import load_config
 from ci_tags.project.imageset import resolve
@@ -72,3 +74,40 @@ def test_an_image_that_cannot_be_hashed_stops_the_plan_before_any_tag_is_written
     assert "missing.txt" in result.err
     assert [method for method, _ in front.seen if method not in ("HEAD", "GET")] == []
     assert all("pipeline-7" not in reg.tags(f"halt/{name}") for name in content)
+
+
+def test_prefetched_work_reads_as_items_come_and_writes_only_once_all_came():
+    """concurrency.run_all_prefetched, which plan runs on: per-item errors are collected as run_all does; an error
+    while producing the items ends the run before any second step started."""
+    import threading
+
+    from ci_tags.concurrency import run_all_prefetched
+    from ci_tags.errors import NotFound
+
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def read(n: int) -> int:
+        if n == 3:
+            raise NotFound("three is not there")
+        return n * 10
+
+    def write(n: int, read_value: int) -> int:
+        with lock:
+            written.append(n)
+        return read_value + 1
+
+    outcomes = run_all_prefetched(read, write, iter(range(5)), 3)
+    assert [(n, value, str(err) if err else None) for n, value, err in outcomes] == [
+        (0, 1, None), (1, 11, None), (2, 21, None), (3, None, "three is not there"), (4, 41, None)]
+    assert sorted(written) == [0, 1, 2, 4]
+
+    def broken():
+        yield 1
+        yield 2
+        raise NotFound("the third item cannot be made")
+
+    written.clear()
+    with pytest.raises(NotFound, match="third item"):
+        run_all_prefetched(read, write, broken(), 3)
+    assert written == []
