@@ -5,10 +5,12 @@ for a 1-layer and a 20-layer (200 MB) image: the `ci-tags retag` and `skopeo cop
 them (a new process each), and ci-tags' copy inside one process over one connection pool, as `ci-tags plan`
 does it for a whole set of images. Bytecode is compiled first, as a pip install does.
 
-Then start-up (issue 15: a one-shot ``ci-tags retag`` in a release job), median of N new processes each:
-Python alone, Python + ``import requests`` (the floor: a retag needs requests), ``ci-tags --version``,
-``ci-tags retag --help``, and the import + parse part of a retag (root parser, retag's parser, Options, Context,
-the registries' HTTP session: everything up to the first request); "over the floor" is what ci-tags adds. Wall
+Then start-up (issues 15 and 20: a one-shot ``ci-tags retag`` in a release job), median of N new processes
+each: Python alone, Python + ``import requests`` (the floor: a retag needs requests), ``ci-tags --version``,
+``ci-tags retag --help``, the import + parse part of a retag (root parser, retag's parser, Options, Context,
+the registries' HTTP session: everything up to the first request), and a whole one-shot retag of a 1-layer
+image on the loopback registry (requests included; issue 20's goal: within 1.3x the floor's wall time); "over
+the floor" is what ci-tags adds, "x floor" the ratio. Wall
 time and CPU time (user + system): on a shared machine the CPU time is the steadier figure. Below
 the table, the modules that ci-tags adds to that import + parse, by their own import time (``-X importtime``,
 one run). The machine may be shared: compare figures taken in the same run.
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import ci_tags
@@ -67,17 +69,33 @@ main(["retag", "localhost:5000/app:hash-abc", "v1.0.0"], env={})
 """
 
 
-def startup(runs: int, baseline: Path | None = None) -> None:
+class Numbered:
+    """A command whose last argument is numbered anew on every run (a retag's destination tag)."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.cmd = cmd
+        self.runs = 0
+
+    def __iter__(self) -> Iterator[str]:
+        self.runs += 1
+        return iter([*self.cmd[:-1], f"{self.cmd[-1]}{self.runs}"])
+
+
+def startup(runs: int, baseline: Path | None = None, source: str | None = None) -> None:
     """The start-up table; with ``baseline`` (a checkout of another version, e.g. ``git worktree add DIR main``),
-    each ci-tags case is also run with that version's package first on PYTHONPATH, interleaved with this one."""
+    each ci-tags case is also run with that version's package first on PYTHONPATH, interleaved with this one.
+    With ``source`` (an image on a loopback registry), also a whole one-shot retag of it, requests included."""
     python = sys.executable
     command = str(Path(python).parent / "ci-tags")
-    ours = [
+    ours: list[tuple[str, list[str] | Numbered]] = [
         ("ci-tags --version", [command, "--version"]),
         ("ci-tags retag --help", [command, "retag", "--help"]),
         ("retag: import + parse, up to the first request", [python, "-c", RETAG_UNTIL_FIRST_REQUEST]),
     ]
-    cases: list[tuple[str, list[str], dict[str, str] | None]] = [
+    if source:
+        ours.append(("ci-tags retag, one-shot (1 layer, loopback registry)",
+                     Numbered([command, "retag", source, "startup-"])))
+    cases: list[tuple[str, list[str] | Numbered, dict[str, str] | None]] = [
         ("python -c pass", [python, "-c", "pass"], None),
         ("python -c 'import requests' (floor)", [python, "-c", "import requests"], None),
         *((label, cmd, None) for label, cmd in ours),
@@ -88,24 +106,25 @@ def startup(runs: int, baseline: Path | None = None) -> None:
         cases += [(f"{label} (baseline {baseline.name})", cmd, baseline_env) for label, cmd in ours]
     elsewhere = tempfile.mkdtemp()  # not the checkout: its ci_tags/ would shadow the baseline's
     for _, cmd, case_env in cases:  # warm the page cache and the bytecode
-        timed(cmd, case_env, elsewhere)
+        timed(list(cmd), case_env, elsewhere)
     walls: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
     for _ in range(runs):  # interleaved, so a burst of load on the shared machine hits every case alike
         for label, cmd, case_env in cases:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            walls.setdefault(label, []).append(timed(cmd, case_env, elsewhere))
+            walls.setdefault(label, []).append(timed(list(cmd), case_env, elsewhere))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.setdefault(label, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     os.rmdir(elsewhere)
     # CPU time (user + system) of the process: what it costs, much less disturbed by other loads than wall time
     floor_wall, floor_cpu = statistics.median(walls[cases[1][0]]), statistics.median(cpus[cases[1][0]])
-    print(f"| start-up ({runs} runs, medians) | wall time (ms) | over the floor | CPU time (ms) | over the floor |")
-    print("|---|---|---|---|---|")
+    print(f"| start-up ({runs} runs, medians) | wall time (ms) | over the floor | x floor | CPU time (ms) | "
+          "over the floor | x floor |")
+    print("|---|---|---|---|---|---|---|")
     for label, _, _ in cases:
         wall, cpu = statistics.median(walls[label]), statistics.median(cpus[label])
-        print(f"| {label} | {wall * 1000:.1f} | {(wall - floor_wall) * 1000:+.1f} | {cpu * 1000:.1f} | "
-              f"{(cpu - floor_cpu) * 1000:+.1f} |")
+        print(f"| {label} | {wall * 1000:.1f} | {(wall - floor_wall) * 1000:+.1f} | {wall / floor_wall:.2f} | "
+              f"{cpu * 1000:.1f} | {(cpu - floor_cpu) * 1000:+.1f} | {cpu / floor_cpu:.2f} |")
     print()
     _importtime(python)
 
@@ -136,7 +155,15 @@ def main() -> int:
     args = parser.parse_args()
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
     if args.startup_only:
-        startup(args.runs, args.baseline)
+        with tempfile.TemporaryDirectory() as tmp:
+            registry = start_registry(Path(tmp) / "registry")
+            try:
+                regs = Registries(Http(), {})
+                push_image(regs.get(registry.host), "bench/startup", "src")
+                regs.http.close()
+                startup(args.runs, args.baseline, f"{registry.host}/bench/startup:src")
+            finally:
+                registry.stop()
         return 0
     skopeo = shutil.which("skopeo")
     command = str(Path(sys.executable).parent / "ci-tags")
@@ -172,14 +199,14 @@ def main() -> int:
                     theirs = measure(registry, skopeo_command, args.runs)
                     rows.append((label, "skopeo copy (new process)", *theirs))
             regs.http.close()
+            print(f"| image | tool | median wall time (ms, {args.runs} runs) | requests per retag |")
+            print("|---|---|---|---|")
+            for label, tool, seconds, requests in rows:
+                print(f"| {label} | {tool} | {seconds * 1000:.1f} | {requests:.0f} |")
+            print()
+            startup(args.runs, args.baseline, f"{registry.host}/bench/l1:src")
         finally:
             registry.stop()
-    print(f"| image | tool | median wall time (ms, {args.runs} runs) | requests per retag |")
-    print("|---|---|---|---|")
-    for label, tool, seconds, requests in rows:
-        print(f"| {label} | {tool} | {seconds * 1000:.1f} | {requests:.0f} |")
-    print()
-    startup(args.runs, args.baseline)
     return 0
 
 

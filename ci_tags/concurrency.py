@@ -9,6 +9,7 @@ from ci_tags.errors import CiTagsError
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = TypeVar("P")
 
 
 def run_all(
@@ -33,3 +34,41 @@ def run_all(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, items))
+
+
+def run_all_prefetched(
+    read: Callable[[T], P], then: Callable[[T, P], R], items: Iterable[T], workers: int
+) -> list[tuple[T, R | None, CiTagsError | None]]:
+    """``read`` each item as soon as ``items`` yields it, so the reads overlap the work that produces the items;
+    once ``items`` is exhausted without an error, ``then(item, what was read)`` for each. ``read`` must write
+    nothing: an error raised while producing the items ends the run before any ``then`` starts (reads in flight
+    finish, queued ones are dropped). At most ``workers`` threads for both; results and ci-tags errors as
+    :func:`run_all` returns them."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    def caught(item: T) -> tuple[P | None, CiTagsError | None]:
+        try:
+            return read(item), None
+        except CiTagsError as exc:
+            return None, exc
+
+    def finish(entry: tuple[T, Future[tuple[P | None, CiTagsError | None]]]) -> tuple[T, R | None, CiTagsError | None]:
+        item, pending = entry
+        value, err = pending.result()  # submitted before every finish: done, or running on another worker
+        if err is not None:
+            return item, None, err
+        try:
+            return item, then(item, value), None  # type: ignore[arg-type]  # no error: read returned a P
+        except CiTagsError as exc:
+            return item, None, exc
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        reads: list[tuple[T, Future[tuple[P | None, CiTagsError | None]]]] = []
+        try:
+            for item in items:
+                reads.append((item, pool.submit(caught, item)))
+        except BaseException:
+            for _, pending in reads:
+                pending.cancel()
+            raise
+        return list(pool.map(finish, reads))

@@ -233,3 +233,16 @@ def test_changing_any_copied_byte_always_changes_the_hash(tmp_path, which, data)
     path.write_bytes(bytes(content))
     assert h(root) != before
     shutil.rmtree(root)
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("qemu:debian10", "qemu/debian10"),  # qemu 5.0's local name for what 5.1 calls qemu/debian10
+    ("qemu_debian10@sha256:" + "a" * 64, "qemu/debian10"),
+    ("QEMU/Debian.10", "qemu/debian10"),
+    ("debian:12", None),
+    ("registry.example.com/qemu/debian10", None),  # names a registry: not a local image
+])
+def test_a_local_from_is_matched_to_the_set_name_it_may_be_an_old_name_of(reference, expected):
+    from ci_tags.project.hashing import looks_like_old_name
+
+    assert looks_like_old_name(reference, {"qemu/debian10", "qemu/fedora", "app"}) == expected

@@ -121,7 +121,9 @@ def test_an_untrusted_certificate_names_tls_and_what_to_trust_in_one_attempt(cli
     assert result.err.startswith(f"ci-tags: registry error: TLS verification failed for {server.host}: ")
     assert "--ca-cert" in result.err and f"/etc/containers/certs.d/{server.host}/ca.crt" in result.err
     assert result.err.count("\n") == 1
-    assert server.accepted == 1  # a certificate does not become trusted on a retry, and no plain-HTTP fallback
+    # a loopback host's scheme is found by one unverified handshake first (network.speaks_tls), then one attempt:
+    # a certificate does not become trusted on a retry, and no plain-HTTP fallback
+    assert server.accepted == 2
 
 
 def test_a_plain_http_server_called_over_https_is_named_so_in_one_attempt(closing):
@@ -142,6 +144,35 @@ def test_a_loopback_registry_speaking_plain_http_is_reached_after_trying_https(c
     assert result.code == 0, result.err
     assert result.out == "v1\n"
     assert f"{registry.host} answers plain HTTP: using http://" in result.err
+
+
+def test_a_loopback_hosts_scheme_is_told_by_one_handshake_that_trusts_nothing(registry, tls_registry, closing):
+    """TLS or plain HTTP, told before the first request without a CA store (a verifying context costs more CPU
+    than a one-shot retag's requests): a TLS server whose CA nobody trusts still counts as TLS (the request over
+    HTTPS then verifies and refuses it), a plain-HTTP registry as plain; nothing listening: cannot tell."""
+    from ci_tags.oci.network import speaks_tls
+
+    assert speaks_tls(tls_registry.host, 2.0) is True
+    assert speaks_tls(registry.host, 2.0) is False
+    assert speaks_tls(f"127.0.0.1:{free_port()}", 2.0) is None
+    never = closing(CountingServer(answer=None))  # accepts, never answers the handshake
+    assert speaks_tls(never.host, 0.3) is None
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY"])
+def test_the_proxy_the_environment_names_is_used_and_no_proxy_bypasses_it(registry, monkeypatch, closing, variable):
+    """Proxies are read once per origin (not on every request), with the same meaning as requests gives them."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = closing(CountingServer())  # answers 200 to whatever it is asked
+    monkeypatch.setenv(variable, f"http://{proxy.host}")
+    http = closing(Http(max_attempts=1))
+    for _ in range(2):
+        assert http.request("GET", f"{registry.url}/v2/nothing/tags/list").status_code == 200  # the proxy's answer
+    assert proxy.accepted >= 1
+    monkeypatch.setenv("no_proxy" if variable.islower() else "NO_PROXY", registry.host.split(":")[0])
+    direct = closing(Http(max_attempts=1))
+    assert direct.request("GET", f"{registry.url}/v2/nothing/tags/list").status_code == 404  # the registry's
 
 
 def test_a_server_that_never_answers_times_out_and_is_retried(test_ca, closing):

@@ -42,3 +42,18 @@ def test_a_commands_help_builds_its_parser_alone_and_loads_nothing_heavy(command
     assert {m for m in modules if m.startswith("ci_tags.commands.") and m != "ci_tags.commands.options"} == {
         f"ci_tags.commands.{COMMANDS[command][0]}"}
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_a_retag_loads_its_http_client_and_nothing_it_does_not_use(reg, registry):
+    """A whole one-shot retag on a loopback registry: requests, and none of what other commands need (YAML, the
+    project, the backends, the pipeline services, a thread pool for a single copy)."""
+    from tests.support.images import push_image
+
+    push_image(reg, "startup/app", "hash-abc")
+    modules = loaded(["retag", f"{registry.host}/startup/app:hash-abc", "v1"])
+    assert "requests" in modules and "ci_tags.oci.copy" in modules
+    assert not [m for m in modules if m.split(".")[0] in ("yaml", "rich", "gitlab", "jenkins", "jsonschema")]
+    assert not [m for m in modules if m.startswith(("ci_tags.project", "ci_tags.backends", "ci_tags.services.pipeline",
+                                                    "ci_tags.services.janitor", "ci_tags.core.policy",
+                                                    "concurrent.futures"))]
+    assert reg.head_manifest("startup/app", "v1") == reg.head_manifest("startup/app", "hash-abc")

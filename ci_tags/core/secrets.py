@@ -3,27 +3,35 @@ HTTP trace, the registries' error texts and every line the output writes."""
 
 from __future__ import annotations
 
+import functools
 import re
 
-_SECRET_PATTERNS = (
-    # an echoed header, whatever follows it on the line
-    re.compile(r"(?i)\b(authorization|proxy-authorization|x-registry-auth|cookie|private-token|job-token)"
-               r"(\s*[:=]\s*)[^\r\n,;\"']+"),
-    re.compile(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
-    re.compile(r"(?i)\b(password|passwd|secret|token|access_token|refresh_token|api[_-]?key)"
-               r"(\"?\s*[:=]\s*\"?)[^\s&,;\"']+"),
-)
-_JWT_RE = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_BASE64_RE = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+
+@functools.cache
+def _patterns() -> tuple[tuple[re.Pattern[str], ...], re.Pattern[str], re.Pattern[str]]:
+    """The masking patterns, compiled on first use: a run that has nothing to mask (a retag that succeeds) does
+    not pay for them at start-up."""
+    secrets = (
+        # an echoed header, whatever follows it on the line
+        re.compile(r"(?i)\b(authorization|proxy-authorization|x-registry-auth|cookie|private-token|job-token)"
+                   r"(\s*[:=]\s*)[^\r\n,;\"']+"),
+        re.compile(r"(?i)\b(basic|bearer)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
+        re.compile(r"(?i)\b(password|passwd|secret|token|access_token|refresh_token|api[_-]?key)"
+                   r"(\"?\s*[:=]\s*\"?)[^\s&,;\"']+"),
+    )
+    jwt = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+    base64_word = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+    return secrets, jwt, base64_word
 
 
 def scrub(text: str) -> str:
     """A server's error text with credentials it may echo replaced by ``***``: Authorization headers,
     Basic/Bearer values, JWTs, ``password=...`` pairs, and base64 words that decode to ``user:password``."""
-    for pattern in _SECRET_PATTERNS:
+    secrets, jwt, base64_word = _patterns()
+    for pattern in secrets:
         text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _JWT_RE.sub("***", text)
-    return _BASE64_RE.sub(lambda m: "***" if _is_user_pass(m.group(0)) else m.group(0), text)
+    text = jwt.sub("***", text)
+    return base64_word.sub(lambda m: "***" if _is_user_pass(m.group(0)) else m.group(0), text)
 
 
 def _is_user_pass(word: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ci_tags.core.secrets import scrub
 
@@ -27,13 +27,21 @@ class SizedStream:
         return self._size
 
 
-def error_text(resp: requests.Response) -> str:
-    """The registry's error codes and messages, cut short and scrubbed of credentials a server may echo."""
+def _errors(resp: requests.Response) -> list[dict[str, Any]]:
+    """The ``errors`` of a registry's error body (the distribution spec's shape); none when it has another."""
     try:
         errors = resp.json().get("errors") or []
-        if not isinstance(errors, list):
-            errors = []
     except (ValueError, AttributeError, RecursionError):
-        errors = []
-    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def error_codes(resp: requests.Response) -> set[str]:
+    """The registry's error codes (``MANIFEST_BLOB_UNKNOWN``...)."""
+    return {str(e.get("code", "")) for e in _errors(resp)}
+
+
+def error_text(resp: requests.Response) -> str:
+    """The registry's error codes and messages, cut short and scrubbed of credentials a server may echo."""
+    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in _errors(resp)]
     return scrub("; ".join(parts)[:300] or (resp.reason or ""))

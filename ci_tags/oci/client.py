@@ -17,11 +17,12 @@ from ci_tags.core.credentials import Credentials
 from ci_tags.core.hosts import DOCKER_HUB_HOSTS, is_docker_hub
 from ci_tags.core.manifest import ACCEPT, ALL_TYPES, Descriptor, Manifest
 from ci_tags.core.reference import is_loopback_host, validate_repository_ref
-from ci_tags.errors import BadInput, NotFound, RegistryError, Unreachable
+from ci_tags.errors import BadInput, CiTagsError, NotFound, RegistryError, Unreachable
 from ci_tags.oci.auth import Authenticator, scope
-from ci_tags.oci.bodies import SizedStream, error_text
+from ci_tags.oci.bodies import SizedStream, error_codes, error_text
 from ci_tags.oci.credentials import find_credentials
 from ci_tags.oci.http import Http
+from ci_tags.oci.network import speaks_tls
 
 if TYPE_CHECKING:
     import requests
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ci_tags.registry")
 _LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+# a manifest PUT refused because something it points at is not in the repository (the spec's error codes)
+_UNKNOWN_REFERENCE = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_UNKNOWN"})
 
 
 class Registry:
@@ -43,6 +46,7 @@ class Registry:
         # Docker does for localhost); decided by the first answer.
         self.may_fall_back = may_fall_back and scheme == "https"
         self.fell_back = False
+        self._deciding = threading.Lock()  # one handshake decides the scheme, concurrent requests wait for it
         self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
 
     @property
@@ -51,9 +55,25 @@ class Registry:
 
     def speaks_plain_http(self) -> bool:
         """Does this registry talk plain HTTP? Asks ``/v2/`` once if that is still undecided (loopback)."""
+        self._decide_scheme()
         if self.may_fall_back:
             self._send("GET", self.base + "/v2/", {}).close()
         return self.plain_http
+
+    def _decide_scheme(self) -> None:
+        """A loopback registry's scheme, from one TLS handshake before its first request (network.speaks_tls);
+        left undecided when the handshake cannot tell, for the first answer to decide."""
+        if not self.may_fall_back:
+            return
+        with self._deciding:
+            if not self.may_fall_back:
+                return  # another thread decided meanwhile
+            tls = speaks_tls(self.host, self.http.timeout[0])
+            if tls is False:
+                self.base, self.fell_back = "http://" + self.host, True
+                log.debug("%s answers plain HTTP: using http://", self.host)
+            if tls is not None:
+                self.may_fall_back = False
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], **kwargs: Any) -> requests.Response:
         """One request; a loopback registry that turns out to speak plain HTTP gets it again over HTTP."""
@@ -86,6 +106,7 @@ class Registry:
         what: str = "",
     ) -> requests.Response:
         """Send an authenticated request; raise a ci-tags error unless the status is in ``expect``."""
+        self._decide_scheme()
         url = path if path.startswith(("http://", "https://")) else self.base + path
         # Credentials go to this registry's own origin only: an upload Location or a Link header naming another
         # host, or plain http behind a TLS proxy, gets the request without them (a signed URL needs none).
@@ -101,19 +122,22 @@ class Registry:
                 resp.close()
                 continue
             break
-        expected = set(expect)
-        if resp.status_code in expected:
+        if resp.status_code in set(expect):
             return resp
+        raise self._refusal(resp, method, what or path, scopes)
+
+    def _refusal(self, resp: requests.Response, method: str, what: str, scopes: Sequence[str]) -> CiTagsError:
+        """The error for an answer that is not a success, by its status."""
         if resp.status_code in (401, 403):
-            raise self.auth.refusal(scopes, resp.status_code)
+            return self.auth.refusal(scopes, resp.status_code)
         if resp.status_code == 404:
-            raise NotFound(f"{what or path} not found on {self.host}", hint=error_text(resp) or None)
+            return NotFound(f"{what} not found on {self.host}", hint=error_text(resp) or None)
         if resp.status_code == 429:
-            raise RegistryError(f"{self.host} kept rate-limiting {method} {what or path}", hint="try again later")
+            return RegistryError(f"{self.host} kept rate-limiting {method} {what}", hint="try again later")
         if resp.status_code == 400 and "HTTP request to an HTTPS server" in resp.text[:200]:
-            raise RegistryError(f"{self.host} speaks HTTPS and was called over plain HTTP",
-                                hint=f"drop --insecure-registry {self.host} (or CI_TAGS_INSECURE_REGISTRIES)")
-        raise RegistryError(f"{self.host} answered {resp.status_code} to {method} {what or path}: {error_text(resp)}")
+            return RegistryError(f"{self.host} speaks HTTPS and was called over plain HTTP",
+                                 hint=f"drop --insecure-registry {self.host} (or CI_TAGS_INSECURE_REGISTRIES)")
+        return RegistryError(f"{self.host} answered {resp.status_code} to {method} {what}: {error_text(resp)}")
 
     # -- manifests -------------------------------------------------------------------------------------------
 
@@ -173,17 +197,20 @@ class Registry:
     ) -> str:
         """Put the manifest's exact bytes under ``ref``; return the digest. A success only when the registry
         confirms that digest: by its ``Docker-Content-Digest`` header, else by a HEAD of ``ref`` afterwards (a
-        proxy answering 200 with an HTML page has stored nothing)."""
+        proxy answering 200 with an HTML page has stored nothing). NotFound when the registry refuses it for a
+        manifest or blob it names that the repository does not hold (distribution checks an index's children
+        and an image's blobs as it stores it): what it points at is gone."""
         validate_repository_ref(repository, ref)
-        resp = self.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{ref}",
-            scopes or [scope(repository, "pull", "push")],
-            headers={"Content-Type": manifest.media_type},
-            data=manifest.data,
-            expect=(200, 201, 202),
-            what=f"{self.host}/{repository}:{ref}",
-        )
+        what = f"{self.host}/{repository}:{ref}"
+        scopes = scopes or [scope(repository, "pull", "push")]
+        resp = self.request("PUT", f"/v2/{repository}/manifests/{ref}", scopes,
+                            headers={"Content-Type": manifest.media_type}, data=manifest.data,
+                            expect=(200, 201, 202, 400), what=what)
+        if resp.status_code == 400:
+            if error_codes(resp) & _UNKNOWN_REFERENCE:
+                raise NotFound(f"{self.host} refused {repository}:{ref}: a manifest or blob it names is not in "
+                               f"{repository}", hint=error_text(resp) or None)
+            raise self._refusal(resp, "PUT", what, scopes)
         served = resp.headers.get("Docker-Content-Digest")
         if served and served != manifest.digest:
             raise RegistryError(

@@ -17,6 +17,7 @@ on an HTTPS URL, nothing listening on a host never reached) fails at once with a
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import random
 import threading
@@ -118,12 +119,26 @@ class Http:
         self._lock = threading.Lock()  # guards answered: workers send from many threads
         self.answered: set[str] = set()  # hosts that answered once: a refusal from one later is a restart
         self.adapter = self._adapter(pool_size)
-        self.session = self.client_session()
+        # Http.request's own session: the proxies the environment names are resolved once per origin (requests
+        # would scan the whole environment and stat ~/.netrc on every request: a fifth of a manifest request's
+        # CPU). ~/.netrc is not read on this path: ci-tags sends its own credentials, which a netrc entry would
+        # replace. Third-party clients keep requests' own handling on ``session``.
+        self._direct = self.client_session()
+        self._direct.trust_env = False
+        self._proxies: dict[str, dict[str, str]] = {}
+        rebuild: Callable[[Any, Any], Any] = self._direct.rebuild_proxies
+        self._direct.rebuild_proxies = (  # type: ignore[method-assign]  # a redirect: its new origin's proxies
+            lambda prepared, proxies: rebuild(prepared, self._proxies_for(prepared.url or "")))
 
     def _adapter(self, pool_size: int) -> TrustingAdapter:
         from ci_tags.oci.adapter import TrustingAdapter
 
         return TrustingAdapter(self.trust, self, pool_size=pool_size)
+
+    @functools.cached_property
+    def session(self) -> requests.Session:
+        """The session python-gitlab and the service backends are given (made on first use: a retag needs none)."""
+        return self.client_session()
 
     def client_session(self) -> requests.Session:
         """A session over this one's pool, retry policy and trace, for a client that sets its own state on its
@@ -152,14 +167,26 @@ class Http:
         import requests
 
         try:
-            return self.session.request(method, url, headers=dict(headers or {}), params=params, data=data,
+            return self._direct.request(method, url, headers=dict(headers or {}), params=params, data=data,
                                         stream=stream, auth=auth, timeout=self.timeout,
-                                        allow_redirects=allow_redirects)
+                                        allow_redirects=allow_redirects, proxies=self._proxies_for(url))
         except requests.RequestException as exc:
             host = _netloc(url)
             if _truncated(exc):
                 raise _truncated_error(host, method, url) from None
             raise unreachable(host, classify(exc), exc, self.timeout) from None
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        """The proxies the environment names for ``url``'s origin (``HTTPS_PROXY``, ``NO_PROXY``...), as requests
+        reads them, once per origin."""
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        found = self._proxies.get(key)
+        if found is None:
+            from requests.utils import get_environ_proxies
+
+            found = self._proxies.setdefault(key, dict(get_environ_proxies(key + "/")))
+        return found
 
     def send(self, request: requests.PreparedRequest, options: dict[str, Any],
              send_once: Callable[[dict[str, Any]], requests.Response]) -> requests.Response:
@@ -227,7 +254,9 @@ class Http:
         return min(self.max_wait, self.backoff * 2.0 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
     def close(self) -> None:
-        self.session.close()
+        if "session" in self.__dict__:
+            self.session.close()
+        self._direct.close()
 
 
 def _passing_time(sleep: Callable[[float], None]) -> tuple[Callable[[float], None], Callable[[], float]]:

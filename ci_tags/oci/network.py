@@ -18,6 +18,35 @@ _NOT_TLS = ("wrong_version_number", "wrong version number", "record layer failur
             "unknown protocol", "http_request", "record_layer_failure")
 
 
+def speaks_tls(host: str, timeout: float) -> bool | None:
+    """Whether ``host[:port]`` answers a TLS handshake (True) or answers it with something else, as a plain-HTTP
+    server does (False); None when that cannot be told (nothing listens, no answer in time): the request itself
+    then says why. For a loopback registry, tried over HTTPS first as Docker does: this handshake loads no CA
+    store and checks no certificate (a verifying context costs tens of milliseconds of CPU, more than a one-shot
+    retag's requests), so a plain-HTTP registry is found out cheaply; over HTTPS every request verifies as ever."""
+    name, port = _host_port(host)
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.check_hostname = False
+    probe.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((name, port), timeout=timeout) as sock, probe.wrap_socket(sock):
+            return True
+    except ssl.SSLError as exc:
+        text = f"{getattr(exc, 'reason', '')} {exc}".lower()
+        return False if any(marker in text for marker in _NOT_TLS) else None
+    except OSError:
+        return None
+
+
+def _host_port(host: str) -> tuple[str, int]:
+    """``host[:port]`` as written in references (an IPv6 literal in brackets) -> (name, port; 443 by default)."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 443
+    name, sep, port = host.rpartition(":")
+    return (name, int(port)) if sep and port.isdigit() else (host, 443)
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception and what it wraps: ``args`` holding exceptions, ``reason`` (urllib3), causes and contexts."""
     seen: set[int] = set()

@@ -35,12 +35,6 @@ def fetch(registry: Registry, repository: str, tag: str) -> Manifest | None:
     return None if is_placeholder(manifest) else manifest
 
 
-def still_there(registry: Registry, repository: str, target: Manifest | Descriptor) -> bool:
-    """Whether the image a stamp was just made for still exists by its digest (a concurrent removal may have
-    deleted it between our read and our stamp)."""
-    return registry.head_manifest(repository, target.digest, [scope(repository, "pull", "push")]) is not None
-
-
 def stamp(
     registry: Registry,
     repository: str,
@@ -49,7 +43,8 @@ def stamp(
     annotations: Mapping[str, str],
     arch: str | None = None,
 ) -> Manifest:
-    """Put a stamped index pointing at ``target`` under ``tag``; return it. One PUT."""
+    """Put a stamped index pointing at ``target`` under ``tag``; return it. One PUT; NotFound when the registry
+    no longer holds ``target`` (it checks the manifests an index names as it stores it)."""
     index = stamped_index(
         target, oci_platform(arch) if arch else None, {ANNOTATION_CREATED: now_rfc3339(), **annotations}
     )

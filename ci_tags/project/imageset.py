@@ -3,7 +3,7 @@ hash and content tag per architecture, in build order (parents first)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ci_tags.core.dockerfile import BaseInfo
@@ -50,6 +50,15 @@ def resolve(
     """Hash the images (all, or ``wanted`` and the parents they need), parents first.
 
     ``pin`` maps an external image reference to the digest to hash instead of its text (``--pin-base``)."""
+    return list(resolve_each(config, wanted, pin))
+
+
+def resolve_each(
+    config: Config,
+    wanted: Iterable[str] | None = None,
+    pin: Callable[[str], str] | None = None,
+) -> Iterator[ResolvedImage]:
+    """:func:`resolve`, each image given as soon as it is hashed (plan reads its tags meanwhile)."""
     names = set(config.images)
     aliases = {alias: name for name, spec in config.images.items() for alias in spec.aliases}
     externals = {name: _from_images(spec) for name, spec in config.images.items()}
@@ -64,7 +73,7 @@ def resolve(
     for name in order:
         base_of = {r: parent_of(r, names, config.registry, aliases) for r in externals[name]}
         resolved[name] = _resolve_image(config, config.images[name], base_of, resolved, infos, pin)
-    return [resolved[n] for n in order]
+        yield resolved[name]
 
 
 def _from_images(spec: ImageSpec) -> list[str]:

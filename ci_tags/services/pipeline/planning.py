@@ -5,17 +5,17 @@ a GitLab child pipeline, a dotenv file and a Jenkins matrix."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_tags.concurrency import run_all
+from ci_tags.concurrency import run_all_prefetched
 from ci_tags.core.emitters import JobSettings, Runners, dotenv, gitlab_child_pipeline, gitlab_yaml, jenkins_matrix
 from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, Action, ImageState, Plan, decide
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.flags import flag
-from ci_tags.project.imageset import ResolvedImage, resolve
+from ci_tags.project.imageset import ResolvedImage, resolve_each
 from ci_tags.services.pipeline import Pin, Report
 from ci_tags.services.pipeline.survey import Reuse
 
@@ -108,12 +108,16 @@ def plan_pipeline(
 ) -> Planned:
     """Survey and tag every image of ``config``, decide the builds, write ``files`` (not in a dry run)."""
     pipeline_tag = config.tags.pipeline_tag(pipeline_id)
-    images = resolve(config, None, pin)
-    for image in images:
-        for warning in image.warnings:
-            report.image_warning(warning)
+
+    def hashed() -> Iterator[ResolvedImage]:
+        for image in resolve_each(config, None, pin):
+            for warning in image.warnings:
+                report.image_warning(warning)
+            yield image
+
     reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.reuse_vanished)
-    results = _checked(run_all(reuse, images, concurrency), report)
+    # each image's content tag is read as soon as it is hashed; nothing is tagged before every image hashed
+    results = _checked(run_all_prefetched(reuse.survey, reuse.tag, hashed(), concurrency), report)
     plan = decide(state for state, _ in results)
     errors = tuple((state.name, err) for state, err in results if err)
     texts = emit(plan, pipeline_id, config.runner_tags, settings, files)

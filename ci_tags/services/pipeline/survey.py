@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from ci_tags.core.manifest import INDEX_TYPES, Descriptor, Manifest, may_be_placeholder
 from ci_tags.core.plan import ASSEMBLE, BUILD, Action, ArchTarget, ImageState, decide
 from ci_tags.core.reference import parse_reference
-from ci_tags.errors import CiTagsError
+from ci_tags.errors import CiTagsError, NotFound
 from ci_tags.oci.auth import scope
-from ci_tags.oci.stamp import assemble, fetch, stamp, still_there
+from ci_tags.oci.stamp import assemble, fetch, stamp
 from ci_tags.project.imageset import ResolvedImage
 from ci_tags.services.pipeline import stamp_annotations
 
@@ -71,7 +71,16 @@ class Reuse:
     vanished: Callable[[str, str], None]  # (image, content tag) removed while it was being reused
 
     def __call__(self, image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
-        content, arches = survey(self.registries, image)
+        return self.tag(image, self.survey(image))
+
+    def survey(self, image: ResolvedImage) -> tuple[Content, ArchManifests]:
+        """The reads alone (plan starts them while the next images are still being hashed)."""
+        return survey(self.registries, image)
+
+    def tag(self, image: ResolvedImage, surveyed: tuple[Content, ArchManifests]) -> tuple[ImageState,
+                                                                                         CiTagsError | None]:
+        """Decide from what :meth:`survey` read; tag the image for this pipeline if it is present."""
+        content, arches = surveyed
         state = image_state(image, self.pipeline_tag, content, arches)
         action = decide([state]).images[0].action
         if action == BUILD or self.dry_run:
@@ -86,16 +95,23 @@ class Reuse:
         return state, None
 
     def _tag(self, image: ResolvedImage, action: Action, content: Content, arches: ArchManifests) -> bool:
-        """Point this pipeline's tag at the image (its index assembled first if need be); whether the content
-        is still there afterwards."""
+        """Point this pipeline's tag at the image (its index assembled first if need be): one PUT (two when
+        assembling); whether the image was still there.
+
+        No read-back: the registry checks, as it stores an index, that every manifest it names is in the
+        repository, and refuses it otherwise (distribution's MANIFEST_BLOB_UNKNOWN, as NotFound); the PUT's
+        Docker-Content-Digest confirms what was stored (put_manifest reads the tag back only without it)."""
         ref = parse_reference(image.repository)
         registry = self.registries.get(ref.api_host)
-        if action == ASSEMBLE:
-            parts = [(a.arch, arches[a.arch]) for a in image.arches]
-            content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
-                               image.content_tag)
-        assert content is not None
-        notes = stamp_annotations(self.pipeline_id, self.commit, image.content_tag, "pipeline")
-        arch = None if image.spec.multi_arch else image.spec.arches[0]
-        stamp(registry, ref.repository, content, self.pipeline_tag, notes, arch)
-        return still_there(registry, ref.repository, content)
+        try:
+            if action == ASSEMBLE:
+                parts = [(a.arch, arches[a.arch]) for a in image.arches]
+                content = assemble(registry, ref.repository, [(a, m) for a, m in parts if m is not None],
+                                   image.content_tag)
+            assert content is not None
+            notes = stamp_annotations(self.pipeline_id, self.commit, image.content_tag, "pipeline")
+            arch = None if image.spec.multi_arch else image.spec.arches[0]
+            stamp(registry, ref.repository, content, self.pipeline_tag, notes, arch)
+        except NotFound:
+            return False
+        return True
