@@ -20,6 +20,11 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="ci-tags.yml", help="the image set (default: ci-tags.yml)")
 
 
+def add_no_referrers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-referrers", action="store_true",
+                   help="copy the image alone: not its signatures, attestations, SBOMs and other referrers")
+
+
 def add_backend_options(p: argparse.ArgumentParser) -> None:
     """--backend, --gitlab-url (and the hidden --hub-url) of the commands that list and remove tags by service."""
     from ci_tags.backends import kinds

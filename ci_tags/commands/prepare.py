@@ -8,6 +8,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import add_no_referrers
 from ci_tags.context import Context
 from ci_tags.core.reference import DOMAIN_RE
 from ci_tags.errors import BadInput
@@ -29,6 +30,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local-push-destination", metavar="HOST:PORT",
                    help="the registry that push_destination: true means (e.g. the undercloud's 192.168.24.1:8787)")
     p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
+    add_no_referrers(p)
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,13 @@ class Options:
     output_env_file: Path
     local_push_destination: str | None = None
     dry_run: bool = False
+    referrers: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
         return cls(file=Path(args.file), images=Path(args.images), output_env_file=Path(args.output_env_file),
-                   local_push_destination=args.local_push_destination, dry_run=args.dry_run)
+                   local_push_destination=args.local_push_destination, dry_run=args.dry_run,
+                   referrers=not args.no_referrers)
 
 
 def run(ctx: Context, opts: Options) -> PrepareReport:
@@ -61,4 +65,4 @@ def run(ctx: Context, opts: Options) -> PrepareReport:
     else:
         ctx.aim(local)  # --username/--password are for the push destination; sources use their own
     return prepare(ctx.registries, file, requests, local=local, dry_run=opts.dry_run, concurrency=ctx.concurrency,
-                   output=out)
+                   output=out, referrers=opts.referrers)

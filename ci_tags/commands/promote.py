@@ -7,6 +7,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import add_no_referrers
 from ci_tags.context import Context
 from ci_tags.project.release_files import load_promotion_file
 from ci_tags.project.yamlfile import MalformedFile
@@ -22,16 +23,18 @@ EXAMPLES = """\
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the promotion file (images: name, src_build_tag, src_ref, tag)")
     p.add_argument("--dry-run", action="store_true", help="check everything and print what would be copied")
+    add_no_referrers(p)
 
 
 @dataclass(frozen=True)
 class Options:
     file: Path
     dry_run: bool = False
+    referrers: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(file=Path(args.file), dry_run=args.dry_run)
+        return cls(file=Path(args.file), dry_run=args.dry_run, referrers=not args.no_referrers)
 
 
 def run(ctx: Context, opts: Options) -> PromotionReport | MalformedPromotion:
@@ -41,4 +44,5 @@ def run(ctx: Context, opts: Options) -> PromotionReport | MalformedPromotion:
         return MalformedPromotion(opts.file, opts.dry_run, exc)
     for entry in entries:  # --username/--password are for the registries written to; sources use their own
         ctx.aim(entry.target.api_host)
-    return promote(ctx.registries, opts.file, entries, dry_run=opts.dry_run, concurrency=ctx.concurrency)
+    return promote(ctx.registries, opts.file, entries, dry_run=opts.dry_run, concurrency=ctx.concurrency,
+                   referrers=opts.referrers)

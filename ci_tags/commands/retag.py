@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from ci_tags.commands.options import add_no_referrers
 from ci_tags.context import Context
 from ci_tags.core.reference import parse_destination, parse_reference
 from ci_tags.services.retag import Retagged, retag
@@ -19,20 +20,22 @@ EXAMPLES = """\
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SRC", help="image reference, e.g. reg.example.com/app:hash-abc")
     p.add_argument("destination", metavar="DST", help="full reference, or just a tag in SRC's repository")
+    add_no_referrers(p)
 
 
 @dataclass(frozen=True)
 class Options:
     source: str
     destination: str
+    referrers: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        return cls(source=args.source, destination=args.destination)
+        return cls(source=args.source, destination=args.destination, referrers=not args.no_referrers)
 
 
 def run(ctx: Context, opts: Options) -> Retagged:
     src = parse_reference(opts.source)
     dst = parse_destination(opts.destination, src)
     ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
-    return retag(ctx.registries, src, dst, concurrency=ctx.concurrency)
+    return retag(ctx.registries, src, dst, concurrency=ctx.concurrency, referrers=opts.referrers)

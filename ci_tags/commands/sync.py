@@ -7,6 +7,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import add_no_referrers
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.project.release_files import load_sync_file
@@ -25,6 +26,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE", help="write image -> destination reference, revision tag and digest")
     p.add_argument("--output-format", choices=["yaml", "json", "env"], default="yaml",
                    help="format of --output (default yaml; env: <IMAGE>_IMAGE=<reference> lines)")
+    add_no_referrers(p)
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,12 @@ class Options:
     dry_run: bool = False
     output: Path | None = None
     output_format: str = "yaml"
+    referrers: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
         return cls(file=Path(args.file), dry_run=args.dry_run, output=Path(args.output) if args.output else None,
-                   output_format=args.output_format)
+                   output_format=args.output_format, referrers=not args.no_referrers)
 
 
 def run(ctx: Context, opts: Options) -> SyncReport:
@@ -46,4 +49,4 @@ def run(ctx: Context, opts: Options) -> SyncReport:
         raise BadInput(f"--output {opts.output}: no folder {opts.output.parent}")
     ctx.aim(spec.destination.api_host)  # --username/--password are for the destination; the source uses its own
     return sync(ctx.registries, spec, dry_run=opts.dry_run, concurrency=ctx.concurrency, output=opts.output,
-                output_format=opts.output_format)
+                output_format=opts.output_format, referrers=opts.referrers)

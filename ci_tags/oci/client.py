@@ -44,6 +44,7 @@ class Registry:
         self.may_fall_back = may_fall_back and scheme == "https"
         self.fell_back = False
         self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
+        self.referrers_api: bool | None = None  # learned on the first referrers request (oci/referrers.py)
 
     @property
     def plain_http(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ci_tags.oci.referrers_copy import Carried
     from ci_tags.output import Output
     from ci_tags.services.inspect import Inspected
     from ci_tags.services.retag import Retagged
@@ -20,6 +21,19 @@ def retagged(result: Retagged, out: Output) -> None:
             f"blobs: {copied.blobs_mounted} mounted, {copied.blobs_present} already present, "
             f"{copied.blobs_streamed} streamed ({copied.bytes_streamed} bytes)"
         )
+    if copied.carried is not None and copied.carried.parts:
+        out.line(carried_line(copied.carried))
+
+
+def carried_line(carried: Carried) -> str:
+    """What a copy carried along with the image: its graph's parts by kind, and how the destination lists them."""
+    counts = carried.counts()
+    if not counts:
+        return "  carried no signature, attestation or referrer (none found)"
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    listed = {"referrers-api": "; listed by the referrers API", "none": "",
+              "referrers-tag": "; listed in the referrers tag schema's index"}[carried.listed_by]
+    return f"  carried {sum(counts.values())} parts of its graph ({kinds}){listed}"
 
 
 def tag_list(result: TagList, out: Output) -> None:
