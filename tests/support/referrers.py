@@ -18,8 +18,10 @@ SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 SPDX = "application/spdx+json"
 
 
-def push_signature(registry: Registry, repository: str, subject: str, suffix: str = ".sig") -> Manifest:
-    """A cosign-style signature (``.sig``) or attestation (``.att``) of ``subject`` at its cosign tag."""
+def push_signature(registry: Registry, repository: str, subject: str, suffix: str = ".sig",
+                   created: str | None = None) -> Manifest:
+    """A cosign-style signature (``.sig``) or attestation (``.att``) of ``subject`` at its cosign tag; ``created``:
+    an ``org.opencontainers.image.created`` annotation on it (cosign writes none)."""
     payload = json.dumps({"critical": {"image": {"docker-manifest-digest": subject}, "type": "cosign container image "
                           "signature"}, "optional": {"nonce": os.urandom(8).hex()}}).encode()
     layer = push_blob(registry, repository, payload)
@@ -32,6 +34,8 @@ def push_signature(registry: Registry, repository: str, subject: str, suffix: st
         "layers": [{"mediaType": SIMPLESIGNING, "digest": layer, "size": len(payload),
                     "annotations": {"dev.cosignproject.cosign/signature": os.urandom(16).hex()}}],
     }
+    if created:
+        body["annotations"] = {"org.opencontainers.image.created": created}
     data = json.dumps(body).encode()
     manifest = Manifest(data, OCI_MANIFEST, sha256_digest(data))
     registry.put_manifest(repository, cosign_tag(subject, suffix), manifest)
