@@ -35,7 +35,7 @@ def test_the_graph_of_an_image_that_lost_its_last_tag_goes_and_held_graphs_stay(
     assert json.loads(dry.out)["counts"]["graph_removed"] == 5
     text = cli("janitor", f"{registry.host}/{repo}", "--dry-run")
     assert (f"would remove {registry.host}/{repo}:{cosign_tag(gone.digest, '.sig')} (signature of {gone.digest}, "
-            "whose last tag this run removed)") in text.out
+            "whose image lost its last tag)") in text.out
     assert reg.head_manifest(repo, cosign_tag(gone.digest, ".sig")) == gone_sig.digest  # a dry run removes nothing
 
     real = cli("janitor", f"{registry.host}/{repo}", "--json")
@@ -99,3 +99,39 @@ def test_orphans_go_once_older_than_max_age_and_young_or_undated_ones_stay(reg, 
     assert reg.head_manifest(repo, old.digest) is None
     assert reg.head_manifest(repo, cosign_tag(lost[1].digest, ".sig")) == recent.digest
     assert reg.head_manifest(repo, cosign_tag(lost[2].digest, ".sig")) == undated.digest
+
+
+def test_untag_digest_takes_the_graph_of_the_deleted_manifest_and_leaves_the_kept_childrens(reg, registry, cli):
+    repo = "graph-janitor/untag"
+    index, children = push_index(reg, repo, "doomed")
+    reg.put_manifest(repo, "arm-only", children[1].manifest)  # a tag holds one child
+    index_sig = push_signature(reg, repo, index.digest)
+    sbom = attach(reg, repo, index)
+    free_child_sig = push_signature(reg, repo, children[0].manifest.digest)
+    held_child_sig = push_signature(reg, repo, children[1].manifest.digest)
+    dry = cli("untag", f"{registry.host}/{repo}@{index.digest}", "--digest", "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    planned = {r["name"] for r in dry_graph(dry.out)["removals"]}
+    assert planned == {cosign_tag(index.digest, ".sig"), referrers_tag(index.digest), sbom.digest,
+                       cosign_tag(children[0].manifest.digest, ".sig")}
+    assert reg.head_manifest(repo, index_sig.digest) == index_sig.digest
+    real = cli("untag", f"{registry.host}/{repo}@{index.digest}", "--digest")
+    assert real.code == 0, real.err
+    assert f"removed {registry.host}/{repo}:{cosign_tag(index.digest, '.sig')} (signature of {index.digest}" in real.out
+    assert set(reg.tags(repo)) == {"arm-only", cosign_tag(children[1].manifest.digest, ".sig")}
+    assert reg.head_manifest(repo, cosign_tag(children[1].manifest.digest, ".sig")) == held_child_sig.digest
+    assert reg.head_manifest(repo, free_child_sig.digest) is None and reg.head_manifest(repo, sbom.digest) is None
+
+
+def test_untag_digest_no_referrers_leaves_the_graph(reg, registry, cli):
+    repo = "graph-janitor/untag-none"
+    image = push_image(reg, repo, "v1").manifest
+    push_signature(reg, repo, image.digest)
+    result = cli("untag", f"{registry.host}/{repo}:v1", "--digest", "--no-referrers")
+    assert result.code == 0, result.err
+    assert reg.tags(repo) == [cosign_tag(image.digest, ".sig")]
+
+
+def dry_graph(out):
+    (graph,) = json.loads(out)["graph"].values()
+    return graph

@@ -29,6 +29,8 @@ def register(p: argparse.ArgumentParser) -> None:
         help="delete the manifest itself (REF@digest or the digest REF:tag points at): EVERY tag on it goes",
     )
     p.add_argument("--missing-ok", action="store_true", help="a tag that is already absent is not an error")
+    p.add_argument("--no-referrers", action="store_true",
+                   help="with --digest: leave the manifest's signatures, attestations, SBOMs and referrers")
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,19 @@ class Options:
     dry_run: bool = False
     digest: bool = False
     missing_ok: bool = False
+    referrers: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
         return cls(references=tuple(args.references), dry_run=args.dry_run, digest=args.digest,
-                   missing_ok=args.missing_ok)
+                   missing_ok=args.missing_ok, referrers=not args.no_referrers)
 
 
 def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:
     refs = [parse_reference(r) for r in opts.references]
     if opts.digest:
         return delete_manifests(ctx.registries, refs, dry_run=opts.dry_run, concurrency=ctx.concurrency,
-                                report=partial(manifest_deletion, out=ctx.out))
+                                report=partial(manifest_deletion, out=ctx.out), referrers=opts.referrers)
     for ref in refs:
         if ref.tag is None or ref.digest:
             raise BadInput(f"{ref}: untag takes repo:tag; to delete a manifest by digest, add --digest")

@@ -96,11 +96,12 @@ def held_digests(view: RepositoryView, removed: Iterable[str]) -> set[str]:
     return held
 
 
-def lost_digests(view: RepositoryView, removed: Iterable[str]) -> set[str]:
-    """The digests that lost their last tag by the removal of ``removed`` (and their children not held)."""
+def lost_digests(view: RepositoryView, removed: Iterable[str], deleted: Iterable[str] = ()) -> set[str]:
+    """The digests that lost their last tag by the removal of ``removed`` (and their children not held);
+    ``deleted``: manifests deleted by digest (``untag --digest``), lost whatever tags they had."""
     gone = list(removed)
-    held = held_digests(view, gone)
-    queue = [view.tag_digests[t] for t in gone if t in view.tag_digests]
+    held = held_digests(view, gone) - set(deleted)
+    queue = [view.tag_digests[t] for t in gone if t in view.tag_digests] + list(deleted)
     lost: set[str] = set()
     while queue:
         digest = queue.pop()
@@ -132,18 +133,20 @@ def _closure(view: RepositoryView, roots: Iterable[str], held: set[str], reason:
                 queue.append(digest)
 
 
-def plan_expiry(view: RepositoryView, removed: Iterable[str], max_age: timedelta, now: datetime) -> Expiry:
-    """The graph phase's removals after the removal of the tags ``removed``, and the orphans it keeps."""
-    gone = list(removed)
-    held = held_digests(view, gone)
-    lost = lost_digests(view, gone)
+def plan_expiry(view: RepositoryView, removed: Iterable[str], max_age: timedelta, now: datetime, *,
+                deleted: Iterable[str] = (), orphans: bool = True) -> Expiry:
+    """The graph phase's removals after the removal of the tags ``removed`` (and of the manifests ``deleted`` by
+    digest), and the orphans it keeps; ``orphans=False``: no sweep of orphans (``untag --digest``)."""
+    gone, deleted = list(removed), set(deleted)
+    held = held_digests(view, gone) - deleted
+    lost = lost_digests(view, gone, deleted)
     out: dict[tuple[str, str | None], GraphRemoval] = {}
-    _closure(view, sorted(lost), held, "subject-removed", "{what}, whose last tag this run removed", out)
+    _closure(view, sorted(lost), held, "subject-removed", "{what}, whose image lost its last tag", out)
     expiry = Expiry()
     handled = {r.tag for r in out.values() if r.tag}
     limit = format_duration(max_age)
     for subject, tags in sorted(graph_tags(view.tag_digests).items()):
-        if subject in held or subject in lost:
+        if not orphans or subject in held or subject in lost:
             continue
         for gt in tags:
             if gt.tag in handled or gt.tag not in view.tag_digests:

@@ -98,4 +98,14 @@ def manifest_deletion(deletion: ManifestDeletion, out: Output) -> None:
 
 
 def manifests_deleted(result: ManifestsDeleted, out: Output) -> None:
-    """Nothing more: each manifest was shown before its deletion (:func:`manifest_deletion`)."""
+    """Each manifest was shown before its deletion (:func:`manifest_deletion`); then the parts of its graph."""
+    for manifest, graph in result.graphs:
+        done = set(graph.removed)
+        name = manifest.split("@", 1)[0]
+        for r in graph.expiry.removals:
+            if result.dry_run:
+                out.line(f"would remove {name}:{r.name} ({r.detail})")
+            elif r.name in done:
+                out.line(f"removed {name}:{r.name} ({r.detail})")
+        for what, why in graph.failed.items():
+            out.warn(f"{name}:{what}: {why}")

@@ -79,15 +79,17 @@ def _view(inv: Inventory) -> RepositoryView:
 
 
 def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: list[str], removed: list[str],
-                  *, max_age: timedelta, now: datetime, dry_run: bool, concurrency: int) -> GraphOutcome | None:
-    """Plan (and unless ``dry_run``, carry out) the graph phase after ``removed`` tags went; None when the run
-    removed nothing (nothing read, nothing done)."""
-    if not removed:
+                  *, max_age: timedelta, now: datetime, dry_run: bool, concurrency: int, deleted: tuple[str, ...] = (),
+                  orphans: bool = True) -> GraphOutcome | None:
+    """Plan (and unless ``dry_run``, carry out) the graph phase after ``removed`` tags (and the manifests
+    ``deleted`` by digest) went; None when the run removed nothing (nothing read, nothing done). ``orphans``:
+    also sweep orphans older than ``max_age``."""
+    if not removed and not deleted:
         return None
     complete(registry, inv, tags, concurrency)
     view = _view(inv)
     api: dict[str, list[Referrer]] = {}
-    queue = sorted(lost_digests(view, removed))
+    queue = sorted(lost_digests(view, removed, deleted))
     while queue and registry.referrers_api is not False:  # the API only for what lost its last tag
         digest = queue.pop(0)
         if digest in api:
@@ -98,7 +100,7 @@ def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: 
         api[digest] = found
         queue += [r.digest for r in found]
     view = RepositoryView(view.tag_digests, view.children, view.index_entries, api, view.times)
-    outcome = GraphOutcome(plan_expiry(view, removed, max_age, now))
+    outcome = GraphOutcome(plan_expiry(view, removed, max_age, now, deleted=deleted, orphans=orphans))
     if not dry_run:
         _carry_out(registry, untagger, inv.repository, view, outcome)
     return outcome
