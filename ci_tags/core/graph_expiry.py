@@ -81,10 +81,11 @@ def _parts(view: RepositoryView, digest: str) -> list[tuple[str, str, str | None
     return found
 
 
-def held_digests(view: RepositoryView, removed: Iterable[str]) -> set[str]:
-    """Every digest the tags that stay hold, with their children and graphs' parts, transitively."""
-    gone = set(removed)
-    queue = [d for t, d in view.tag_digests.items() if t not in gone and graph_tag(t) is None]
+def held_digests(view: RepositoryView, removed: Iterable[str], deleted: Iterable[str] = ()) -> set[str]:
+    """Every digest the tags that stay hold, with their children and graphs' parts, transitively (a tag on a
+    manifest ``deleted`` by digest went with it)."""
+    gone, dead = set(removed), set(deleted)
+    queue = [d for t, d in view.tag_digests.items() if t not in gone and d not in dead and graph_tag(t) is None]
     held: set[str] = set()
     while queue:
         digest = queue.pop()
@@ -100,7 +101,7 @@ def lost_digests(view: RepositoryView, removed: Iterable[str], deleted: Iterable
     """The digests that lost their last tag by the removal of ``removed`` (and their children not held);
     ``deleted``: manifests deleted by digest (``untag --digest``), lost whatever tags they had."""
     gone = list(removed)
-    held = held_digests(view, gone) - set(deleted)
+    held = held_digests(view, gone, deleted)
     queue = [view.tag_digests[t] for t in gone if t in view.tag_digests] + list(deleted)
     lost: set[str] = set()
     while queue:
@@ -138,7 +139,7 @@ def plan_expiry(view: RepositoryView, removed: Iterable[str], max_age: timedelta
     """The graph phase's removals after the removal of the tags ``removed`` (and of the manifests ``deleted`` by
     digest), and the orphans it keeps; ``orphans=False``: no sweep of orphans (``untag --digest``)."""
     gone, deleted = list(removed), set(deleted)
-    held = held_digests(view, gone) - deleted
+    held = held_digests(view, gone, deleted)
     lost = lost_digests(view, gone, deleted)
     out: dict[tuple[str, str | None], GraphRemoval] = {}
     _closure(view, sorted(lost), held, "subject-removed", "{what}, whose image lost its last tag", out)
