@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
-from ci_tags.core.graph import Referrer, graph_tag, graph_tags
+from ci_tags.core.graph import GraphTag, Referrer, graph_tag, graph_tags
 from ci_tags.core.times import format_duration
 
 ExpiryReason = Literal["subject-removed", "orphaned"]
@@ -35,6 +36,11 @@ class RepositoryView:
     index_entries: Mapping[str, Sequence[Referrer]] = field(default_factory=dict)  # subject -> tag schema index
     api_referrers: Mapping[str, Sequence[Referrer]] = field(default_factory=dict)  # subject -> referrers API answer
     times: Mapping[str, datetime] = field(default_factory=dict)  # graph tag -> when it was made, where known
+
+    @cached_property
+    def by_subject(self) -> dict[str, list[GraphTag]]:
+        """The graph tags by the digest they are about, read from the tag names once."""
+        return graph_tags(self.tag_digests)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,7 @@ def _parts(view: RepositoryView, digest: str) -> list[tuple[str, str, str | None
     """(part digest, kind, tag) of every part known about ``digest``: cosign tags, the tag schema index's
     entries (and the index tag itself), the referrers API's answer."""
     found: list[tuple[str, str, str | None]] = []
-    for gt in graph_tags(view.tag_digests).get(digest, []):
+    for gt in view.by_subject.get(digest, []):
         if gt.tag in view.tag_digests:
             found.append((view.tag_digests[gt.tag], gt.label, gt.tag))
     seen = {d for d, _, _ in found}
@@ -146,7 +152,7 @@ def plan_expiry(view: RepositoryView, removed: Iterable[str], max_age: timedelta
     expiry = Expiry()
     handled = {r.tag for r in out.values() if r.tag}
     limit = format_duration(max_age)
-    for subject, tags in sorted(graph_tags(view.tag_digests).items()):
+    for subject, tags in sorted(view.by_subject.items()):
         if not orphans or subject in held or subject in lost:
             continue
         for gt in tags:
