@@ -147,3 +147,24 @@ def test_promote_carries_the_graph_across_registries(reg, registry, registry2, c
     other = client.get(registry2.host)
     assert other.head_manifest("graph/promote-dst", cosign_tag(image.digest, ".sig")) == sig.digest
     assert _listed(other, "graph/promote-dst", image.digest) == [sbom.digest]
+
+
+def test_a_dangling_entry_of_the_source_index_is_reported_not_carried(reg, registry, cli):
+    src, dst = "graph/src-dangling", "graph/dst-dangling"
+    image = push_image(reg, src, "v1").manifest
+    kept, gone = attach(reg, src, image), attach(reg, src, image, "application/vnd.example.vex")
+    assert reg.delete_manifest(src, gone.digest).status_code == 202  # another tool deleted it, index untouched
+    result = cli("retag", f"{registry.host}/{src}:v1", f"{registry.host}/{dst}:v1", "--json")
+    assert result.code == 0, result.err
+    carried = json.loads(result.out)["carried"]
+    assert carried["missing"] == [gone.digest] and carried["count"] == 1
+    assert _listed(reg, dst, image.digest) == [kept.digest]
+
+
+def test_a_tag_schema_tag_holding_no_index_means_no_referrers(reg, registry, cli):
+    src = "graph/src-notindex"
+    image = push_image(reg, src, "v1").manifest
+    reg.put_manifest(src, referrers_tag(image.digest), image)  # someone's image on that tag: not an index
+    result = cli("retag", f"{registry.host}/{src}:v1", f"{registry.host}/graph/dst-notindex:v1", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["carried"]["count"] == 0

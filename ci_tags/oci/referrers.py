@@ -45,9 +45,11 @@ def referrers_api(registry: Registry, repository: str, digest: str, scopes: Sequ
     filtered = False
     seen: set[str] = set()
     while url:
-        resp = registry.request("GET", url, scopes, params=params, expect=(200, 404), what=f"referrers of {digest}")
+        # 404 is the spec's "no such API"; 405 and 501 are what some fronts answer for a route they lack
+        resp = registry.request("GET", url, scopes, params=params, expect=(200, 404, 405, 501),
+                                what=f"referrers of {digest}")
         content_type = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
-        if resp.status_code == 404 or content_type != OCI_INDEX:
+        if resp.status_code != 200 or content_type != OCI_INDEX:
             resp.close()
             if registry.referrers_api is None and not found:
                 registry.referrers_api = False
@@ -77,13 +79,15 @@ def has_referrers_api(registry: Registry, repository: str, digest: str, scopes: 
 
 
 def read_referrers_tag(registry: Registry, repository: str, subject: str,
-                       scopes: Sequence[str] | None = None) -> Manifest | None:
+                       scopes: Sequence[str] | None = None, *, strict: bool = True) -> Manifest | None:
     """The tag schema's index of ``subject``, or None when the tag does not exist. A tag there that holds no index
-    is not ci-tags' to change: an error."""
+    is not ci-tags' to change: an error, unless not ``strict`` (reading: then, as the spec says, no referrers)."""
     tag = referrers_tag(subject)
     try:
         found = registry.get_manifest(repository, tag, scopes)
     except NotFound:
+        return None
+    if found.media_type not in INDEX_TYPES and not strict:
         return None
     if found.media_type not in INDEX_TYPES:
         raise RegistryError(f"{registry.host}/{repository}:{tag} holds no referrers index ({found.media_type})",
@@ -100,7 +104,7 @@ def _parts_about(registry: Registry, repository: str, digest: str, tagged: list[
     for graph_tag in tagged:
         if graph_tag.kind == "referrers-index":
             if listed is None:  # a registry with the API lists what the tag schema's index held (spec 1.1)
-                index = read_referrers_tag(registry, repository, digest, scopes)
+                index = read_referrers_tag(registry, repository, digest, scopes, strict=False)
                 for ref in referrers_in(index) if index is not None else []:
                     parts.append(Part(ref, digest, REFERRER, "referrers-tag"))
             continue

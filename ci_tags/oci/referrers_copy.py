@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ci_tags.core.graph import REFERRER, Graph, Part, Referrer
 from ci_tags.core.reference import Reference
+from ci_tags.errors import NotFound
 from ci_tags.oci.auth import scope
 from ci_tags.oci.referrers import add_to_referrers_tag, find_graph, has_referrers_api
 
@@ -32,6 +33,7 @@ class Carried:
     parts: list[Part] = field(default_factory=list)
     listed_by: ListedBy = "none"
     indexes_written: list[str] = field(default_factory=list)  # the tag schema's tags written at the destination
+    missing: list[str] = field(default_factory=list)  # parts listed at the source whose manifest is gone: not carried
 
     def counts(self) -> dict[str, int]:
         return Graph("", [], self.parts).counts()
@@ -42,6 +44,7 @@ class Carried:
             "kinds": self.counts(),
             "listed_by": self.listed_by,
             "indexes_written": list(self.indexes_written),
+            "missing": list(self.missing),
             "parts": [{"digest": p.digest, "subject": p.subject, "kind": p.kind, "found": p.found,
                        "artifact_type": p.descriptor.artifact_type or None, "tag": p.tag} for p in self.parts],
         }
@@ -59,17 +62,21 @@ def carry_graph(registries: Registries, src: Reference, dst: Reference, manifest
     if same_registry:
         src_scopes = [scope(dst.repository, "pull", "push"), scope(src.repository, "pull")]
     graph = find_graph(src_reg, src.repository, manifest, src_scopes)
-    carried = Carried(list(graph.parts))
-    if not graph.parts:
-        return carried
+    carried = Carried()
     copied: set[tuple[str, str | None]] = set()
     for part in graph.parts:
         if (part.digest, part.tag) in copied:
+            carried.parts.append(part)
             continue
         copied.add((part.digest, part.tag))
         target = dst.with_tag(part.tag) if part.tag else dst.with_digest(part.digest)
-        copy_image(registries, src.with_digest(part.digest), target, concurrency=concurrency, referrers=False)
-    referrers = [p for p in graph.parts if p.kind == REFERRER]
+        try:
+            copy_image(registries, src.with_digest(part.digest), target, concurrency=concurrency, referrers=False)
+        except NotFound:  # a dangling entry of a referrers index (its manifest deleted): nothing to carry
+            carried.missing.append(part.digest)
+            continue
+        carried.parts.append(part)
+    referrers = [p for p in carried.parts if p.kind == REFERRER]
     if not referrers:
         return carried
     dst_scopes = [scope(dst.repository, "pull", "push")]
