@@ -168,3 +168,17 @@ def test_a_tag_schema_tag_holding_no_index_means_no_referrers(reg, registry, cli
     result = cli("retag", f"{registry.host}/{src}:v1", f"{registry.host}/graph/dst-notindex:v1", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["carried"]["count"] == 0
+
+
+def test_sync_carries_the_graph_and_says_so(reg, registry, registry2, client, cli, tmp_path):
+    label = "dev.ci-tags.manifesto"
+    image = push_image(reg, "graph-sync/nova", "ocata", labels={label: "m1"}).manifest
+    sig = push_signature(reg, "graph-sync/nova", image.digest)
+    (tmp_path / "sync.yml").write_text(f"source: {registry.host}/graph-sync\ndestination: {registry2.host}/graph-sync"
+                                       f"\ntrack: ocata\nlabel: {label}\nimages: [nova]\n")
+    text = cli("sync", str(tmp_path / "sync.yml"))
+    assert text.code == 0, text.err
+    assert text.out.splitlines()[:2] == [
+        f"copied {registry.host}/graph-sync/nova:ocata -> {registry2.host}/graph-sync/nova:ocata-1 {image.digest}",
+        "  carried 1 part of its graph (1 signature)"]
+    assert client.get(registry2.host).head_manifest("graph-sync/nova", cosign_tag(image.digest, ".sig")) == sig.digest

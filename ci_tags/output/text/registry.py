@@ -33,7 +33,8 @@ def carried_line(carried: Carried) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     listed = {"referrers-api": "; listed by the referrers API", "none": "",
               "referrers-tag": "; listed in the referrers tag schema's index"}[carried.listed_by]
-    return f"  carried {sum(counts.values())} parts of its graph ({kinds}){listed}"
+    total = sum(counts.values())
+    return f"  carried {total} part{'' if total == 1 else 's'} of its graph ({kinds}){listed}"
 
 
 def tag_list(result: TagList, out: Output) -> None:
