@@ -4,8 +4,12 @@ phase; those of a digest another tag holds, of a young tag, and of the children 
 once older than max-age."""
 
 import json
+from datetime import datetime, timedelta, timezone
 
 from ci_tags.core.graph import cosign_tag, referrers_tag
+from ci_tags.oci.inventory import take_inventory
+from ci_tags.oci.untag import Untagger
+from ci_tags.services.janitor.graphs import expire_graphs
 from tests.support.images import push_image, push_index
 from tests.support.janitor_setup import ago, content
 from tests.support.referrers import attach, push_signature
@@ -135,3 +139,18 @@ def test_untag_digest_no_referrers_leaves_the_graph(reg, registry, cli):
 def dry_graph(out):
     (graph,) = json.loads(out)["graph"].values()
     return graph
+
+
+def test_an_image_tagged_again_during_the_run_keeps_its_graph(reg, registry):
+    """A build of the same content makes the removed content tag again between the removal and the graph phase:
+    the digest is held again, so its signature stays."""
+    repo = "graph-janitor/again"
+    image = push_image(reg, repo, content(7), created=ago(30)).manifest
+    sig = push_signature(reg, repo, image.digest)
+    inv = take_inventory(reg, repo, 4)
+    Untagger(reg, repo).remove(content(7), image.digest)
+    reg.put_manifest(repo, "rebuilt", image)  # meanwhile: another tag on the same digest
+    outcome = expire_graphs(reg, Untagger(reg, repo), inv, list(inv.manifests), [content(7)],
+                            max_age=timedelta(days=7), now=datetime.now(timezone.utc), dry_run=False, concurrency=4)
+    assert outcome is not None and outcome.expiry.removals == []
+    assert reg.head_manifest(repo, cosign_tag(image.digest, ".sig")) == sig.digest

@@ -99,11 +99,30 @@ def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: 
             break
         api[digest] = found
         queue += [r.digest for r in found]
-    view = RepositoryView(view.tag_digests, view.children, view.index_entries, api, view.times)
+    tag_digests = dict(view.tag_digests)
+    if not dry_run:  # a tag made meanwhile on a digest that lost its tags holds it again: its graph stays
+        again = _tagged_meanwhile(registry, inv, removed)
+        removed = [t for t in removed if t not in again]
+        tag_digests.update(again)
+    view = RepositoryView(tag_digests, view.children, view.index_entries, api, view.times)
     outcome = GraphOutcome(plan_expiry(view, removed, max_age, now, deleted=deleted, orphans=orphans))
     if not dry_run:
         _carry_out(registry, untagger, inv.repository, view, outcome)
     return outcome
+
+
+def _tagged_meanwhile(registry: Registry, inv: Inventory, removed: list[str]) -> dict[str, str]:
+    """The tags listed now that the inventory did not read (or that this run removed and someone made again, a
+    build of the same content), each with the digest it shows: one listing, one HEAD per such tag."""
+    gone = set(removed)
+    fresh = [t for t in registry.tags(inv.repository)
+             if (t not in inv.manifests or t in gone) and t not in inv.errors and graph_tag(t) is None]
+    found = {}
+    for tag in fresh:
+        digest = registry.head_manifest(inv.repository, tag)
+        if digest is not None:
+            found[tag] = digest
+    return found
 
 
 def _carry_out(registry: Registry, untagger: Untagger, repository: str, view: RepositoryView,
