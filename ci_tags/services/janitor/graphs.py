@@ -11,6 +11,7 @@ registry has it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -41,12 +42,14 @@ class GraphOutcome:
     expiry: Expiry
     removed: list[str] = field(default_factory=list)  # tags, and digests of untagged referrers
     failed: dict[str, str] = field(default_factory=dict)
+    not_started: list[str] = field(default_factory=list)  # left after a stop (SIGTERM/SIGINT)
 
     def document(self, dry_run: bool) -> dict[str, Any]:
         removed = [r.name for r in self.expiry.removals] if dry_run else self.removed
         return {
             "removed": removed,
             "failed": dict(self.failed),
+            "not_started": list(self.not_started),
             "removals": [{"name": r.name, "tag": r.tag, "digest": r.digest, "subject": r.subject, "kind": r.kind,
                           "reason": r.reason, "detail": r.detail} for r in self.expiry.removals],
             "kept_orphans": {k.tag: k.detail for k in self.expiry.kept},
@@ -80,10 +83,11 @@ def _view(inv: Inventory) -> RepositoryView:
 
 def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: list[str], removed: list[str],
                   *, max_age: timedelta, now: datetime, dry_run: bool, concurrency: int, deleted: tuple[str, ...] = (),
-                  orphans: bool = True) -> GraphOutcome | None:
+                  orphans: bool = True, stop: threading.Event | None = None) -> GraphOutcome | None:
     """Plan (and unless ``dry_run``, carry out) the graph phase after ``removed`` tags (and the manifests
     ``deleted`` by digest) went; None when the run removed nothing (nothing read, nothing done). ``orphans``:
-    also sweep orphans older than ``max_age``."""
+    also sweep orphans older than ``max_age``. Once ``stop`` is set (SIGTERM), no removal starts: what is left
+    is named in ``not_started`` and becomes an orphan for a later run."""
     if not removed and not deleted:
         return None
     complete(registry, inv, tags, concurrency)
@@ -107,7 +111,7 @@ def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: 
     view = RepositoryView(tag_digests, view.children, view.index_entries, api, view.times)
     outcome = GraphOutcome(plan_expiry(view, removed, max_age, now, deleted=deleted, orphans=orphans))
     if not dry_run:
-        _carry_out(registry, untagger, inv.repository, view, outcome)
+        _carry_out(registry, untagger, inv.repository, view, outcome, stop)
     return outcome
 
 
@@ -126,7 +130,7 @@ def _tagged_meanwhile(registry: Registry, inv: Inventory, removed: list[str]) ->
 
 
 def _carry_out(registry: Registry, untagger: Untagger, repository: str, view: RepositoryView,
-               outcome: GraphOutcome) -> None:
+               outcome: GraphOutcome, stop: threading.Event | None = None) -> None:
     """Referrer manifests first, then the tag schema indexes without them, then the cosign tags."""
     removals = outcome.expiry.removals
     gone_by_subject: dict[str, list[str]] = {}
@@ -137,6 +141,9 @@ def _carry_out(registry: Registry, untagger: Untagger, repository: str, view: Re
     order += [r for r in removals if r.tag and r.kind == "referrers index"]
     order += [r for r in removals if r.tag and r.kind != "referrers index"]
     for r in order:
+        if stop is not None and stop.is_set():
+            outcome.not_started.append(r.name)
+            continue
         try:
             if _remove(registry, untagger, repository, view, r, gone_by_subject.get(r.subject, [])):
                 outcome.removed.append(r.name)
@@ -163,14 +170,15 @@ def _remove(registry: Registry, untagger: Untagger, repository: str, view: Repos
     return True
 
 
-def graph_phase(tags: RegistryTags, outcome: Outcome, *, now: datetime, dry_run: bool,
-                concurrency: int) -> GraphOutcome | None:
+def graph_phase(tags: RegistryTags, outcome: Outcome, *, now: datetime, dry_run: bool, concurrency: int,
+                stop: threading.Event | None = None) -> GraphOutcome | None:
     """The graph phase of one repository cleaned through the registry API, after its removals: the tags a real run
     removed (a dry run: those it would remove)."""
     removed = [d.tag for d in outcome.decisions if d.delete and d.tag not in outcome.failed] if dry_run \
         else [t for t in outcome.removed if t in tags.inv.manifests]
     try:
         return expire_graphs(tags.registry, tags.untagger, tags.inv, tags.tags, removed,
-                             max_age=tags.policy.max_age, now=now, dry_run=dry_run, concurrency=concurrency)
+                             max_age=tags.policy.max_age, now=now, dry_run=dry_run, concurrency=concurrency,
+                             stop=stop)
     except CiTagsError as exc:  # the removals stand; their graphs are for the next run
         return GraphOutcome(Expiry(), failed={GRAPH_PHASE: f"the graph phase could not be completed: {exc}"})

@@ -181,7 +181,8 @@ class Janitor:
             outcome = clean(tags, decided, dry_run=self.dry_run, concurrency=self.concurrency,
                             on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
             if not stop.is_set():  # the graph phase: after the removals succeeded (graphs.py)
-                graph = graph_phase(tags, outcome, now=self.now, dry_run=self.dry_run, concurrency=self.concurrency)
+                graph = graph_phase(tags, outcome, now=self.now, dry_run=self.dry_run, concurrency=self.concurrency,
+                                    stop=stop)
                 if graph is not None:
                     self.graphs[name] = graph
             return outcome
