@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from ci_tags.services.prune import Pruned
 
 
+KEPT_ORPHAN_LINES = 10
+
+
 class JanitorLive:
     """The janitor's lines as it goes (ci_tags.services.janitor.run.Live)."""
 
@@ -104,8 +107,10 @@ def graph_lines(result: Cleaned, out: Output) -> None:
                 out.line(f"removed {name}:{r.name} ({r.detail})")
         for what, why in graph.failed.items():
             out.warn(f"{name}:{what}: {why}")
-        for kept in graph.expiry.kept:
+        for kept in graph.expiry.kept[:KEPT_ORPHAN_LINES]:  # a registry full of undated orphans: a few lines
             out.info(f"kept {name}:{kept.tag} ({kept.detail})")
+        if len(graph.expiry.kept) > KEPT_ORPHAN_LINES:
+            out.info(f"kept {len(graph.expiry.kept) - KEPT_ORPHAN_LINES} more orphans of {name} (--json lists them)")
 
 
 class PruneLive:
