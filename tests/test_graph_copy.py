@@ -182,3 +182,24 @@ def test_sync_carries_the_graph_and_says_so(reg, registry, registry2, client, cl
         f"copied {registry.host}/graph-sync/nova:ocata -> {registry2.host}/graph-sync/nova:ocata-1 {image.digest}",
         "  carried 1 part of its graph (1 signature)"]
     assert client.get(registry2.host).head_manifest("graph-sync/nova", cosign_tag(image.digest, ".sig")) == sig.digest
+
+
+def test_prepare_carries_the_graph_to_the_push_destination(basic_registry, registry, client, clean_env, cli,
+                                                           tmp_path):
+    from ci_tags.oci.client import Registries
+    from ci_tags.oci.http import Http
+    from tests.test_prepare import PASSWORD, prepare_file
+
+    upstream = Registries(Http(), clean_env, username="alice", password=PASSWORD).get(basic_registry.host)
+    labels = {"version": "17.0", "release": "9"}
+    nova = push_image(upstream, "tripleomaster/centos-binary-nova-api", "current-tripleo", labels=labels).manifest
+    sig = push_signature(upstream, "tripleomaster/centos-binary-nova-api", nova.digest)
+    path = prepare_file(tmp_path / "prepare.yaml", basic_registry.host, registry.host)
+    (tmp_path / "images.yml").write_text("- {image: nova-api, params: [ContainerNovaApiImage]}\n")
+    result = cli("prepare", str(path), "--images", str(tmp_path / "images.yml"), "--output-env-file",
+                 str(tmp_path / "env.yaml"), "--local-push-destination", registry.host, "--json")
+    assert result.code == 0, result.err
+    (image,) = json.loads(result.out)["images"]
+    assert image["carried"]["kinds"] == {"signature": 1}
+    pushed = client.get(registry.host)
+    assert pushed.head_manifest("tripleomaster/centos-binary-nova-api", cosign_tag(nova.digest, ".sig")) == sig.digest
