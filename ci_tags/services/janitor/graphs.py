@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from ci_tags.oci.client import Registry
     from ci_tags.oci.inventory import Inventory
     from ci_tags.oci.untag import Untagger
-    from ci_tags.services.janitor.engine import Outcome
-    from ci_tags.services.janitor.registry_api import RegistryTags
+    from ci_tags.services.janitor.engine import Outcome, Tags
 
 
 GRAPH_PHASE = "(graph phase)"  # key in GraphOutcome.failed when the phase itself failed; never a valid tag
@@ -170,10 +169,15 @@ def _remove(registry: Registry, untagger: Untagger, repository: str, view: Repos
     return True
 
 
-def graph_phase(tags: RegistryTags, outcome: Outcome, *, now: datetime, dry_run: bool, concurrency: int,
+def graph_phase(tags: Tags, outcome: Outcome, *, now: datetime, dry_run: bool, concurrency: int,
                 stop: threading.Event | None = None) -> GraphOutcome | None:
     """The graph phase of one repository cleaned through the registry API, after its removals: the tags a real run
-    removed (a dry run: those it would remove)."""
+    removed (a dry run: those it would remove). None for a repository cleaned through a service's API (not yet
+    done there: its graph tags are kept) or when nothing was removed."""
+    from ci_tags.services.janitor.registry_api import RegistryTags
+
+    if not isinstance(tags, RegistryTags):
+        return None
     removed = [d.tag for d in outcome.decisions if d.delete and d.tag not in outcome.failed] if dry_run \
         else [t for t in outcome.removed if t in tags.inv.manifests]
     try:

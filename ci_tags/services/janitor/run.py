@@ -174,24 +174,25 @@ class Janitor:
             return decisions
 
         if backend is None:
-            from ci_tags.services.janitor.graphs import graph_phase
             from ci_tags.services.janitor.registry_api import RegistryTags
 
-            tags = RegistryTags(self.registries.get(ref.api_host), ref.repository, policy, self.now, self.concurrency)
-            outcome = clean(tags, decided, dry_run=self.dry_run, concurrency=self.concurrency,
-                            on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
-            if not stop.is_set():  # the graph phase: after the removals succeeded (graphs.py)
-                graph = graph_phase(tags, outcome, now=self.now, dry_run=self.dry_run, concurrency=self.concurrency,
-                                    stop=stop)
-                if graph is not None:
-                    self.graphs[name] = graph
-            return outcome
-        from ci_tags.services.janitor.service_api import ServiceTags
+            tags: Tags = RegistryTags(self.registries.get(ref.api_host), ref.repository, policy, self.now,
+                                     self.concurrency)
+        else:
+            from ci_tags.services.janitor.service_api import ServiceTags
 
-        service: Tags = ServiceTags(backend, name, policy, self.now, self.concurrency,
-                                    lambda: (self.registries.get(ref.api_host), ref.repository))
-        return clean(service, decided, dry_run=self.dry_run, concurrency=self.concurrency,
-                     on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
+            tags = ServiceTags(backend, name, policy, self.now, self.concurrency,
+                               lambda: (self.registries.get(ref.api_host), ref.repository))
+        outcome = clean(tags, decided, dry_run=self.dry_run, concurrency=self.concurrency,
+                        on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
+        if not stop.is_set():  # the graph phase, after the removals (graphs.py)
+            from ci_tags.services.janitor.graphs import graph_phase
+
+            graph = graph_phase(tags, outcome, now=self.now, dry_run=self.dry_run, concurrency=self.concurrency,
+                                stop=stop)
+            if graph is not None:
+                self.graphs[name] = graph
+        return outcome
 
     def run(self, targets: list[Target]) -> Cleaned:
         cleaned = Cleaned(self.dry_run, graphs=self.graphs)
