@@ -22,7 +22,7 @@ from tests.support.fake_referrers import ReferrersFront
 from tests.support.images import push_image
 from tests.support.janitor_setup import ago, content
 
-TOOLS = Path(os.environ.get("CI_TAGS_TOOLS", "/opt/ci-tags-tools/bin"))
+TOOLS = Path(os.environ.get("CI_TAGS_TOOLS_DIR", "/opt/ci-tags-tools")) / "bin"  # where .ci/go-tools puts them
 
 
 def tool(name: str) -> str:
