@@ -9,7 +9,9 @@ Run: .venv/bin/python -m bench.janitor [--tags 10000] [--expired 9000] [--skopeo
 ``--steady`` measures a pipeline's janitor in the steady state instead: REPOS repositories of TAGS tags each
 (a content image, an older content image still under ``latest``, ``latest`` stamped by publish, the rest pipeline
 tags stamped over the last days), nothing to remove; it reports registry requests per repository and wall time.
-Run: .venv/bin/python -m bench.janitor --steady [--repos 30] [--tags 60]
+Run: .venv/bin/python -m bench.janitor --steady [--repos 30] [--tags 60] [--signed]
+``--signed``: both content images also carry a cosign signature tag, an attestation tag and an SBOM listed in the
+referrers tag schema's index (what a signing pipeline leaves): the graph phase must cost nothing when nothing goes.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def populate(reg: Registry, repo: str, tags: int, expired: int, prefix: str = "p
         list(pool.map(one, range(tags - 1)))
 
 
-def populate_steady(reg: Registry, repo: str, tags: int) -> None:
+def populate_steady(reg: Registry, repo: str, tags: int, signed: bool = False) -> None:
     """Nothing to remove: a fresh content image, an older one (40 days) that ``latest`` still points at, and
     pipeline tags numbered in the order they were made, the oldest 6 days ago."""
     fresh = push_image(reg, repo, "hash-" + "b" * 64, created=ago(2))
@@ -62,6 +64,14 @@ def populate_steady(reg: Registry, repo: str, tags: int) -> None:
                              ANNOTATION_CONTENT_TAG: "hash-" + "c" * 64})
     reg.put_manifest(repo, "latest", publish)
     count = tags - 3
+    if signed:
+        from tests.support.referrers import attach, push_signature
+
+        for image in (fresh, old):
+            push_signature(reg, repo, image.manifest.digest)
+            push_signature(reg, repo, image.manifest.digest, ".att")
+            attach(reg, repo, image.manifest)
+        count -= 6
 
     def one(n: int) -> None:
         days = 6 * (count - n) / count
@@ -74,7 +84,7 @@ def populate_steady(reg: Registry, repo: str, tags: int) -> None:
         list(pool.map(one, range(count)))
 
 
-def steady(command: str, repos: int, tags: int) -> int:
+def steady(command: str, repos: int, tags: int, signed: bool = False) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         registry = start_registry(Path(tmp) / "registry")
         try:
@@ -82,7 +92,7 @@ def steady(command: str, repos: int, tags: int) -> int:
             reg = regs.get(registry.host)
             names = [f"steady/r{i:02d}" for i in range(repos)]
             for name in names:
-                populate_steady(reg, name, tags)
+                populate_steady(reg, name, tags, signed)
             regs.http.close()
             mark = registry.mark()
             started = time.perf_counter()
@@ -100,8 +110,9 @@ def steady(command: str, repos: int, tags: int) -> int:
             registry.stop()
     gets = sum(1 for r in requests if r.method == "GET" and "/manifests/" in r.uri)
     blobs = sum(1 for r in requests if "/blobs/" in r.uri)
-    print(f"| steady state: {repos} repositories x {tags} tags | removed | requests | per repository | "
-          "manifest GETs per repository | blob GETs per repository | wall time (s) |")
+    what = "signed images, " if signed else ""
+    print(f"| steady state: {repos} repositories x {tags} tags ({what}nothing to remove) | removed | requests | "
+          "per repository | manifest GETs per repository | blob GETs per repository | wall time (s) |")
     print("|---|---|---|---|---|---|---|")
     print(f"| ci-tags janitor | {removed} | {len(requests)} | {len(requests) / repos:.1f} | {gets / repos:.1f} | "
           f"{blobs / repos:.1f} | {wall:.2f} |")
@@ -137,11 +148,12 @@ def main() -> int:
     parser.add_argument("--skopeo-sample", type=int, default=300)
     parser.add_argument("--steady", action="store_true", help="the steady state: nothing to remove")
     parser.add_argument("--repos", type=int, default=30)
+    parser.add_argument("--signed", action="store_true", help="--steady with signatures, attestations and SBOMs")
     args = parser.parse_args()
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
     command = str(Path(sys.executable).parent / "ci-tags")
     if args.steady:
-        return steady(command, args.repos, args.tags if args.tags != 10000 else 60)
+        return steady(command, args.repos, args.tags if args.tags != 10000 else 60, args.signed)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         registry = start_registry(Path(tmp) / "registry")

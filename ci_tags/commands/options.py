@@ -25,6 +25,7 @@ def _kinds() -> Sequence[str]:
 
 
 CONFIG_HELP = "the image set (default: ci-tags.yml)"
+NO_REFERRERS_HELP = "copy the image alone: not its signatures, attestations, SBOMs and other referrers"
 
 
 @dataclass(frozen=True, kw_only=True)

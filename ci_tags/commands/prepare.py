@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import NO_REFERRERS_HELP
 from ci_tags.context import Context
 from ci_tags.core.reference import DOMAIN_RE
 from ci_tags.errors import BadInput
@@ -32,6 +33,7 @@ class Options:
         "--local-push-destination", metavar="HOST:PORT",
         help="the registry that push_destination: true means (e.g. the undercloud's 192.168.24.1:8787)")
     dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
+    no_referrers: bool = flag("--no-referrers", default=False, help=NO_REFERRERS_HELP)
 
 
 RENDERERS = (Renderer(PrepareReport, prepared, prepare_problems),)
@@ -53,4 +55,4 @@ def run(ctx: Context, opts: Options) -> PrepareReport:
     else:
         ctx.aim(local)  # --username/--password are for the push destination; sources use their own
     return prepare(ctx.registries, file, requests, local=local, dry_run=opts.dry_run, concurrency=ctx.concurrency,
-                   output=out)
+                   output=out, referrers=not opts.no_referrers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import NO_REFERRERS_HELP
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer
@@ -24,6 +25,7 @@ EXAMPLES = """\
 class Options:
     file: Path = positional("FILE", help="the promotion file (images: name, src_build_tag, tag[, src_ref])")
     dry_run: bool = flag("--dry-run", default=False, help="check everything and print what would be copied")
+    no_referrers: bool = flag("--no-referrers", default=False, help=NO_REFERRERS_HELP)
 
 
 RENDERERS = (Renderer(PromotionReport, promoted, promotion_problems), Renderer(MalformedPromotion),)
@@ -36,4 +38,5 @@ def run(ctx: Context, opts: Options) -> PromotionReport | MalformedPromotion:
         return MalformedPromotion(opts.file, opts.dry_run, exc)
     for entry in entries:  # --username/--password are for the registries written to; sources use their own
         ctx.aim(entry.target.api_host)
-    return promote(ctx.registries, opts.file, entries, dry_run=opts.dry_run, concurrency=ctx.concurrency)
+    return promote(ctx.registries, opts.file, entries, dry_run=opts.dry_run, concurrency=ctx.concurrency,
+                   referrers=not opts.no_referrers)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ci_tags.commands.options import NO_REFERRERS_HELP
 from ci_tags.context import Context
-from ci_tags.flags import positional
+from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer
 from ci_tags.output.text.registry import retagged
 from ci_tags.services.names import SetNames
@@ -21,6 +22,7 @@ EXAMPLES = """\
 class Options:
     source: str = positional("SRC", help="e.g. reg.example.com/app:hash-abc, or IMAGE:TAG of ci-tags.yml")
     destination: str = positional("DST", help="full reference, or just a tag in SRC's repository")
+    no_referrers: bool = flag("--no-referrers", default=False, help=NO_REFERRERS_HELP)
 
 
 RENDERERS = (Renderer(Retagged, retagged),)
@@ -31,4 +33,4 @@ def run(ctx: Context, opts: Options) -> Retagged:
     src = names.reference(opts.source)
     dst = names.destination(opts.destination, src)
     ctx.aim(dst.api_host)  # --username/--password are for the registry written to; the source uses its own
-    return retag(ctx.registries, src, dst, concurrency=ctx.concurrency)
+    return retag(ctx.registries, src, dst, concurrency=ctx.concurrency, referrers=not opts.no_referrers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ci_tags.commands.options import NO_REFERRERS_HELP
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
@@ -28,6 +29,7 @@ class Options:
                                help="write image -> destination reference, revision tag and digest")
     output_format: str = flag("--output-format", default="yaml", choices=("yaml", "json", "env"),
                               help="format of --output (default yaml; env: <IMAGE>_IMAGE=<reference> lines)")
+    no_referrers: bool = flag("--no-referrers", default=False, help=NO_REFERRERS_HELP)
 
 
 RENDERERS = (Renderer(SyncReport, synced, sync_problems),)
@@ -39,4 +41,4 @@ def run(ctx: Context, opts: Options) -> SyncReport:
         raise BadInput(f"--output {opts.output}: no folder {opts.output.parent}")
     ctx.aim(spec.destination.api_host)  # --username/--password are for the destination; the source uses its own
     return sync(ctx.registries, spec, dry_run=opts.dry_run, concurrency=ctx.concurrency, output=opts.output,
-                output_format=opts.output_format)
+                output_format=opts.output_format, referrers=not opts.no_referrers)

@@ -27,6 +27,8 @@ class Options:
     digest: bool = flag("--digest", default=False, help="delete the manifest itself (REF@digest or the digest "
                         "REF:tag points at): EVERY tag on it goes")
     missing_ok: bool = flag("--missing-ok", default=False, help="a tag that is already absent is not an error")
+    no_referrers: bool = flag("--no-referrers", default=False,
+                              help="with --digest: leave the manifest's signatures, attestations, SBOMs and referrers")
 
 
 RENDERERS = (Renderer(Untagged, untagged), Renderer(ManifestsDeleted, manifests_deleted),)
@@ -37,7 +39,7 @@ def run(ctx: Context, opts: Options) -> Untagged | ManifestsDeleted:
     refs = [names.reference(r) for r in opts.references]
     if opts.digest:
         return delete_manifests(ctx.registries, refs, dry_run=opts.dry_run, concurrency=ctx.concurrency,
-                                report=partial(manifest_deletion, out=ctx.out))
+                                report=partial(manifest_deletion, out=ctx.out), referrers=not opts.no_referrers)
     for ref in refs:
         if ref.tag is None or ref.digest:
             raise BadInput(f"{ref}: untag takes repo:tag; to delete a manifest by digest, add --digest")

@@ -7,7 +7,8 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
  1.   protected     a publish tag (``latest``...) or a branch-slug tag: kept
  2.   keep-regex    matches a ``--keep`` pattern (``re.search``, so anchor it with ``^`` to match a prefix): kept
  3.   signature     an OCI referrers-fallback tag (``sha256-<hex>``, with any suffix such as ``.sig``) or a
-                    signature, attestation or SBOM tag (``*.sig``, ``*.att``, ``*.sbom``): kept
+                    signature, attestation or SBOM tag (``*.sig``, ``*.att``, ``*.sbom``): kept by these rules;
+                    it goes with its image in the janitor's graph phase (ci_tags/core/graph_expiry.py)
  4.   foreign       not a content or pipeline tag of ci-tags; tags ci-tags does not own are never removed: kept
  5.   current       a content tag of this checkout (any image x arch) or of a ``--keep-current-of`` ref (every
                     content tag when such a ref could not be read): kept

@@ -48,6 +48,7 @@ class Registry:
         self.fell_back = False
         self._deciding = threading.Lock()  # one handshake decides the scheme, concurrent requests wait for it
         self.tag_delete_refused = False  # learned on the first DELETE of a tag (distribution 2.x refuses it)
+        self.referrers_api: bool | None = None  # learned on the first referrers request (oci/referrers.py)
 
     @property
     def plain_http(self) -> bool:

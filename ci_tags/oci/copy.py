@@ -10,7 +10,7 @@ An index is copied child by child (each child's blobs, then the child by digest)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ci_tags.concurrency import run_all
 from ci_tags.core.manifest import Descriptor, Manifest, is_placeholder
@@ -19,6 +19,9 @@ from ci_tags.errors import NotFound, RegistryError
 from ci_tags.oci.auth import scope
 from ci_tags.oci.bodies import CHUNK, SizedStream
 from ci_tags.oci.client import Registries
+
+if TYPE_CHECKING:
+    from ci_tags.oci.referrers_copy import Carried
 
 # how the blobs travel: not at all (same repository), mounted within a registry, streamed between registries
 CopyMode = Literal["same-repository", "mount", "stream"]
@@ -37,6 +40,7 @@ class CopyResult:
     blobs_present: int = 0
     bytes_streamed: int = 0
     children: list[str] = field(default_factory=list)
+    carried: Carried | None = None  # the image's graph carried along (signatures, SBOMs...): oci/referrers_copy.py
 
 
 def _distributable(desc: Descriptor) -> bool:
@@ -66,6 +70,7 @@ class _Copier:
             self.src_scopes = [scope(src.repository, "pull")]
             self.dst_scopes = [scope(dst.repository, "pull", "push")]
         self.result: CopyResult | None = None
+        self.manifest: Manifest | None = None
 
     def run(self) -> CopyResult:
         manifest = self.src_reg.get_manifest(self.src.repository, self.src.identifier, self.src_scopes)
@@ -75,7 +80,7 @@ class _Copier:
             raise NotFound(f"{self.src} holds no image: it is on an untag placeholder (a removal in progress or "
                            "interrupted)", hint="run the janitor to finish it, or push the image again")
         result = CopyResult(self.src, self.dst, manifest.digest, manifest.media_type, self.mode)
-        self.result = result
+        self.result, self.manifest = result, manifest
         if self.mode != "same-repository":
             for child in manifest.children:
                 child_manifest = self.src_reg.get_manifest(self.src.repository, child.digest, self.src_scopes)
@@ -83,8 +88,7 @@ class _Copier:
                 self.dst_reg.put_manifest(self.dst.repository, child.digest, child_manifest, self.dst_scopes)
                 result.children.append(child.digest)
             self._copy_blobs(manifest)
-        assert self.dst.tag
-        self.dst_reg.put_manifest(self.dst.repository, self.dst.tag, manifest, self.dst_scopes)
+        self.dst_reg.put_manifest(self.dst.repository, self.dst.identifier, manifest, self.dst_scopes)
         return result
 
     def _copy_blobs(self, manifest: Manifest) -> None:
@@ -144,6 +148,15 @@ class _Copier:
             source.close()
 
 
-def copy_image(registries: Registries, src: Reference, dst: Reference, *, concurrency: int = 4) -> CopyResult:
-    """Copy ``src`` to ``dst`` by metadata where possible; the destination ends with the source's digest."""
-    return _Copier(registries, src, dst, concurrency).run()
+def copy_image(registries: Registries, src: Reference, dst: Reference, *, concurrency: int = 4,
+               referrers: bool = True) -> CopyResult:
+    """Copy ``src`` to ``dst`` by metadata where possible; the destination ends with the source's digest. To
+    another repository, the image's signatures, attestations, SBOMs and other referrers travel with it unless
+    ``referrers`` is False (``--no-referrers``)."""
+    copier = _Copier(registries, src, dst, concurrency)
+    result = copier.run()
+    if referrers and copier.mode != "same-repository" and copier.manifest is not None:
+        from ci_tags.oci.referrers_copy import carry_graph
+
+        result.carried = carry_graph(registries, src, dst, copier.manifest, concurrency=concurrency)
+    return result

@@ -32,10 +32,15 @@ class Retagged:
             "blobs": {"mounted": copied.blobs_mounted, "streamed": copied.blobs_streamed,
                       "present": copied.blobs_present},
             "bytes_streamed": copied.bytes_streamed,
+            "carried": copied.carried.document() if copied.carried is not None else None,
         }
 
 
-def retag(registries: Registries, source: Reference, destination: Reference, *, concurrency: int) -> Retagged:
+def retag(registries: Registries, source: Reference, destination: Reference, *, concurrency: int,
+          referrers: bool = True) -> Retagged:
+    """Copy ``source`` to ``destination``; to another repository with the image's graph unless ``referrers``
+    is False."""
     from ci_tags.oci.copy import copy_image  # here: ``ci-tags retag --help`` needs no HTTP client
 
-    return Retagged(source, destination, copy_image(registries, source, destination, concurrency=concurrency))
+    copied = copy_image(registries, source, destination, concurrency=concurrency, referrers=referrers)
+    return Retagged(source, destination, copied)

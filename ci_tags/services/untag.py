@@ -12,6 +12,7 @@ from ci_tags.errors import CiTagsError, NotFound, OperationFailed
 if TYPE_CHECKING:
     from ci_tags.oci.client import Registries, Registry
     from ci_tags.oci.untag import Untagger
+    from ci_tags.services.janitor.graphs import GraphOutcome
 
 # how one tag's removal ended; "refused": the registry's error (auth, not found, server) on the removal itself
 Outcome = Literal["absent", "unreadable", "not-found", "would-remove", "refused", "moved", "removed"]
@@ -87,10 +88,13 @@ class ManifestsDeleted:
     dry_run: bool
     deletions: tuple[ManifestDeletion, ...]
     failure: CiTagsError | None = None
+    graphs: tuple[tuple[str, GraphOutcome], ...] = ()  # manifest -> its graph, expired with it
 
     def document(self) -> Mapping[str, Any]:
+        graph = {name: g.document(self.dry_run) for name, g in self.graphs}
         return {"dry_run": self.dry_run, "results": [d.document() for d in self.deletions],
-                "removed": [d.manifest for d in self.deletions]}
+                "removed": [d.manifest for d in self.deletions], "graph": graph,
+                "graph_removed": sum(len(g["removed"]) for g in graph.values())}
 
 
 def untag(registries: Registries, refs: list[Reference], *, dry_run: bool, missing_ok: bool, concurrency: int,
@@ -154,17 +158,25 @@ def _remove(untagger: Untagger, ref: Reference, digest: str, siblings: dict[str,
 
 
 def delete_manifests(registries: Registries, refs: list[Reference], *, dry_run: bool, concurrency: int,
-                     report: Callable[[ManifestDeletion], None]) -> ManifestsDeleted:
-    """Delete each REF's manifest by digest; ``report`` hears of each (with the tags that vanish) before it goes."""
+                     report: Callable[[ManifestDeletion], None], referrers: bool = True) -> ManifestsDeleted:
+    """Delete each REF's manifest by digest; ``report`` hears of each (with the tags that vanish) before it goes.
+    Then, unless ``referrers`` is False, its signatures, attestations, SBOMs and other referrers go too (and
+    those of its children that no tag still holds), once the deletion succeeded."""
+    from ci_tags.oci.inventory import take_inventory
     from ci_tags.oci.resolve import resolve_tags, tags_by_digest
 
-    deletions = []
+    deletions, graphs = [], []
     for ref in refs:
         registry = registries.get(ref.api_host)
         digest = ref.digest or registry.head_manifest(ref.repository, ref.identifier)
         if digest is None:
             raise NotFound(f"{ref} not found")
-        digests, _ = resolve_tags(registry, ref.repository, registry.tags(ref.repository), concurrency)
+        tags = registry.tags(ref.repository)
+        if referrers:  # every tag's manifest: the graph phase needs the indexes' children and the graph tags
+            inv = take_inventory(registry, ref.repository, concurrency, tags)
+            digests = {t: m.digest for t, m in inv.manifests.items()}
+        else:
+            digests, _ = resolve_tags(registry, ref.repository, tags, concurrency)
         deletion = ManifestDeletion(f"{ref.name}@{digest}", tuple(tags_by_digest(digests).get(digest, [])),
                                     not dry_run)
         report(deletion)
@@ -173,4 +185,22 @@ def delete_manifests(registries: Registries, refs: list[Reference], *, dry_run: 
             if resp.status_code not in (200, 202):
                 raise OperationFailed(f"{registry.host} refused to delete {ref.name}@{digest} ({resp.status_code})")
         deletions.append(deletion)
-    return ManifestsDeleted(dry_run, tuple(deletions))
+        if referrers:
+            graph = _expire_graph(registry, ref.repository, inv, tags, deletion, digest, dry_run, concurrency)
+            if graph is not None:
+                graphs.append((deletion.manifest, graph))
+    failed = sum(len(g.failed) for _, g in graphs)
+    failure = OperationFailed(f"{failed} signatures, attestations or referrers could not be removed; a re-run "
+                              "retries them") if failed else None
+    return ManifestsDeleted(dry_run, tuple(deletions), failure, tuple(graphs))
+
+
+def _expire_graph(registry: Registry, repository: str, inv: Any, tags: list[str], deletion: ManifestDeletion,
+                  digest: str, dry_run: bool, concurrency: int) -> GraphOutcome | None:
+    from datetime import datetime, timedelta, timezone
+
+    from ci_tags.services.janitor.graphs import expire_graphs
+
+    return expire_graphs(registry, _untagger(registry, repository), inv, tags, list(deletion.tags),
+                         max_age=timedelta(days=1), now=datetime.now(timezone.utc), dry_run=dry_run,
+                         concurrency=concurrency, deleted=(digest,), orphans=False)

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ci_tags.services.prune import Pruned
 
 
+KEPT_ORPHAN_LINES = 10
+
+
 class JanitorLive:
     """The janitor's lines as it goes (ci_tags.services.janitor.run.Live)."""
 
@@ -89,10 +92,36 @@ def kept_summary(outcome: Outcome) -> str:
 
 
 def cleaned(result: Cleaned, out: Output) -> None:
-    """The table of every repository."""
+    """The graph phase's removals, then the table of every repository, then the graph phase's counts."""
+    graph_lines(result, out)
     rows = [[name, len(result.removed(o)), len(o.failed), kept_summary(o)] for name, o in result.outcomes]
     out.table("ci-tags janitor" + (" (dry run)" if result.dry_run else ""),
               ["repository", "removed" if not result.dry_run else "to remove", "failed", "kept (why)"], rows)
+    if result.graphs:
+        removed = sum(len(g.document(result.dry_run)["removed"]) for g in result.graphs.values())
+        orphans = sum(1 for g in result.graphs.values() for r in g.expiry.removals if r.reason == "orphaned")
+        kept = sum(len(g.expiry.kept) for g in result.graphs.values())
+        verb = "to remove" if result.dry_run else "removed"
+        out.info(f"signatures, attestations, SBOMs and referrers: {removed} {verb} ({orphans} orphaned), "
+                 f"{kept} orphans kept")
+
+
+def graph_lines(result: Cleaned, out: Output) -> None:
+    """Each part of a graph removed (or that a dry run would remove) with its reason, each failure, each orphan
+    kept."""
+    for name, graph in result.graphs.items():
+        done = set(graph.removed)
+        for r in graph.expiry.removals:
+            if result.dry_run:
+                out.line(f"would remove {name}:{r.name} ({r.detail})")
+            elif r.name in done:
+                out.line(f"removed {name}:{r.name} ({r.detail})")
+        for what, why in graph.failed.items():
+            out.warn(f"{name}:{what}: {why}")
+        for kept in graph.expiry.kept[:KEPT_ORPHAN_LINES]:  # a registry full of undated orphans: a few lines
+            out.info(f"kept {name}:{kept.tag} ({kept.detail})")
+        if len(graph.expiry.kept) > KEPT_ORPHAN_LINES:
+            out.info(f"kept {len(graph.expiry.kept) - KEPT_ORPHAN_LINES} more orphans of {name} (--json lists them)")
 
 
 class PruneLive:

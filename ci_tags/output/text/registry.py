@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ci_tags.oci.referrers_copy import Carried
     from ci_tags.output import Output
     from ci_tags.services.inspect import Inspected
     from ci_tags.services.retag import Retagged
@@ -20,6 +21,20 @@ def retagged(result: Retagged, out: Output) -> None:
             f"blobs: {copied.blobs_mounted} mounted, {copied.blobs_present} already present, "
             f"{copied.blobs_streamed} streamed ({copied.bytes_streamed} bytes)"
         )
+    if copied.carried is not None and copied.carried.parts:
+        out.line(carried_line(copied.carried))
+
+
+def carried_line(carried: Carried) -> str:
+    """What a copy carried along with the image: its graph's parts by kind, and how the destination lists them."""
+    counts = carried.counts()
+    if not counts:
+        return "  carried no signature, attestation or referrer (none found)"
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    listed = {"referrers-api": "; listed by the referrers API", "none": "",
+              "referrers-tag": "; listed in the referrers tag schema's index"}[carried.listed_by]
+    total = sum(counts.values())
+    return f"  carried {total} part{'' if total == 1 else 's'} of its graph ({kinds}){listed}"
 
 
 def tag_list(result: TagList, out: Output) -> None:
@@ -86,4 +101,14 @@ def manifest_deletion(deletion: ManifestDeletion, out: Output) -> None:
 
 
 def manifests_deleted(result: ManifestsDeleted, out: Output) -> None:
-    """Nothing more: each manifest was shown before its deletion (:func:`manifest_deletion`)."""
+    """Each manifest was shown before its deletion (:func:`manifest_deletion`); then the parts of its graph."""
+    for manifest, graph in result.graphs:
+        done = set(graph.removed)
+        name = manifest.split("@", 1)[0]
+        for r in graph.expiry.removals:
+            if result.dry_run:
+                out.line(f"would remove {name}:{r.name} ({r.detail})")
+            elif r.name in done:
+                out.line(f"removed {name}:{r.name} ({r.detail})")
+        for what, why in graph.failed.items():
+            out.warn(f"{name}:{what}: {why}")

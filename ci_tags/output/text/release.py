@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ci_tags.output.text.registry import carried_line
+
 if TYPE_CHECKING:
     from ci_tags.core.promotion import Decision
     from ci_tags.core.revisions import ImagePlan
@@ -18,6 +20,9 @@ def promoted(report: PromotionReport, out: Output) -> None:
     blocked = bool(report.problems)
     for decision in report.decisions:
         out.line(_promotion_line(decision, report, blocked))
+        copied = report.copies.get(decision.entry.index)
+        if copied is not None and copied.carried is not None and copied.carried.parts:
+            out.line(carried_line(copied.carried))
     if blocked or report.failures:
         return
     verb = "would copy" if report.dry_run else "copied"
@@ -85,6 +90,10 @@ def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
         else:
             verb = "would copy" if report.dry_run else "failed to copy" if failed else "copied"
             lines.append(f"{verb} {src}:{a.source_tag} -> {dst}:{a.tag} {a.digest}")
+        done = dict((id(act), r) for act, r in report.done.get(plan.image, []))
+        copied = done.get(id(a))
+        if copied is not None and copied.carried is not None and copied.carried.parts:
+            lines.append(carried_line(copied.carried))
     if plan.status == "up to date":
         lines.insert(0, f"up to date: {dst}:{plan.revision} {plan.digest} ({spec.label} unchanged)")
     lines += [f"up to date: {dst}:{tag} {digest} (static tag)" for tag, digest in plan.static_present.items()]
@@ -94,6 +103,9 @@ def _sync_lines(report: SyncReport, plan: ImagePlan) -> list[str]:
 def prepared(report: PrepareReport, out: Output) -> None:
     for item in report.images:
         out.line(_prepare_line(item, report))
+        copied = report.copies.get(str(item.target)) if item.action == "copy" else None
+        if copied is not None and copied.carried is not None and copied.carried.parts:
+            out.line(carried_line(copied.carried))
     if not report.blocked and not report.failures:
         out.info(f"would write {report.output}" if report.dry_run else f"wrote {report.output}")
 

@@ -22,6 +22,7 @@ from ci_tags.services.janitor.targets import Target
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.oci.client import Registries
+    from ci_tags.services.janitor.graphs import GraphOutcome
 
 
 class Live(Protocol):
@@ -64,6 +65,7 @@ class Cleaned:
     broken: dict[str, str] = field(default_factory=dict)  # repositories that could not be cleaned -> why
     signal: int | None = None  # the signal that stopped the run
     left: int = 0  # tags and repositories a stopped run left for the next one
+    graphs: dict[str, GraphOutcome] = field(default_factory=dict)  # the graph phase per repository (graphs.py)
 
     def removed(self, outcome: Outcome) -> list[str]:
         """The tags a real run removed, or the ones a dry run would remove."""
@@ -71,7 +73,7 @@ class Cleaned:
 
     @property
     def failures(self) -> int:
-        return sum(len(o.failed) for _, o in self.outcomes)
+        return sum(len(o.failed) for _, o in self.outcomes) + sum(len(g.failed) for g in self.graphs.values())
 
     @property
     def failure(self) -> CiTagsError | None:
@@ -91,7 +93,7 @@ class Cleaned:
         return None
 
     def document(self) -> Mapping[str, Any]:
-        report = [{
+        report: list[dict[str, Any]] = [{
             "repository": name,
             "removed": self.removed(outcome),
             "failed": outcome.failed,
@@ -101,9 +103,12 @@ class Cleaned:
             "kept": {d.tag: d.reason for d in outcome.decisions if not d.delete},
             "unreadable": outcome.unreadable,
             "not_started": outcome.not_started,
+            "graph": self.graphs[name].document(self.dry_run) if name in self.graphs else None,
         } for name, outcome in self.outcomes]
+        graph_removed = sum(len(g.document(self.dry_run)["removed"]) for g in self.graphs.values())
         return {"dry_run": self.dry_run, "repositories": report,
-                "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": self.failures}}
+                "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": self.failures,
+                           "graph_removed": graph_removed}}
 
 
 @contextlib.contextmanager
@@ -137,6 +142,7 @@ class Janitor:
         self.dry_run, self.concurrency = dry_run, concurrency
         self.use_registry_api = use_registry_api  # --backend oci: no other backend is even built
         self._chosen: dict[str, Backend | None] = {}
+        self.graphs: dict[str, GraphOutcome] = {}
         self.now = datetime.now(timezone.utc)
 
     def _backend(self, registry_host: str) -> Backend | None:
@@ -173,11 +179,19 @@ class Janitor:
 
             tags = ServiceTags(backend, name, policy, self.now, self.concurrency,
                                lambda: (self.registries.get(ref.api_host), ref.repository))
-        return clean(tags, decided, dry_run=self.dry_run, concurrency=self.concurrency,
-                     on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
+        outcome = clean(tags, decided, dry_run=self.dry_run, concurrency=self.concurrency,
+                        on_removed=lambda d: self.live.removed(name, d), missing_ok=target.missing_ok, stop=stop)
+        if not stop.is_set():  # the graph phase, after the removals (graphs.py)
+            from ci_tags.services.janitor.graphs import graph_phase
+
+            graph = graph_phase(tags, outcome, now=self.now, dry_run=self.dry_run, concurrency=self.concurrency,
+                                stop=stop)
+            if graph is not None:
+                self.graphs[name] = graph
+        return outcome
 
     def run(self, targets: list[Target]) -> Cleaned:
-        cleaned = Cleaned(self.dry_run)
+        cleaned = Cleaned(self.dry_run, graphs=self.graphs)
         with stop_on_signals() as (stop, received):
             for target in targets:
                 if stop.is_set():

@@ -80,6 +80,9 @@ class PrepareReport:
             entry: dict[str, Any] = {"image": i.request.image, "params": list(i.request.params), "action": i.action,
                                      "source": str(i.source) if i.source else None, "digest": i.digest,
                                      "tag": i.tag, "entry": i.entry, "target": str(i.target) if i.target else None}
+            copied = self.copies.get(str(i.target))
+            if copied is not None and copied.carried is not None:
+                entry["carried"] = copied.carried.document()
             if i.problem:
                 entry["problem"] = i.problem
             else:
@@ -129,6 +132,7 @@ def prepare(
     dry_run: bool,
     concurrency: int,
     output: Path,
+    referrers: bool = True,
 ) -> PrepareReport:
     """Inspect every image of the list; copy only when none has a problem (and not in a dry run); then, when every
     copy is done, write ``output``: each parameter -> its final reference."""
@@ -138,7 +142,7 @@ def prepare(
     report = PrepareReport([item for _, item, _ in found if item is not None], dry_run, output)
     if dry_run or report.blocked:
         return report
-    _copy(registries, report, concurrency)
+    _copy(registries, report, concurrency, referrers)
     if not report.failures:
         output.write_text(_env_file(file.path, report.parameters()))
     return report
@@ -151,12 +155,12 @@ def _env_file(source: Path, parameters: dict[str, str]) -> str:
     return header + str(yaml.safe_dump({"parameter_defaults": parameters}, sort_keys=True, default_flow_style=False))
 
 
-def _copy(registries: Registries, report: PrepareReport, concurrency: int) -> None:
+def _copy(registries: Registries, report: PrepareReport, concurrency: int, referrers: bool) -> None:
     """Copy each image to its push target by metadata; what each did or why it failed."""
 
     def copy(item: PreparedImage) -> CopyResult:
         assert item.source and item.digest and item.target
-        return copy_verified(registries, item.source.with_digest(item.digest), item.target)
+        return copy_verified(registries, item.source.with_digest(item.digest), item.target, referrers=referrers)
 
     # Two images of the list can share one push target (the same image under two parameters): copy it once.
     unique = {str(i.target): i for i in report.images if i.action == "copy"}

@@ -81,7 +81,8 @@ class PromotionReport:
         if copy is not None:
             item["copied"] = {"mode": copy.mode, "blobs_mounted": copy.blobs_mounted,
                               "blobs_streamed": copy.blobs_streamed, "blobs_present": copy.blobs_present,
-                              "bytes_streamed": copy.bytes_streamed}
+                              "bytes_streamed": copy.bytes_streamed,
+                              "carried": copy.carried.document() if copy.carried is not None else None}
         if e.index in self.failures:
             item["error"] = self.failures[e.index]
         return item
@@ -125,7 +126,8 @@ def observe(registries: Registries, entries: list[PromotionEntry], concurrency: 
 
 
 def promote(
-    registries: Registries, path: Path, entries: list[PromotionEntry], *, dry_run: bool, concurrency: int
+    registries: Registries, path: Path, entries: list[PromotionEntry], *, dry_run: bool, concurrency: int,
+    referrers: bool = True,
 ) -> PromotionReport:
     """Check the whole file, then (not in a dry run, and only when no entry has a problem) write its copies."""
     report = PromotionReport(path, decide(entries, observe(registries, entries, concurrency)), dry_run)
@@ -137,7 +139,8 @@ def promote(
         assert decision.source_digest
         entry = decision.entry
         # the source pinned by the digest that was checked: a build tag moved meanwhile changes nothing here
-        return copy_verified(registries, entry.source.with_digest(decision.source_digest), entry.target)
+        return copy_verified(registries, entry.source.with_digest(decision.source_digest), entry.target,
+                             referrers=referrers)
 
     for decision, result, err in run_all(copy, copies, concurrency):
         if err is not None:

@@ -59,6 +59,7 @@ class SyncReport:
         if plan.image in self.failures:
             item["error"] = self.failures[plan.image]
         item["bytes_streamed"] = sum(r.bytes_streamed for _, r in self.done.get(plan.image, []))
+        item["carried"] = [r.carried.document() for _, r in self.done.get(plan.image, []) if r.carried is not None]
         return item
 
 
@@ -109,7 +110,7 @@ def observe(registries: Registries, spec: SyncSpec, image: str, concurrency: int
 
 
 def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: int, output: Path | None = None,
-         output_format: str = "yaml") -> SyncReport:
+         output_format: str = "yaml", referrers: bool = True) -> SyncReport:
     """Plan every image; write only when no image has a problem (and not in a dry run); then, when every image
     is done, ``output`` (image -> destination reference, revision tag and digest) in ``output_format``."""
     images = list_images(registries, spec)
@@ -120,13 +121,13 @@ def sync(registries: Registries, spec: SyncSpec, *, dry_run: bool, concurrency: 
         raise BadInput(f"{spec.path}: no image of {spec.source.name} is selected")
     if dry_run or report.blocked:
         return report
-    _copy(registries, report, concurrency)
+    _copy(registries, report, concurrency, referrers)
     if output is not None and not report.failures:
         output.write_text(render_output(output_document(spec, report.plans), output_format))
     return report
 
 
-def _copy(registries: Registries, report: SyncReport, concurrency: int) -> None:
+def _copy(registries: Registries, report: SyncReport, concurrency: int, referrers: bool) -> None:
     """Each image's static tags, new revision and moving tag, by metadata; what each did or why it failed."""
     spec = report.spec
 
@@ -137,7 +138,8 @@ def _copy(registries: Registries, report: SyncReport, concurrency: int) -> None:
         for action in plan.actions:
             # the source pinned by the digest that was planned: a tag moved meanwhile changes nothing here
             origin = dst_name if action.step == "move-track" else src_name
-            result = copy_verified(registries, origin.with_digest(action.digest), dst_name.with_tag(action.tag))
+            result = copy_verified(registries, origin.with_digest(action.digest), dst_name.with_tag(action.tag),
+                                   referrers=referrers)
             done.append((action, result))
         return done
 
