@@ -1,5 +1,7 @@
 """What differs per registry service for listing repositories and tags and removing one tag: any OCI registry
-(oci.py), GitLab's registry API (gitlab.py), Docker Hub's API (dockerhub.py), behind one interface (base.py).
+(oci.py), GitLab's registry API (gitlab.py), Docker Hub's API (dockerhub.py), Quay's (quay.py), Harbor's
+(harbor.py), GitHub's packages API for ghcr.io (ghcr.py), behind one interface (base.py); what the service
+backends share to speak HTTP is api.py, the probes ``auto`` sends to a self-hosted Quay or Harbor probe.py.
 
 Every backend is described once, in :data:`BACKENDS`: its name (``--backend NAME``), the module that builds it,
 the API it speaks (for people), the hosts ``--backend auto`` sends to it, and what it can do
@@ -23,14 +25,16 @@ if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
     from ci_tags.oci.client import Registries
 
-Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"]
+Capability = Literal["lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps", "expires-tags"]
 # - lists-namespaces: repositories(namespace, prefix) lists a namespace (prune needs it);
 # - dates-tags: tags() carries push or creation times, so the janitor dates tags by the service;
 # - deletes-by-tag: delete_tag removes exactly that tag through the service's API; without it the janitor works
 #   through the registry API itself (stamps, digests and the safe untag: ci_tags/services/janitor/registry_api.py);
 # - reads-stamps: a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts
-#   every manifest GET as a pull against its rate limit: there the janitor trusts the listing's digests alone).
-CAPABILITIES: tuple[Capability, ...] = ("lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps")
+#   every manifest GET as a pull against its rate limit: there the janitor trusts the listing's digests alone);
+# - expires-tags: expire(repository, tag, when) lets the service remove the tag by itself at that time (Quay).
+CAPABILITIES: tuple[Capability, ...] = ("lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps",
+                                        "expires-tags")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ BACKENDS: dict[str, BackendSpec] = {
                              frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag"}), DOCKER_HUB_HOSTS),
     "gitlab": BackendSpec("gitlab", "ci_tags.backends.gitlab", "GitLab registry API",
                           frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"})),
+    "quay": BackendSpec("quay", "ci_tags.backends.quay", "Quay API",
+                        frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps", "expires-tags"})),
+    "harbor": BackendSpec("harbor", "ci_tags.backends.harbor", "Harbor API",
+                          frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"})),
+    "ghcr": BackendSpec("ghcr", "ci_tags.backends.ghcr", "GitHub packages API",
+                        frozenset({"lists-namespaces", "dates-tags", "deletes-by-tag", "reads-stamps"}),
+                        frozenset({"ghcr.io"})),
     "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", frozenset({"lists-namespaces", "reads-stamps"})),
 }
 FALLBACK = "oci"  # any registry speaks the registry API
@@ -116,6 +127,10 @@ def backend_for(
       the Docker/Podman auth files); without any, BadInput: the registry API can neither list nor untag there;
     - GitLab -> its API when asked for with ``gitlab_url``, or in GitLab CI (GITLAB_CI) for the job's registry
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
+    - quay.io with CI_TAGS_QUAY_TOKEN -> Quay's API (without one, the registry API: it can untag there, but
+      dates tags by their images); ghcr.io -> GitHub's packages API (CI_TAGS_GITHUB_TOKEN or GITHUB_TOKEN;
+      without one, BadInput: ghcr.io refuses the registry API's DELETE); a self-hosted Quay (with a Quay token)
+      or Harbor (with registry credentials) is recognized by one probe of its host;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
 
     ``concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.
