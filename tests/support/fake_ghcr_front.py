@@ -58,7 +58,7 @@ class FakeGhcrFront(ServiceFront):
         if method == "GET" and len(parts) == 3 and parts[2] == "packages":
             if not self._owner_ok(parts[0], parts[1]):
                 return answer(404, {"message": "Not Found"})
-            names = sorted(r[len(parts[1]) + 1:] for r in self.upstream.catalog() if r.startswith(parts[1] + "/"))
+            names = sorted(r[len(parts[1]) + 1:] for r in self.upstream.catalog(parts[1] + "/"))
             rows = [{"id": i + 1, "name": n, "package_type": "container", "visibility": "private"}
                     for i, n in enumerate(names)]
             return self._page(rows, query, path)

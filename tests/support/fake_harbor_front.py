@@ -52,7 +52,7 @@ class FakeHarborFront(ServiceFront):
         if listing and method == "GET":
             project = listing["p"]
             rows = [{"id": i, "name": n, "artifact_count": 1} for i, n in enumerate(
-                sorted(r for r in self.upstream.catalog() if r.startswith(project + "/")))]
+                sorted(self.upstream.catalog(project + "/")))]
             return self._page(rows, query, path)
         one = _ARTIFACTS.fullmatch(decoded)
         if not one:

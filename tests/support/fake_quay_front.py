@@ -60,7 +60,7 @@ class FakeQuayFront(ServiceFront):
 
     def _repositories(self, query: dict[str, str]) -> Answer:
         ns = query.get("namespace", "")
-        names = sorted(r for r in self.upstream.catalog() if r.startswith(ns + "/"))
+        names = sorted(self.upstream.catalog(ns + "/"))
         start = int(query.get("next_page", "0"))
         chunk = names[start: start + self.page_cap]
         body: dict[str, object] = {"repositories": [

@@ -17,7 +17,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urljoin
 
 import requests
 
@@ -46,9 +46,17 @@ class Upstream:
         resp = requests.get(f"{self.url}/v2/{repo}/tags/list", timeout=10)
         return sorted(resp.json().get("tags") or []) if resp.status_code == 200 else []
 
-    def catalog(self) -> list[str]:
-        resp = requests.get(f"{self.url}/v2/_catalog?n=10000", timeout=10)
-        return [r for r in resp.json().get("repositories") or [] if self.tags(r)]
+    def catalog(self, prefix: str = "") -> list[str]:
+        """The repositories starting with ``prefix`` that hold a tag (every page of the catalog)."""
+        found: list[str] = []
+        url: str | None = f"{self.url}/v2/_catalog?n=1000"
+        while url:
+            resp = requests.get(url, timeout=10)
+            resp.raise_for_status()
+            found += resp.json().get("repositories") or []
+            nxt = resp.links.get("next", {}).get("url")
+            url = urljoin(self.url, nxt) if nxt else None
+        return [r for r in found if r.startswith(prefix) and self.tags(r)]
 
     def digest(self, repo: str, ref: str) -> str | None:
         resp = requests.head(f"{self.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT}, timeout=10)
