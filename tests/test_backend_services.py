@@ -150,3 +150,33 @@ def test_quay_sets_a_tags_expiry_through_its_api(quay, client, unique):
     when = datetime.now(timezone.utc) + timedelta(days=7)
     backend.expire(f"{quay.host}/{path}", "pipeline-7", when)
     assert quay.expirations[(path, "pipeline-7")] == int(when.timestamp())
+
+
+def test_plan_has_quay_expire_the_pipeline_tags_it_makes(quay, client, cli, tmp_path, unique):
+    from tests.support.janitor_setup import one_image_project
+
+    ns = unique("kolla")
+    config, current = one_image_project(tmp_path)(f"{quay.host}/{ns}")
+    with open(config, "a") as f:
+        f.write("max_age: 3d\nexpire_pipeline_tags: true\n")
+    push_image(client.get(quay.host), f"{ns}/ci", current)  # built already: plan reuses it and tags it
+    before = datetime.now(timezone.utc)
+    result = cli("plan", "--config", config, "--json", env={"CI_TAGS_PIPELINE_ID": "41", "CI_TAGS_QUAY_TOKEN": SECRET})
+    assert result.code == 0, result.err
+    assert "pipeline-41" in quay.upstream.tags(f"{ns}/ci")
+    expires = datetime.fromtimestamp(quay.expirations[(f"{ns}/ci", "pipeline-41")], timezone.utc)
+    after = datetime.now(timezone.utc)
+    assert before + timedelta(days=3, seconds=-1) <= expires <= after + timedelta(days=3)
+    assert list(quay.expirations) == [(f"{ns}/ci", "pipeline-41")]  # the content tag never expires
+
+
+def test_expire_pipeline_tags_on_a_registry_that_cannot_expire_tags_is_refused(registry, reg, cli, tmp_path, unique):
+    from tests.support.janitor_setup import one_image_project
+
+    ns = unique("team")
+    config, current = one_image_project(tmp_path)(f"{registry.host}/{ns}")
+    with open(config, "a") as f:
+        f.write("expire_pipeline_tags: true\n")
+    push_image(reg, f"{ns}/ci", current)
+    result = cli("plan", "--config", config, env={"CI_TAGS_PIPELINE_ID": "42"})
+    assert result.code != 0 and "cannot expire tags" in result.err

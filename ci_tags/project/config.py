@@ -20,7 +20,7 @@ from ci_tags.core.yamlnodes import Node, NodeReader, compose_text
 from ci_tags.errors import BadInput
 
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
-            "max_age", "cache")
+            "max_age", "cache", "expire_pipeline_tags")
 IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto", "runners", "cache")
 CACHE_MODES = ("none", "registry")
 CACHE_REPOSITORY = "cache"  # the layer cache of image <name> is the repository <registry>/<name>/cache
@@ -75,6 +75,8 @@ class Config:
     default_branch: str | None = None
     keep: tuple[str, ...] = ()
     max_age: str = "7d"
+    # plan, build and manifest have the service remove each pipeline tag after max_age (Quay's tag expiry)
+    expire_pipeline_tags: bool = False
 
     def repository(self, image: str) -> str:
         return f"{self.registry}/{image}"
@@ -172,10 +174,14 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
     slug_flag = optional("publish_branch_slug")
     if slug_flag is not None and slug_flag.lower() not in ("true", "false"):
         raise reader.fail(top["publish_branch_slug"][1], "publish_branch_slug", "expected true or false")
+    expire_flag = optional("expire_pipeline_tags")
+    if expire_flag is not None and expire_flag.lower() not in ("true", "false"):
+        raise reader.fail(top["expire_pipeline_tags"][1], "expire_pipeline_tags", "expected true or false")
     max_age = _max_age(reader, top["max_age"][1]) if "max_age" in top else "7d"
     return Config(path=path, root=root, registry=registry, images=images, tags=tags, publish=publish,
                   publish_branch_slug=(slug_flag or "false").lower() == "true", runners=runners,
-                  default_branch=optional("default_branch"), keep=keep, max_age=max_age)
+                  default_branch=optional("default_branch"), keep=keep, max_age=max_age,
+                  expire_pipeline_tags=(expire_flag or "false").lower() == "true")
 
 
 def _compose(path: Path, env: Mapping[str, str]) -> tuple[ConfigReader, Node]:

@@ -16,6 +16,7 @@ from ci_tags.core.plan import ASSEMBLE, BUILD, REUSE, Action, ImageState, Plan, 
 from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.project.imageset import ResolvedImage, resolve
 from ci_tags.services.pipeline import Pin, Report
+from ci_tags.services.pipeline.expiry import Expiry
 from ci_tags.services.pipeline.survey import Reuse
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def plan_pipeline(
     for image in images:
         for warning in image.warnings:
             report.warn(warning)
-    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.warn)
+    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.warn, Expiry(registries, config))
     results = _checked(run_all(reuse, images, concurrency), report)
     plan = decide(state for state, _ in results)
     errors = tuple((state.name, err) for state, err in results if err)

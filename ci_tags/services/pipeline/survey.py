@@ -69,6 +69,7 @@ class Reuse:
     pipeline_tag: str
     dry_run: bool
     warn: Callable[[str], None]
+    expire: Callable[[str, str], None] = lambda repository, tag: None  # a pipeline tag's expiry (expiry.py)
 
     def __call__(self, image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
         content, arches = survey(self.registries, image)
@@ -98,4 +99,5 @@ class Reuse:
         notes = stamp_annotations(self.pipeline_id, self.commit, image.content_tag, "pipeline")
         arch = None if image.spec.multi_arch else image.spec.arches[0]
         stamp(registry, ref.repository, content, self.pipeline_tag, notes, arch)
+        self.expire(image.repository, self.pipeline_tag)
         return still_there(registry, ref.repository, content)
