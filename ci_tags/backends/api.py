@@ -25,6 +25,7 @@ from ci_tags.errors import AuthError, CiTagsError, NotFound, RegistryError
 if TYPE_CHECKING:
     import requests
 
+    from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
 
 NextPage = Callable[["requests.Response", Any], "str | None"]
@@ -238,9 +239,9 @@ def items(body: Any, key: str | None = None) -> list[dict[str, Any]]:
     return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
-def same_host_base(where_registries: Any, host: str) -> str:
+def same_host_base(registries: Registries, host: str) -> str:
     """The address of a service's API on the registry's own host (Quay, Harbor): the registry's scheme, learnt
     the way the registry client learns it (a loopback registry may speak plain HTTP)."""
-    registry = where_registries.get(host)
+    registry = registries.get(host)
     registry.speaks_plain_http()
-    return str(registry.base)
+    return registry.base

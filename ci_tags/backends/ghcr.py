@@ -34,6 +34,8 @@ from ci_tags.backends.base import TagRecord, name_after, parse_time
 from ci_tags.errors import BadInput, CiTagsError, NotFound, RegistryError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ci_tags.backends import Where
     from ci_tags.oci.client import Registry
     from ci_tags.oci.http import Http
@@ -97,10 +99,14 @@ class GhcrBackend:
                     found.add(f"{self.registry.host}/{owner}/{name}")
         return sorted(found)
 
-    def _versions(self, repository: str) -> list[dict[str, Any]]:
+    def _each_version(self, repository: str) -> Iterator[dict[str, Any]]:
+        """Every version, newest first (GitHub's order), page by page as they are asked for."""
         path = f"{self._versions_path(repository)}?per_page={PAGE}"
-        return [v for page in self.api.pages(path, f"listing the versions of {repository}", by_link)
-                for v in items(page)]
+        for page in self.api.pages(path, f"listing the versions of {repository}", by_link):
+            yield from items(page)
+
+    def _versions(self, repository: str) -> list[dict[str, Any]]:
+        return list(self._each_version(repository))
 
     def tags(self, repository: str) -> list[TagRecord]:
         records = []
@@ -127,7 +133,7 @@ class GhcrBackend:
                     return version
             except NotFound:
                 pass
-        return next((v for v in self._versions(repository) if tag in _tags_of(v)), None)
+        return next((v for v in self._each_version(repository) if tag in _tags_of(v)), None)
 
     def _delete_version(self, repository: str, version_id: int, what: str) -> None:
         self.api.call("DELETE", f"{self._versions_path(repository)}/{version_id}", what, ok=(200, 202, 204)).close()
@@ -153,7 +159,8 @@ class GhcrBackend:
         original = self.registry.get_manifest(path, digest or tag, untagger.scopes)
         placeholder = untagger.cover(tag)
         try:
-            found = next((v for v in self._versions(repository) if v.get("name") == placeholder.digest), None)
+            # the placeholder is the newest version: found on the first page
+            found = next((v for v in self._each_version(repository) if v.get("name") == placeholder.digest), None)
             if found is None:
                 raise RegistryError(f"GitHub lists no version for the placeholder on {repository}:{tag}")
             self._delete_version(repository, int(found["id"]), f"removing {repository}:{tag}")
