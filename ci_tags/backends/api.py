@@ -168,9 +168,12 @@ class ServiceApi:
     messages) with ``token`` (None: anonymous); ``token_needs`` says, for a refusal, what the token needs."""
 
     def __init__(self, http: Http, base: str, service: str, token: Token | None, *, token_needs: str,
-                 denied: str | None = None, accept: str = "application/json") -> None:
+                 denied: str | None = None, accept: str = "application/json",
+                 headers: Mapping[str, str] | None = None) -> None:
+        """``headers``: sent with every request (GitHub's ``X-GitHub-Api-Version``)."""
         self.http, self.base, self.service = http, base.rstrip("/"), service
         self.token, self.token_needs, self.denied, self.accept = token, token_needs, denied, accept
+        self.headers = dict(headers or {})
 
     def __repr__(self) -> str:
         return f"ServiceApi({self.service!r}, {self.base!r})"
@@ -191,7 +194,7 @@ class ServiceApi:
         url = self.url(path)
         if urlsplit(url)[:2] != urlsplit(self.base)[:2]:
             raise RegistryError(f"{self.service} sent a link to another host while {what}")
-        headers = {"Accept": self.accept}
+        headers = {"Accept": self.accept, **self.headers}
         data = None
         if json_body is not None:
             headers["Content-Type"] = "application/json"

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 HOSTS = frozenset({"ghcr.io"})
 PAGE = 100
 API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"  # the REST API version the packages endpoints are documented for
 TOKEN_NEEDS = ("CI_TAGS_GITHUB_TOKEN (or GITHUB_TOKEN) needs read:packages and delete:packages "
                "(in GitHub Actions: permissions packages: write, and admin access to the package)")
 
@@ -53,7 +54,8 @@ class GhcrBackend:
     def __init__(self, http: Http, api_url: str, registry: Registry, token: str) -> None:
         self.registry = registry
         self.api = ServiceApi(http, api_url, "GitHub", Token("Authorization", f"Bearer {token}"),
-                              token_needs=TOKEN_NEEDS, accept="application/vnd.github+json")
+                              token_needs=TOKEN_NEEDS, accept="application/vnd.github+json",
+                              headers={"X-GitHub-Api-Version": API_VERSION})
         self._kinds: dict[str, str] = {}  # owner -> "orgs" | "users"
         self._ids: dict[tuple[str, str], int] = {}  # (repository, tag) -> version id, from the last listing
         self._locks: dict[str, threading.Lock] = {}
