@@ -12,6 +12,10 @@ tags stamped over the last days), nothing to remove; it reports registry request
 Run: .venv/bin/python -m bench.janitor --steady [--repos 30] [--tags 60] [--signed]
 ``--signed``: both content images also carry a cosign signature tag, an attestation tag and an SBOM listed in the
 referrers tag schema's index (what a signing pipeline leaves): the graph phase must cost nothing when nothing goes.
+
+``--services`` measures the same steady state through each service's API (the tests' fakes of Quay, Harbor and
+GitHub's packages API in front of the real registry, tests/support/fake_*_front.py): API and registry requests
+per repository. Run: .venv/bin/python -m bench.janitor --services [--repos 10] [--tags 60]
 """
 
 from __future__ import annotations
@@ -119,6 +123,61 @@ def steady(command: str, repos: int, tags: int, signed: bool = False) -> int:
     return 0
 
 
+def services_steady(command: str, repos: int, tags: int) -> int:
+    """The steady state through each service backend: API requests and registry requests per repository."""
+    from tests.support.fake_ghcr_front import FakeGhcrFront
+    from tests.support.fake_harbor_front import FakeHarborFront
+    from tests.support.fake_quay_front import FakeQuayFront
+
+    secret = "bench-token"
+    fakes = {
+        "quay": (lambda url: FakeQuayFront(url, secret), "org", {"CI_TAGS_QUAY_TOKEN": secret}),
+        "harbor": (lambda url: FakeHarborFront(url, "robot$bench", secret), "proj",
+                   {"CI_TAGS_REGISTRY_USER": "robot$bench", "CI_TAGS_REGISTRY_PASSWORD": secret}),
+        "ghcr": (lambda url: FakeGhcrFront(url, secret), "org", {"GITHUB_TOKEN": secret}),
+    }
+    print(f"| steady state: {repos} repositories x {tags} tags | removed | API requests per repository | "
+          "registry requests per repository | wall time (s) |")
+    print("|---|---|---|---|---|")
+    for kind, (make, ns, env) in fakes.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            registry = start_registry(Path(tmp) / "registry")
+            fake = make(registry.url)
+            try:
+                if kind == "ghcr":
+                    fake.orgs.add(ns)  # type: ignore[attr-defined]
+                    env = {**env, "CI_TAGS_GITHUB_API_URL": fake.url}
+                regs = Registries(Http(pool_size=32), {})
+                reg = regs.get(fake.host)
+                names = [f"{ns}/r{i:02d}" for i in range(repos)]
+                for name in names:
+                    populate_steady(reg, name, tags)
+                    for tag in reg.tags(name):  # the service's own push times, as populate_steady dated them
+                        days = 40.0 if tag == "hash-" + "c" * 64 else 30.0 if tag == "latest" else 2.0
+                        if tag.startswith("pipeline-"):
+                            days = 6 * (tags - 3 - (int(tag.split("-")[1]) - 100)) / (tags - 3)
+                        fake.pushed[(name, tag)] = datetime.now(timezone.utc) - timedelta(days=days)
+                regs.http.close()
+                fake.api_requests.clear()
+                fake.front.seen.clear()
+                started = time.perf_counter()
+                done = subprocess.run([command, "janitor", *(f"{fake.host}/{n}" for n in names), "--backend", kind,
+                                       "--json"], cwd=tmp, capture_output=True, text=True, check=False,
+                                      env={**os.environ, "CI_TAGS_BRANCH": "main", **env})
+                wall = time.perf_counter() - started
+                if done.returncode != 0:
+                    print(done.stderr, file=sys.stderr)
+                    return 1
+                removed = sum(len(r["removed"]) for r in json.loads(done.stdout)["repositories"])
+                api, oci = len(fake.api_requests), len([s for s in fake.front.seen if s[1] != "/v2/"])
+                print(f"| ci-tags janitor --backend {kind} | {removed} | {api / repos:.1f} | {oci / repos:.1f} | "
+                      f"{wall:.2f} |")
+            finally:
+                fake.close()
+                registry.stop()
+    return 0
+
+
 def hub_api_run(command: str, tmp: Path, tags: int, expired: int) -> tuple[str, int, float, int, int]:
     """The janitor through Docker Hub's API (single-tag DELETE) against the tests' fake of it."""
     from tests.support.fake_dockerhub import FakeDockerHub
@@ -149,9 +208,12 @@ def main() -> int:
     parser.add_argument("--steady", action="store_true", help="the steady state: nothing to remove")
     parser.add_argument("--repos", type=int, default=30)
     parser.add_argument("--signed", action="store_true", help="--steady with signatures, attestations and SBOMs")
+    parser.add_argument("--services", action="store_true", help="the steady state through Quay, Harbor, GHCR")
     args = parser.parse_args()
     compileall.compile_dir(str(Path(ci_tags.__file__).parent), quiet=1)
     command = str(Path(sys.executable).parent / "ci-tags")
+    if args.services:
+        return services_steady(command, args.repos if args.repos != 30 else 10, args.tags if args.tags != 10000 else 60)
     if args.steady:
         return steady(command, args.repos, args.tags if args.tags != 10000 else 60, args.signed)
     rows = []

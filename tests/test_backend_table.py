@@ -1,6 +1,6 @@
-"""Adding a backend is one module and one row of the backend table: a Quay backend (tests/support/quay_backend.py,
-over a fake of Quay's API) registered through the table alone is picked by ``--backend auto`` for its host, is a
-choice of ``--backend``, and janitor and prune work through it."""
+"""A backend is one module and one row of the backend table: the Quay backend (ci_tags/backends/quay.py, over a
+fake of Quay's API alone, tests/support/fake_quay.py), its row given another host here, is picked by ``--backend
+auto`` for that host, is a choice of ``--backend``, and janitor and prune work through it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from ci_tags.backends import BACKENDS, BackendSpec, Capability, Where, backend_for, kinds
 from tests.support.fake_quay import FakeQuay
-from tests.support.quay_backend import HOST
 
+HOST = "quay.example.test"  # the registry host the test's row names
 TOKEN = "quay-oauth-secret"
 NOW = datetime.now(timezone.utc)
 CONTENT = "hash-" + "1" * 64
@@ -21,7 +21,7 @@ CONTENT = "hash-" + "1" * 64
 @pytest.fixture
 def quay(monkeypatch):
     monkeypatch.setitem(BACKENDS, "quay", BackendSpec(
-        "quay", "tests.support.quay_backend", "Quay API",
+        "quay", "ci_tags.backends.quay", "Quay API",
         Capability.LISTS_NAMESPACES | Capability.DATES_TAGS | Capability.DELETES_BY_TAG, frozenset({HOST})))
     repos = {
         "team/app": {"pipeline-1": NOW - timedelta(days=20), "pipeline-2": NOW - timedelta(days=9),

@@ -126,7 +126,7 @@ def test_hub_refused_delete_exits_1_with_a_summary_and_a_rerun_retries_it(hub_se
     fake = hub(tags, immutable=frozenset({f"{HUB_REPO}:pipeline-1"}))
     result = hub_janitor(cli, fake, config)
     assert result.code == 1
-    assert "warning: docker.io/linaro/ci:pipeline-1: Docker Hub refused" in result.err
+    assert "warning: docker.io/linaro/ci:pipeline-1: Docker Hub denied removing" in result.err
     assert "1 tags could not be removed" in result.err
     assert "docker.io/linaro/ci\t3\t1\t" in result.out  # the report table: 3 removed, 1 failed
     assert set(fake.repos[HUB_REPO]) == set(tags) - expected | {"pipeline-1"}  # the others are gone

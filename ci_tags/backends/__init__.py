@@ -1,5 +1,7 @@
 """What differs per registry service for listing repositories and tags and removing one tag: any OCI registry
-(oci.py), GitLab's registry API (gitlab.py), Docker Hub's API (dockerhub.py), behind one interface (base.py).
+(oci.py), GitLab's registry API (gitlab.py), Docker Hub's API (dockerhub.py), Quay's (quay.py), Harbor's
+(harbor.py), GitHub's packages API for ghcr.io (ghcr.py), behind one interface (base.py); what the service
+backends share to speak HTTP is api.py, the probes ``auto`` sends to a self-hosted Quay or Harbor probe.py.
 
 Every backend is described once, in :data:`BACKENDS`: its name (``--backend NAME``), the module that builds it,
 the API it speaks (for people), the hosts ``--backend auto`` sends to it, and what it can do
@@ -35,10 +37,12 @@ class Capability(enum.Flag):
     # a manifest may be read through the registry API to read ci-tags' stamps (Docker Hub counts every manifest
     # GET as a pull against its rate limit: there the janitor trusts the listing's digests alone)
     READS_STAMPS = enum.auto()
+    EXPIRES_TAGS = enum.auto()  # expire(repository, tag, when): the service removes the tag by itself then (Quay)
 
 
-LISTS_NAMESPACES, DATES_TAGS, DELETES_BY_TAG, READS_STAMPS = (
-    Capability.LISTS_NAMESPACES, Capability.DATES_TAGS, Capability.DELETES_BY_TAG, Capability.READS_STAMPS)
+LISTS_NAMESPACES, DATES_TAGS, DELETES_BY_TAG, READS_STAMPS, EXPIRES_TAGS = (
+    Capability.LISTS_NAMESPACES, Capability.DATES_TAGS, Capability.DELETES_BY_TAG, Capability.READS_STAMPS,
+    Capability.EXPIRES_TAGS)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,12 @@ BACKENDS: dict[str, BackendSpec] = {
                              LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG, DOCKER_HUB_HOSTS),
     "gitlab": BackendSpec("gitlab", "ci_tags.backends.gitlab", "GitLab registry API",
                           LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG | READS_STAMPS),
+    "quay": BackendSpec("quay", "ci_tags.backends.quay", "Quay API",
+                        LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG | READS_STAMPS | EXPIRES_TAGS),
+    "harbor": BackendSpec("harbor", "ci_tags.backends.harbor", "Harbor API",
+                          LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG | READS_STAMPS),
+    "ghcr": BackendSpec("ghcr", "ci_tags.backends.ghcr", "GitHub packages API",
+                        LISTS_NAMESPACES | DATES_TAGS | DELETES_BY_TAG | READS_STAMPS, frozenset({"ghcr.io"})),
     "oci": BackendSpec("oci", "ci_tags.backends.oci", "registry API", LISTS_NAMESPACES | READS_STAMPS),
 }
 FALLBACK = "oci"  # any registry speaks the registry API
@@ -113,6 +123,10 @@ def backend_for(kind: str, where: Where) -> Backend:
       the Docker/Podman auth files); without any, BadInput: the registry API can neither list nor untag there;
     - GitLab -> its API when asked for with ``gitlab_url``, or in GitLab CI (GITLAB_CI) for the job's registry
       (``host`` == CI_REGISTRY), when a token is at hand: ``gitlab_token``, CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN;
+    - quay.io with CI_TAGS_QUAY_TOKEN -> Quay's API (without one, the registry API: it can untag there, but
+      dates tags by their images); ghcr.io -> GitHub's packages API (CI_TAGS_GITHUB_TOKEN or GITHUB_TOKEN;
+      without one, BadInput: ghcr.io refuses the registry API's DELETE); a self-hosted Quay (with a Quay token)
+      or Harbor (with registry credentials) is recognized by one probe of its host;
     - anything else -> the OCI registry API (catalog, tag list, safe untag).
 
     ``where.concurrency`` (the command's --concurrency) bounds the requests a backend sends at once.

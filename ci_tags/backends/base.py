@@ -63,6 +63,15 @@ class TagDetail(Protocol):
         ...
 
 
+@runtime_checkable
+class TagExpiry(Protocol):
+    """A backend whose service removes a tag by itself at a set time (the ``expires-tags`` capability: Quay)."""
+
+    def expire(self, repository: str, tag: str, when: datetime) -> None:
+        """Have the service remove ``tag`` of ``repository`` (``host/path``) at ``when``."""
+        ...
+
+
 def is_complete(record: TagRecord) -> bool:
     """Whether a record has a digest and a date, so no detail request can tell more."""
     return bool(record.digest and (record.pushed_at or record.created_at))

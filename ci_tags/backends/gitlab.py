@@ -19,7 +19,8 @@ Endpoints (docs.gitlab.com/api/container_registry/), all offset-paginated (``pag
   (``DELETE .../tags`` with regexes) is asynchronous, runs at most hourly and never removes ``latest``: never used.
 
 Auth: a personal, project or group access token (``PRIVATE-TOKEN``), or a CI job token (``JOB-TOKEN``), which
-reaches only the registry of the project running the job. 401/403 become AuthError, 404 NotFound; 429 and
+reaches only the registry of the project running the job. Status codes become errors by the shared rule of
+ci_tags/backends/api.py (401/403 AuthError, 404 NotFound, a 429 left after the waits RegistryError); 429 and
 transient 5xx are retried by ci-tags' HTTP path, whose session python-gitlab is given (its own retries are off:
 ci_tags/oci/http_clients.py), with the timeout set here.
 """
@@ -31,9 +32,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from ci_tags.backends.api import error_for
 from ci_tags.backends.base import TagRecord, is_complete, name_after, parse_time
 from ci_tags.concurrency import run_all
-from ci_tags.errors import AuthError, BadInput, NotFound, RegistryError
+from ci_tags.errors import BadInput, NotFound, RegistryError
 
 if TYPE_CHECKING:
     import requests
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 PER_PAGE = 100
+TOKEN_NEEDS = "CI_TAGS_GITLAB_TOKEN needs the api scope; a job token reaches only its own project"
+DENIED = ("the token's role may not remove this tag: a protected tag (container registry tag protection rules) "
+          "needs the role they name; otherwise Developer or more, api scope")
 
 
 class GitLabBackend:
@@ -90,23 +95,9 @@ class GitLabBackend:
         try:
             return fn()
         except gle.GitlabAuthenticationError:
-            raise AuthError(
-                f"GitLab refused the token while {what}",
-                hint="CI_TAGS_GITLAB_TOKEN needs the api scope; a job token reaches only its own project",
-            ) from None
-        except gle.GitlabHttpError as exc:
-            code = exc.response_code
-            if code == 403:
-                raise AuthError(
-                    f"GitLab denied {what}",
-                    hint="the token's role may not remove this tag: a protected tag (container registry tag "
-                    "protection rules) needs the role they name; otherwise Developer or more, api scope",
-                ) from None
-            if code == 404:
-                raise NotFound(f"{what}: not found on GitLab") from None
-            if code == 429:  # still limited after the waits the HTTP path was willing to make
-                raise RegistryError(f"GitLab kept rate-limiting {what}", hint="try again later") from None
-            raise RegistryError(f"GitLab answered {code} while {what}") from None
+            raise error_for("GitLab", 401, what, token_needs=TOKEN_NEEDS) from None
+        except gle.GitlabHttpError as exc:  # python-gitlab keeps no headers: a 429 left here has no reset time
+            raise error_for("GitLab", exc.response_code or 0, what, token_needs=TOKEN_NEEDS, denied=DENIED) from None
         except gle.GitlabError as exc:  # unparsable answers, redirects of a DELETE
             raise RegistryError(f"GitLab gave an unusable answer while {what}: {type(exc).__name__}") from None
         except requests.RequestException as exc:

@@ -34,7 +34,9 @@ class BackendOptions:
 
     kind: str = flag("--backend", default="auto", choices=_kinds,
                      help="API to list, date and remove tags through (default auto: Docker Hub's API for docker.io, "
-                     "GitLab's registry API for the job's registry in GitLab CI with a token, else the registry API)")
+                     "GitHub's packages API for ghcr.io, Quay's for quay.io or a Quay host with CI_TAGS_QUAY_TOKEN, "
+                     "Harbor's for a Harbor host, GitLab's registry API for the job's registry in GitLab CI with a "
+                     "token, else the registry API)")
     gitlab_url: str | None = flag(
         "--gitlab-url", help="GitLab URL (default: CI_SERVER_URL); token: CI_TAGS_GITLAB_TOKEN or CI_JOB_TOKEN")
     hub_url: str = flag("--hub-url", default=DOCKER_HUB_API_URL, hidden=True)

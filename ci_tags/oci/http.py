@@ -6,9 +6,10 @@ session (:meth:`Http.client_session`) and have their own retries turned off. So 
 ``--debug`` trace live here only.
 
 Retries cover 429, 500, 502, 503, 504 and transient connection errors, with exponential backoff that honours
-``Retry-After`` (seconds or an HTTP date). The wait is shared per host: a host that asked one request to wait
-holds back every other request to it (a "not before" time per host), so concurrent workers do not hammer it. A
-request whose body is a one-shot stream is never retried here: the caller restarts the whole transfer instead.
+``Retry-After`` (seconds or an HTTP date) or Docker Hub's ``X-Retry-After`` (a Unix time). The wait is shared
+per host: a host that asked one request to wait holds back every other request to it (a "not before" time per
+host), so concurrent workers do not hammer it. A request whose body is a one-shot stream is never retried here:
+the caller restarts the whole transfer instead.
 A failure that a retry cannot mend (a name that does not resolve, a certificate not trusted, a plain-HTTP server
 on an HTTPS URL, nothing listening on a host never reached) fails at once with an error naming the cause
 (ci_tags/oci/network.py). TLS is verified for every host with the CAs that ci_tags/oci/trust.py finds for it.
@@ -59,6 +60,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds a service asks to wait: ``Retry-After`` (seconds or an HTTP date), else Docker Hub's
+    ``X-Retry-After`` (a Unix time at which the limit lifts); None when neither says."""
+    wait = parse_retry_after(headers.get("Retry-After"), now)
+    if wait is not None:
+        return wait
+    value = (headers.get("X-Retry-After") or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, int(value) - now.timestamp())
 
 
 def _replayable(body: Any) -> bool:
@@ -235,7 +249,7 @@ class Http:
         log.debug("%s %s -> %d (%.0f ms)", request.method, _redact(request.url or ""), resp.status_code, elapsed)
         if resp.status_code not in RETRY_STATUSES or last:
             return resp, None
-        delay = self._delay(attempt, parse_retry_after(resp.headers.get("Retry-After")))
+        delay = self._delay(attempt, retry_after(resp.headers))
         if delay is None:  # the server asks for longer than we are willing to wait
             return resp, None
         resp.close()

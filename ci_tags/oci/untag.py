@@ -105,6 +105,15 @@ class Untagger:
             raise RegistryError(f"{self.registry.host} refused to delete the placeholder on {self.repository}:{tag}")
         return Removal(self.repository, tag, None, PLACEHOLDER)
 
+    def cover(self, tag: str) -> Manifest:
+        """Push a unique empty placeholder over ``tag`` and return it, for a service whose registry API cannot
+        delete it by digest (GHCR answers 405) but whose own API can (ci_tags/backends/ghcr.py)."""
+        self._ensure_empty_blob()
+        data = throwaway_manifest(uuid.uuid4().hex)
+        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
+        self.registry.put_manifest(self.repository, tag, placeholder, self.scopes)
+        return placeholder
+
     def _moved(self, tag: str, digest: str) -> bool:
         return self.registry.head_manifest(self.repository, tag, self.scopes) != digest
 

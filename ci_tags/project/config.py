@@ -22,7 +22,7 @@ from ci_tags.core.yamlnodes import Collector, Node, NodeReader, UnsetVariable, c
 from ci_tags.errors import BadInput
 
 TOP_KEYS = ("registry", "images", "tags", "publish", "publish_branch_slug", "runners", "default_branch", "keep",
-            "max_age", "cache")
+            "max_age", "cache", "expire_pipeline_tags")
 IMAGE_KEYS = ("dockerfile", "context", "arches", "build_args", "target", "aliases", "manifesto", "runners", "cache")
 CACHE_MODES = ("none", "registry")
 CACHE_REPOSITORY = "cache"  # the layer cache of image <name> is the repository <registry>/<name>/cache
@@ -80,6 +80,8 @@ class Config:
     max_age: str = "7d"
     # loaded with need_registry=False and registry: names an unset variable: why there is no registry (then "")
     registry_unset: str | None = None
+    # plan, build and manifest have the service remove each pipeline tag after max_age (Quay's tag expiry)
+    expire_pipeline_tags: bool = False
 
     def repository(self, image: str) -> str:
         if self.registry_unset:
@@ -193,24 +195,32 @@ def load_config(path: Path, env: Mapping[str, str], *, need_registry: bool = Tru
     publish: tuple[str, ...] = part("publish", _publish, ("latest",))
     runners: dict[str, tuple[str, ...]] = part("runners", _runners, {})
     keep: tuple[str, ...] = part("keep", _keep, ())
-    slug_flag = part("publish_branch_slug", _flag, False)
+    slug_flag = part("publish_branch_slug", _flag("publish_branch_slug"), False)
+    expire_flag = part("expire_pipeline_tags", _flag("expire_pipeline_tags"), False)
     default_branch = part("default_branch", lambda r, n: r.scalar(n, "default_branch"), None)
     max_age = part("max_age", _max_age, "7d")
     problems.raise_if_any(path, unchanged=False, one_as_found=True)
     return Config(path=path, root=root, registry=registry, images=images, tags=tags, publish=publish,
                   publish_branch_slug=slug_flag, runners=runners, default_branch=default_branch, keep=keep,
-                  max_age=max_age, registry_unset=registry_unset)
+                  max_age=max_age, registry_unset=registry_unset, expire_pipeline_tags=expire_flag)
 
 
 def _raise(exc: BadInput) -> None:
     raise exc
 
 
-def _flag(reader: ConfigReader, node: Node) -> bool:
-    flag = reader.scalar(node, "publish_branch_slug").lower()
-    if flag not in ("true", "false"):
-        raise reader.fail(node, "publish_branch_slug", "expected true or false")
-    return flag == "true"
+def _flag(key: str) -> Callable[[ConfigReader, Node], bool]:
+    """The reader of a top-level true/false key."""
+
+    def read(reader: ConfigReader, node: Node) -> bool:
+        flag = reader.scalar(node, key).lower()
+        if flag not in ("true", "false"):
+            raise reader.fail(node, key, "expected true or false")
+        return flag == "true"
+
+    return read
+
+
 
 
 def _compose(path: Path, env: Mapping[str, str]) -> tuple[ConfigReader, Node]:

@@ -1,5 +1,6 @@
 """Prune: remove one tag from every repository of a namespace whose name starts with a prefix, through a backend
-that lists namespaces (Docker Hub's API, GitLab's registry API, any OCI registry's catalog)."""
+that lists namespaces (Docker Hub's API, GitLab's registry API, a Quay organization, a Harbor project, a GitHub
+organization's or user's container packages, any OCI registry's catalog)."""
 
 from __future__ import annotations
 

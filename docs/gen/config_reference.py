@@ -25,6 +25,9 @@ TOP: dict[str, tuple[str, str | None]] = {
                        "none (`CI_DEFAULT_BRANCH`, `CI_TAGS_DEFAULT_BRANCH` or `--default-branch`)"),
     "keep": ("Regular expressions of tags the janitor never removes, e.g. `[\"^release-\"]`.", None),
     "max_age": ("The janitor's default age limit: a duration such as `7d`, `36h`, `2w`, `1d12h`.", None),
+    "expire_pipeline_tags": ("`true`: plan, build and manifest have the registry service remove each pipeline tag "
+                             "by itself after `max_age` (Quay's tag expiry; see [registries](../registries.md)); a "
+                             "registry whose service cannot expire tags is refused.", "`false`"),
     "cache": ("Every image's layer cache: `none` or `registry` (see [content tags](../concepts/content-tags.md"
               "#layer-cache)).", "`none`"),
 }

@@ -1,5 +1,6 @@
-"""A fake Quay API (https://docs.quay.io/api/swagger/) on a free loopback port, for the test of a backend added
-through the backend table (tests/support/quay_backend.py). The shapes of Quay's API v1:
+"""A fake Quay API alone (https://docs.quay.io/api/swagger/) on a free loopback port, without a registry behind
+it, for the backend table's test (tests/test_backend_table.py); with the registry behind it:
+tests/support/fake_quay_front.py. The shapes of Quay's API v1:
 
 - ``GET /api/v1/repository?namespace=NS[&next_page=TOKEN]`` -> ``{"repositories": [{"namespace", "name", ...}],
   "next_page": TOKEN}`` (``next_page`` only while more follow);

@@ -22,6 +22,10 @@ import requests
 
 # intercept(method, path, query) -> None to forward, or (status, headers, body) to answer
 Intercept = Callable[[str, str, dict[str, list[str]]], "tuple[int, dict[str, str], bytes] | None"]
+# api(method, raw path, query, headers, body) -> None to go on, or (status, headers, body): a service's API in front
+# of the registry (tests/support/service_front.py), asked before ``intercept``
+Api = Callable[[str, str, dict[str, list[str]], dict[str, str], "bytes | None"],
+               "tuple[int, dict[str, str], bytes] | None"]
 # hook(method, path): runs in the request's thread before it is forwarded (another client's action, exactly then)
 Hook = Callable[[str, str], None]
 
@@ -105,7 +109,7 @@ class _Gate:
 class RegistryFront:
     def __init__(self, upstream: str, intercept: Intercept = _no_intercept, *, faults: Faults | None = None,
                  latency: float = 0.0, hook: Hook | None = None, verify: str | bool = True,
-                 own_locations: bool = False) -> None:
+                 own_locations: bool = False, api: Api | None = None) -> None:
         """``verify``: as requests takes it; the CA file of an https ``upstream`` with a private CA.
         ``own_locations``: Location headers naming the upstream name the front instead (a reverse proxy's
         proxy_redirect), so uploads come back through it; a client holding credentials for the front's host only
@@ -171,7 +175,11 @@ class RegistryFront:
                     fault = ("drop", fault[1])  # a HEAD has no body to cut short
                 if fault is not None and not fault[1] and self._fault_before(fault[0]):
                     return
-                answer = front.intercept(self.command, parts.path, parse_qs(parts.query))
+                answer = None
+                if api is not None:
+                    answer = api(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+                if answer is None:
+                    answer = front.intercept(self.command, parts.path, parse_qs(parts.query))
                 if answer is None:
                     with front._gate.shared():
                         answer = self._forward(body)

@@ -1,4 +1,6 @@
-"""Start the real CNCF distribution registry (Debian's docker-registry) on a free loopback port.
+"""Start the real CNCF distribution registry on a free loopback port: Debian's docker-registry (distribution 2.8),
+or with ``CI_TAGS_TEST_REGISTRY=distribution3`` distribution 3's ``registry`` (built by .ci/go-tools into
+/opt/ci-tags-tools/bin, or named by ``CI_TAGS_TEST_REGISTRY_BIN``).
 
 Nothing is installed here: the test command installs docker-registry. The registry's access log gives one
 line per request, which tests use to count the requests an operation made; ``mark``/``since`` wait for the log
@@ -7,6 +9,7 @@ to be complete (``sync``) instead of sleeping.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -44,6 +47,30 @@ class Request:
         return "/blobs/" in self.uri
 
 
+DISTRIBUTION2, DISTRIBUTION3 = "distribution2", "distribution3"
+V3_BINARY = "/opt/ci-tags-tools/bin/registry"
+
+
+def implementation() -> str:
+    """The registry the tests run on: CI_TAGS_TEST_REGISTRY, distribution 2.8 by default."""
+    chosen = os.environ.get("CI_TAGS_TEST_REGISTRY", DISTRIBUTION2)
+    if chosen not in (DISTRIBUTION2, DISTRIBUTION3):
+        raise RuntimeError(f"CI_TAGS_TEST_REGISTRY={chosen!r}: use {DISTRIBUTION2} or {DISTRIBUTION3}")
+    return chosen
+
+
+def _binary(kind: str) -> list[str]:
+    if kind == DISTRIBUTION3:
+        binary = os.environ.get("CI_TAGS_TEST_REGISTRY_BIN", V3_BINARY)
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError(f"distribution 3 is not at {binary}: run .ci/go-tools, or set CI_TAGS_TEST_REGISTRY_BIN")
+        return [binary, "serve"]
+    found = shutil.which("docker-registry")
+    if not found:
+        raise RuntimeError("docker-registry is not installed: run the README's test command (.ci/test)")
+    return [found, "serve"]
+
+
 @dataclass
 class RunningRegistry:
     host: str
@@ -51,6 +78,12 @@ class RunningRegistry:
     log_path: Path
     process: subprocess.Popen[bytes]
     scheme: str = "http"
+    implementation: str = DISTRIBUTION2
+
+    @property
+    def deletes_tags(self) -> bool:
+        """Whether ``DELETE /v2/<name>/manifests/<tag>`` removes a tag (distribution 3) or is refused (2.8)."""
+        return self.implementation == DISTRIBUTION3
 
     @property
     def url(self) -> str:
@@ -106,9 +139,8 @@ def start_registry(
     root: Path, auth: dict[str, Any] | None = None, tls: tuple[Path, Path] | None = None
 ) -> RunningRegistry:
     """The registry on a free loopback port; ``tls``: (certificate, key) files to serve HTTPS with."""
-    binary = shutil.which("docker-registry")
-    if not binary:
-        raise RuntimeError("docker-registry is not installed: run the README's test command (.ci/test)")
+    kind = implementation()
+    command = _binary(kind)
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config: dict[str, Any] = {
@@ -125,12 +157,12 @@ def start_registry(
     (root / "config.yml").write_text(yaml.safe_dump(config))
     log_path = root / "registry.log"
     log = log_path.open("wb")
-    proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*command, str(root / "config.yml")], stdout=log, stderr=subprocess.STDOUT)
     host = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"docker-registry exited: {log_path.read_text()[-2000:]}")
+            raise RuntimeError(f"{kind} registry exited: {log_path.read_text()[-2000:]}")
         try:
             with warnings.catch_warnings():  # only asking "is it up yet?": no verification needed
                 warnings.simplefilter("ignore")
@@ -140,5 +172,5 @@ def start_registry(
             time.sleep(0.05)
     else:
         proc.kill()
-        raise RuntimeError("docker-registry did not start within 20 s")
-    return RunningRegistry(host, root, log_path, proc, scheme)
+        raise RuntimeError(f"{kind} registry did not start within 20 s")
+    return RunningRegistry(host, root, log_path, proc, scheme, kind)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ci_tags.backends import Capability, has, spec_of
 from ci_tags.core.hosts import DOCKER_HUB, DOCKER_HUB_HOSTS
 from ci_tags.core.policy import Decision, TagInfo, decide
-from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
+from ci_tags.errors import AuthError, BadInput, CiTagsError, NotFound, OperationFailed
 from ci_tags.services.janitor.engine import LISTING, Outcome, Tags
 from ci_tags.services.janitor.targets import Target
 
@@ -63,6 +63,7 @@ class Cleaned:
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # repositories that do not exist
     broken: dict[str, str] = field(default_factory=dict)  # repositories that could not be cleaned -> why
+    refused: set[str] = field(default_factory=set)  # those of them whose service refused the credentials
     signal: int | None = None  # the signal that stopped the run
     left: int = 0  # tags and repositories a stopped run left for the next one
     graphs: dict[str, GraphOutcome] = field(default_factory=dict)  # the graph phase per repository (graphs.py)
@@ -80,6 +81,9 @@ class Cleaned:
         if self.signal is not None:
             return Stopped(self.signal)
         tags = self.failures - len(self.broken)
+        if self.broken and set(self.broken) <= self.refused and not tags:  # a refused token: exit 3, not 1
+            return AuthError(f"{len(self.broken)} of {len(self.outcomes)} repositories could not be cleaned: the "
+                             f"credentials were refused ({', '.join(self.broken)})")
         if self.broken:
             names = ", ".join(self.broken)
             also = f"; {tags} tags could not be removed or checked" if tags else ""
@@ -208,6 +212,8 @@ class Janitor:
                 except CiTagsError as exc:  # this repository only: the others are still cleaned
                     self.live.finished(name, None, exc)
                     cleaned.broken[name] = str(exc)
+                    if isinstance(exc, AuthError):
+                        cleaned.refused.add(name)
                     outcome = Outcome(name, [], failed={LISTING: f"could not clean the repository: {exc}"})
                     cleaned.outcomes.append((name, outcome))
                     continue

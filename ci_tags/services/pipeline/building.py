@@ -23,6 +23,7 @@ from ci_tags.oci.auth import scope
 from ci_tags.oci.stamp import fetch, stamp
 from ci_tags.project.imageset import ArchImage, ResolvedImage, resolve
 from ci_tags.services.pipeline import PIN_BASE_HELP, Pin, Report, stamp_annotations
+from ci_tags.services.pipeline.expiry import Expiry
 
 if TYPE_CHECKING:
     from ci_tags.builders.base import Builder
@@ -108,6 +109,7 @@ def build_image(registries: Registries, config: Config, pipe: Pipeline, opts: Bu
         pipeline_tag = config.tags.pipeline_tag(pipeline_id)
         notes = stamp_annotations(pipeline_id, pipe.commit, image.content_tag, "pipeline")
         stamp(registry, ref.repository, pushed, pipeline_tag, notes, arch.arch)
+        Expiry(registries, config)(image.repository, pipeline_tag)
     return Built(image.name, image.repository, arch.arch, arch.content_tag, digest, action, removed_local,
                  pipeline_tag)
 

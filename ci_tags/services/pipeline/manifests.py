@@ -12,6 +12,7 @@ from ci_tags.errors import BadInput, CiTagsError, NotFound
 from ci_tags.oci.stamp import assemble, fetch, stamp
 from ci_tags.project.imageset import ResolvedImage, resolve
 from ci_tags.services.pipeline import stamp_annotations
+from ci_tags.services.pipeline.expiry import Expiry
 
 if TYPE_CHECKING:
     from ci_tags.oci.client import Registries
@@ -52,4 +53,5 @@ def assemble_image(registries: Registries, config: Config, name: str, *, pipelin
     pipeline_tag = config.tags.pipeline_tag(pipeline_id)
     notes = stamp_annotations(pipeline_id, commit, image.content_tag, "pipeline")
     stamp(registry, ref.repository, index, pipeline_tag, notes)
+    Expiry(registries, config)(image.repository, pipeline_tag)
     return Assembled(image, index.digest, pipeline_tag)

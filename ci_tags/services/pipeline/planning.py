@@ -17,6 +17,7 @@ from ci_tags.errors import CiTagsError, OperationFailed
 from ci_tags.flags import flag
 from ci_tags.project.imageset import ResolvedImage, resolve_each
 from ci_tags.services.pipeline import Pin, Report
+from ci_tags.services.pipeline.expiry import Expiry
 from ci_tags.services.pipeline.survey import Reuse
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def plan_pipeline(
                 report.image_warning(warning)
             yield image
 
-    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.reuse_vanished)
+    reuse = Reuse(registries, pipeline_id, commit, pipeline_tag, dry_run, report.reuse_vanished,
+                  Expiry(registries, config))
     # each image's content tag is read as soon as it is hashed; nothing is tagged before every image hashed
     results = _checked(run_all_prefetched(reuse.survey, reuse.tag, hashed(), concurrency), report)
     plan = decide(state for state, _ in results)

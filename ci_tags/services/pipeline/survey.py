@@ -69,6 +69,7 @@ class Reuse:
     pipeline_tag: str
     dry_run: bool
     vanished: Callable[[str, str], None]  # (image, content tag) removed while it was being reused
+    expire: Callable[[str, str], None] = lambda repository, tag: None  # a pipeline tag's expiry (expiry.py)
 
     def __call__(self, image: ResolvedImage) -> tuple[ImageState, CiTagsError | None]:
         return self.tag(image, self.survey(image))
@@ -114,4 +115,5 @@ class Reuse:
             stamp(registry, ref.repository, content, self.pipeline_tag, notes, arch)
         except NotFound:
             return False
+        self.expire(image.repository, self.pipeline_tag)
         return True
