@@ -17,7 +17,7 @@ TIMER = "hudson.triggers.TimerTrigger$TimerTriggerCause"
 
 # The declarative example of the Jenkins admins' docs (docs/jenkins-admin.md), for a plain Pipeline job ("Pipeline
 # script from SCM"); here with install: 'path' (the agents have ci-tags on PATH) instead of pip's default.
-DECLARATIVE = """@Library('ci-tags@0.1.0') _
+DECLARATIVE = """@Library('ci-tags@0.2.0') _
 
 pipeline {
     agent none
