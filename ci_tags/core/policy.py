@@ -13,7 +13,8 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
                     content tag when such a ref could not be read): kept
  6.   age-unknown   no trustworthy time (or a time without a time zone): kept, since its age cannot be shown
  7.   in-use        a content tag that a kept tag's stamp names (its content tag, or its target image's digest),
-                    e.g. the content tag ``latest`` was published from: kept
+                    e.g. the content tag ``latest`` was published from; and every content tag while a kept tag
+                    that may carry a stamp (any but a content tag) could not be read, since it might name it: kept
  8.   keep-last     among the ``--keep-last`` N newest tags of its kind that rules 1-7 left to age: kept
  9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew): kept
 10.   expired       tagged strictly more than ``--max-age`` ago: **deleted**
@@ -21,6 +22,11 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
 
 Rule 7 is why a branch pipeline's janitor never removes what the default branch still uses: main's content tag
 may be a month old and not current on the branch, but ``latest`` (and main's young pipeline tags) point at it.
+
+Decisions are taken on complete reads only: a tag whose manifest could not be read (``TagInfo.unread``) has no
+age, so it is kept (rule 6), and what its stamp would have protected is kept with it (rule 7). A listed tag whose
+manifest is gone (``dangling``) and a tag left on an untag placeholder are no images anybody can pull: the janitor
+finishes their removal without a rule, whatever their age (reasons ``dangling`` and ``placeholder``).
 
 Boundary: "older than --max-age" means strictly older; a tag exactly ``max_age`` old is kept (``young``).
 keep-last counts tags, not builds (a multi-arch build has a tag per arch plus its index), and only those that
@@ -55,9 +61,10 @@ INTENT: Final = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's reco
 KINDS: tuple[TemplateKind, ...] = (CONTENT, PIPELINE)
 
 # The rule that decided, in the order the rules apply (the module docstring's table)
-# (and "placeholder": no rule, the janitor finishing a removal an interrupted run left on an untag placeholder)
+# (and "placeholder": no rule, the janitor finishing a removal an interrupted run left on an untag placeholder;
+# "dangling": no rule, a listed tag whose manifest is gone, left by an interrupted removal)
 Reason = Literal["protected", "keep-regex", "signature", "foreign", "current", "age-unknown", "in-use", "keep-last",
-                 "young", "expired", "placeholder"]
+                 "young", "expired", "placeholder", "dangling"]
 PROTECTED: Final = "protected"
 KEEP_REGEX: Final = "keep-regex"
 SIGNATURE: Final = "signature"
@@ -69,6 +76,7 @@ KEEP_LAST: Final = "keep-last"
 YOUNG: Final = "young"
 EXPIRED: Final = "expired"
 LEFTOVER: Final = "placeholder"
+DANGLING: Final = "dangling"
 REASONS: tuple[Reason, ...] = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, IN_USE, KEEP_LAST,
                                YOUNG, EXPIRED)
 ORDER_SOURCE = "order:"  # time_source prefix of a pipeline tag dated by its number: "order:<older tag read>"
@@ -144,6 +152,7 @@ class TagInfo:
     # ORDER_SOURCE + an older pipeline tag of the same series whose stamp was read: a pipeline tag with a later
     # number was tagged later, so ``time`` (that older tag's) is an upper bound of its age
     refers_to: frozenset[str] = frozenset()  # what its ci-tags stamp names: a content tag and the target's digest
+    unread: str = ""  # why its manifest (its stamp, or its image's config) could not be read; "" when it was
 
 
 @dataclass(frozen=True)
@@ -217,6 +226,8 @@ def _kept_at_any_age(info: TagInfo, kind: Kind | None, policy: Policy) -> tuple[
         return CURRENT, "a content tag of the current checkout"
     if kind == CONTENT and policy.keep_all_content:
         return CURRENT, policy.keep_all_content
+    if info.unread:
+        return AGE_UNKNOWN, f"could not be read: {info.unread}"
     if _known_time(info) is None:
         if info.time is not None:
             return AGE_UNKNOWN, f"its time ({info.time_source}) has no time zone"
@@ -284,15 +295,21 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
     _decide_by_age(aging[INTENT], INTENT, policy, now, decisions)
     # what the kept tags' stamps name -> the tag that names it (for the detail)
     named: dict[str, str] = {}
+    unread: TagInfo | None = None  # a kept tag whose stamp could not be read: it might name any content tag
     for info in infos:
         if not decisions.get(info.tag, Decision(info.tag, True, EXPIRED)).delete:
             for ref in sorted(info.refers_to):
                 named.setdefault(ref, info.tag)
+            if info.unread and unread is None and kind_of(info.tag, policy) != CONTENT:
+                unread = info
     still_aging = []
     for time, info in aging[CONTENT]:
         by = _in_use(info, policy, named)
         if by is not None:
             decisions[info.tag] = Decision(info.tag, False, IN_USE, f"{by} points at it", CONTENT)
+        elif unread is not None:
+            decisions[info.tag] = Decision(info.tag, False, IN_USE, f"{unread.tag} could not be read, so might point "
+                                           f"at it ({unread.unread})", CONTENT)
         else:
             still_aging.append((time, info))
     _decide_by_age(still_aging, CONTENT, policy, now, decisions)

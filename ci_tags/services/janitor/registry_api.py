@@ -48,6 +48,8 @@ def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: i
         stamped = inv.stamp_time(tag)
         if stamped is not None:
             infos.append(TagInfo(tag, manifest.digest, stamped, "stamp"))
+        elif tag in content_tags and manifest.digest in inv.config_errors:  # kept: its age could not be read
+            infos.append(TagInfo(tag, manifest.digest, None, "unknown", unread=inv.config_errors[manifest.digest]))
         elif tag in content_tags and inv.created.get(manifest.digest):
             infos.append(TagInfo(tag, manifest.digest, inv.created[manifest.digest], "image-created"))
         else:
@@ -70,24 +72,48 @@ class RegistryTags:
 
     def date(self) -> Dated:
         tags = self.registry.tags(self.repository)
-        self.inv, infos = date_repository(self.registry, self.repository, tags, self.policy, self.now,
-                                          self.concurrency)
+        self.inv, infos, missing = date_repository(self.registry, self.repository, tags, self.policy, self.now,
+                                                   self.concurrency)
         # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
         leftovers = [t for t, m in self.inv.manifests.items() if is_placeholder(m)]
         self.placeholders = {t: self.inv.manifests.pop(t) for t in leftovers}
         self.tags = [t for t in tags if t not in self.placeholders]
-        return Dated([i for i in infos if i.tag not in self.placeholders],
-                     {t: str(e) for t, e in self.inv.errors.items()}, leftovers)
+        unreadable = {i.tag: i.unread for i in infos if i.unread}
+        return Dated([i for i in infos if i.tag not in self.placeholders], unreadable, leftovers,
+                     self._dangling(missing, unreadable))
+
+    def _dangling(self, missing: list[str], unreadable: dict[str, str]) -> list[str]:
+        """Of the tags read without a manifest, those still listed: dangling (an interrupted removal left the tag
+        without its manifest; nobody can pull it), when the rules would let them age. The others were removed
+        since the listing. One more listing, only when some tag had no manifest."""
+        candidates = [t for t in missing if age_matters(t, self.policy)]
+        if not candidates:
+            return []
+        try:
+            listed = set(self.registry.tags(self.repository))
+        except CiTagsError as exc:  # cannot tell: left for the next run, and the run is partial
+            unreadable.update({t: f"no manifest, and the tags could not be listed again: {exc}" for t in candidates})
+            return []
+        return [t for t in candidates if t in listed]
 
     def finish(self, leftovers: list[str], outcome: Outcome) -> None:
-        """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
+        """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it); put a
+        placeholder over each dangling tag still without a manifest, then delete it by its digest."""
         for tag in leftovers:
             try:
+                if tag not in self.placeholders:
+                    if self.registry.head_manifest(self.repository, tag) is not None:
+                        outcome.moved.append(tag)  # tagged again since it was read: someone else's now
+                        continue
+                    self.untagger.remove_dangling(tag)
+                    outcome.removed.append(tag)
+                    continue
                 resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
                 if resp.status_code not in (200, 202, 404):
                     raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
             except CiTagsError as exc:
-                outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
+                what = "placeholder" if tag in self.placeholders else "dangling tag"
+                outcome.failed[tag] = f"could not finish removing the {what}: {exc}"
             else:
                 outcome.removed.append(tag)
 

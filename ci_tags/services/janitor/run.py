@@ -74,17 +74,28 @@ class Cleaned:
         return sum(len(o.failed) for _, o in self.outcomes)
 
     @property
+    def unread(self) -> int:
+        """Tags that could not be read: the run is partial (they were kept, with all they might protect)."""
+        return sum(len(o.unreadable) for _, o in self.outcomes)
+
+    @property
     def failure(self) -> CiTagsError | None:
         if self.signal is not None:
             return Stopped(self.signal)
         tags = self.failures - len(self.broken)
+        partial = (f"partial run: {self.unread} tags could not be read and were kept, with every tag their stamps "
+                   "might protect" if self.unread else "")
         if self.broken:
             names = ", ".join(self.broken)
             also = f"; {tags} tags could not be removed or checked" if tags else ""
             return OperationFailed(f"{len(self.broken)} of {len(self.outcomes)} repositories could not be "
-                                   f"cleaned ({names}){also}; a re-run retries them")
+                                   f"cleaned ({names}){also}{'; ' + partial if partial else ''}; a re-run retries "
+                                   "them")
         if tags:
-            return OperationFailed(f"{tags} tags could not be removed or checked; a re-run retries them")
+            return OperationFailed(f"{tags} tags could not be removed or checked{'; ' + partial if partial else ''}; "
+                                   "a re-run retries them")
+        if partial:
+            return OperationFailed(f"{partial}; a re-run decides them")
         if self.missing:
             return NotFound(f"no such repository: {', '.join(self.missing)}",
                             hint="a repository is created by its first push; check the name")
@@ -105,9 +116,11 @@ class Cleaned:
             "kept": {d.tag: d.reason for d in outcome.decisions if not d.delete},
             "unreadable": outcome.unreadable,
             "not_started": outcome.not_started,
+            "partial": outcome.partial,
         } for name, outcome in self.outcomes]
-        return {"dry_run": self.dry_run, "repositories": report,
-                "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": self.failures}}
+        return {"dry_run": self.dry_run, "repositories": report, "partial": self.unread > 0,
+                "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": self.failures,
+                           "unreadable": self.unread}}
 
 
 @contextlib.contextmanager
