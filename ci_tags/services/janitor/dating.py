@@ -83,7 +83,8 @@ class Dating:
 
     def read(self, tags: Iterable[str]) -> None:
         """GET the manifests of ``tags`` not read yet (a tag removed since the listing is simply absent)."""
-        wanted = [t for t in dict.fromkeys(tags) if t not in self.inv.manifests and t not in self.inv.errors]
+        wanted = [t for t in dict.fromkeys(tags)
+                  if t not in self.inv.manifests and t not in self.inv.errors and t not in self.missing]
         if wanted:
             found = take_inventory(self.registry, self.inv.repository, self.concurrency, wanted,
                                    actions=("pull",))
