@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Final, Literal
 
@@ -291,7 +291,11 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         else:
             assert kind is not None and time is not None  # else "foreign" or "age-unknown" kept it
             aging[kind].append((time, info))
-    _decide_by_age(aging[PIPELINE], PIPELINE, policy, now, decisions)
+    pipelines, after_unread = _by_number(aging[PIPELINE], [i for i in infos if i.unread], policy, now)
+    for info, unread_tag in after_unread:
+        decisions[info.tag] = Decision(info.tag, False, AGE_UNKNOWN, f"numbered after {unread_tag}, which could "
+                                       "not be read (it may be young)", PIPELINE)
+    _decide_by_age(pipelines, PIPELINE, policy, now, decisions)
     _decide_by_age(aging[INTENT], INTENT, policy, now, decisions)
     # what the kept tags' stamps name -> the tag that names it (for the detail)
     named: dict[str, str] = {}
@@ -314,6 +318,38 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
             still_aging.append((time, info))
     _decide_by_age(still_aging, CONTENT, policy, now, decisions)
     return [decisions[i.tag] for i in infos]
+
+
+def _by_number(dated: list[tuple[datetime, TagInfo]], unread: list[TagInfo], policy: Policy, now: datetime,
+               ) -> tuple[list[tuple[datetime, TagInfo]], list[tuple[TagInfo, str]]]:
+    """Pipeline numbers order a series by age (:func:`pipeline_series`): a tag numbered after a young one was
+    tagged after it, so it is young too, whatever its own older stamp says (a re-run job re-stamping an old
+    number); and a tag numbered after one that could not be read may be young. Returns the dated pipeline tags,
+    those after a young one dated by it (``order:<tag>``), and the tags after an unread one with that tag.
+
+    So a run that read a whole series decides as the steady state does, which reads the tags up to the first
+    young one only: whatever a run removes, and may leave behind when interrupted, the next run reads."""
+    by_tag = {info.tag: (time, info) for time, info in dated}
+    unread_tags = {i.tag for i in unread if kind_of(i.tag, policy) == PIPELINE}
+    ordered: list[tuple[datetime, TagInfo]] = []
+    after_unread: list[tuple[TagInfo, str]] = []
+    for series in pipeline_series([*by_tag, *unread_tags], policy):
+        young: tuple[datetime, str] | None = None
+        blocked = ""
+        for tag in series:
+            if tag in unread_tags:
+                blocked = blocked or tag
+                continue
+            time, info = by_tag[tag]
+            if blocked:
+                after_unread.append((info, blocked))
+            elif young is not None and time < young[0]:
+                ordered.append((young[0], replace(info, time=young[0], time_source=ORDER_SOURCE + young[1])))
+            else:
+                ordered.append((time, info))
+                if young is None and now - time <= policy.max_age:
+                    young = (time, tag)
+    return ordered, after_unread
 
 
 def _decide_by_age(dated: list[tuple[datetime, TagInfo]], kind: Kind, policy: Policy, now: datetime,
