@@ -178,3 +178,34 @@ def test_a_rerun_finishes_a_tag_left_on_a_placeholder(reg, registry, cli, where)
     assert result.code == 0, result.err
     assert listed_state(reg, repo) == {t: d for t, d in tags.items() if t in ("pipeline-3", "pipeline-4", "pipeline-5")}
     assert left in json.loads(result.out)["repositories"][0]["removed"]
+
+
+def test_what_a_faulty_run_leaves_is_never_beyond_the_steady_state_shortcut(reg, registry, cli, closing):
+    """pipeline-2 was stamped again today by a re-run job; pipeline-3, numbered after it, has a 15-day-old stamp.
+    The faulty run cannot read pipeline-2 (its probe), so it reads the whole series; every placeholder DELETE
+    fails and so does putting an image back. The clean re-run's shortcut reads nothing past pipeline-2 (young):
+    whatever the faulty run left must not be there. Rules: pipeline-3 is tagged after pipeline-2, so it is young."""
+    repo = "jfault/shortcut"
+    tags = pipeline_series(reg, repo, {2: 0.5, 3: 15, 4: 2, 5: 1})
+    puts: list[str] = []
+
+    def intercept(method, path, query):
+        if method == "GET" and path == f"/v2/{repo}/manifests/pipeline-2":
+            return 200, {"Content-Type": "text/html"}, b"<html><body>gateway says hi</body></html>"
+        if method == "DELETE" and "/manifests/sha256:" in path:
+            return 503, {"Retry-After": "0"}, b"busy"
+        if method == "PUT" and "/manifests/pipeline-" in path:
+            puts.append(path)
+            if puts.count(path) > 1:  # a placeholder may go up; the image cannot be put back
+                return 503, {"Retry-After": "0"}, b"busy"
+        return None
+
+    front = closing(RegistryFront(registry.url, intercept))
+    faulty = cli("janitor", f"{front.host}/{repo}", "--max-age", "7d")
+    assert faulty.code == 1 and "Traceback" not in faulty.err
+
+    clean = cli("janitor", f"{registry.host}/{repo}", "--max-age", "7d", "--json")
+
+    assert clean.code == 0, clean.err
+    assert listed_state(reg, repo) == tags
+    assert json.loads(clean.out)["repositories"][0]["kept"]["pipeline-3"] == "young"

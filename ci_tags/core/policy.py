@@ -48,6 +48,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Final, Literal
 
 from ci_tags.core.arches import ARCHES
+from ci_tags.core.pipeline_numbers import by_number
+from ci_tags.core.pipeline_numbers import pipeline_series as pipeline_series  # re-exported: dating's shortcut
 from ci_tags.core.reference import validate_tag
 from ci_tags.core.times import format_duration
 from ci_tags.errors import BadInput
@@ -291,10 +293,19 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         else:
             assert kind is not None and time is not None  # else "foreign" or "age-unknown" kept it
             aging[kind].append((time, info))
-    pipelines, after_unread = _by_number(aging[PIPELINE], [i for i in infos if i.unread], policy, now)
-    for info, unread_tag in after_unread:
-        decisions[info.tag] = Decision(info.tag, False, AGE_UNKNOWN, f"numbered after {unread_tag}, which could "
-                                       "not be read (it may be young)", PIPELINE)
+    # rule 9 over pipeline numbers: a tag numbered after a young (or unread) one is dated by it
+    by_order, after_unread = by_number({i.tag: t for t, i in aging[PIPELINE]}, {i.tag for i in infos if i.unread},
+                                       policy, now)
+    pipelines = []
+    for time, info in aging[PIPELINE]:
+        if info.tag in after_unread:
+            decisions[info.tag] = Decision(info.tag, False, AGE_UNKNOWN, f"numbered after {after_unread[info.tag]},"
+                                           " which could not be read (it may be young)", PIPELINE)
+        elif info.tag in by_order:
+            when, young = by_order[info.tag]
+            pipelines.append((when, replace(info, time=when, time_source=ORDER_SOURCE + young)))
+        else:
+            pipelines.append((time, info))
     _decide_by_age(pipelines, PIPELINE, policy, now, decisions)
     _decide_by_age(aging[INTENT], INTENT, policy, now, decisions)
     # what the kept tags' stamps name -> the tag that names it (for the detail)
@@ -318,38 +329,6 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
             still_aging.append((time, info))
     _decide_by_age(still_aging, CONTENT, policy, now, decisions)
     return [decisions[i.tag] for i in infos]
-
-
-def _by_number(dated: list[tuple[datetime, TagInfo]], unread: list[TagInfo], policy: Policy, now: datetime,
-               ) -> tuple[list[tuple[datetime, TagInfo]], list[tuple[TagInfo, str]]]:
-    """Pipeline numbers order a series by age (:func:`pipeline_series`): a tag numbered after a young one was
-    tagged after it, so it is young too, whatever its own older stamp says (a re-run job re-stamping an old
-    number); and a tag numbered after one that could not be read may be young. Returns the dated pipeline tags,
-    those after a young one dated by it (``order:<tag>``), and the tags after an unread one with that tag.
-
-    So a run that read a whole series decides as the steady state does, which reads the tags up to the first
-    young one only: whatever a run removes, and may leave behind when interrupted, the next run reads."""
-    by_tag = {info.tag: (time, info) for time, info in dated}
-    unread_tags = {i.tag for i in unread if kind_of(i.tag, policy) == PIPELINE}
-    ordered: list[tuple[datetime, TagInfo]] = []
-    after_unread: list[tuple[TagInfo, str]] = []
-    for series in pipeline_series([*by_tag, *unread_tags], policy):
-        young: tuple[datetime, str] | None = None
-        blocked = ""
-        for tag in series:
-            if tag in unread_tags:
-                blocked = blocked or tag
-                continue
-            time, info = by_tag[tag]
-            if blocked:
-                after_unread.append((info, blocked))
-            elif young is not None and time < young[0]:
-                ordered.append((young[0], replace(info, time=young[0], time_source=ORDER_SOURCE + young[1])))
-            else:
-                ordered.append((time, info))
-                if young is None and now - time <= policy.max_age:
-                    young = (time, tag)
-    return ordered, after_unread
 
 
 def _decide_by_age(dated: list[tuple[datetime, TagInfo]], kind: Kind, policy: Policy, now: datetime,
@@ -409,17 +388,3 @@ class Summary:
             else:
                 summary.kept[d.reason] += 1
         return summary
-
-
-def pipeline_series(tags: Iterable[str], policy: Policy) -> list[list[str]]:
-    """The pipeline tags among ``tags`` in series, each oldest first: pipeline numbers grow with time (GitLab's
-    CI_PIPELINE_IID per project; Jenkins' BUILD_NUMBER per branch, ``<slug>-<number>``), so a tag's number
-    orders it by age within its series without reading its stamp."""
-    series: dict[str, list[tuple[int, str]]] = {}
-    for tag in tags:
-        match = policy.pipeline.fullmatch(tag)
-        if match is None or policy.content.fullmatch(tag):
-            continue
-        name, _, number = match["pipeline_id"].rpartition("-")
-        series.setdefault(name, []).append((int(number), tag))
-    return [[tag for _, tag in sorted(found)] for _, found in sorted(series.items())]

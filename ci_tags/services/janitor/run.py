@@ -106,7 +106,7 @@ class Cleaned:
         return ", ".join(f"{n} {reason}" for reason, n in sorted(summary.kept.items())) or "-"
 
     def document(self) -> Mapping[str, Any]:
-        report = [{
+        report: list[dict[str, Any]] = [{
             "repository": name,
             "removed": self.removed(outcome),
             "failed": outcome.failed,
