@@ -10,7 +10,10 @@ took (a registry whose tag DELETE takes the image along). Afterwards one tag lis
 tag is gone; a kept tag no longer listed was removed by someone else during the run (another janitor, an untag)
 and is reported, never put back: bytes read at the start would undo a publish or retag made meanwhile.
 A tag left on an untag placeholder (an interrupted removal, ci-tags' own annotation) is no image: the janitor
-finishes that removal by deleting the placeholder by its digest.
+finishes that removal by deleting the placeholder by its digest. So with a dangling tag (listed, but its manifest
+is gone: a delete by digest cut short in the registry), once one more listing tells it from a tag removed since:
+a placeholder goes over it and is deleted by its digest. Tags that could not be read are kept (the policy keeps
+what their stamps might name) and make the run partial.
 """
 
 from __future__ import annotations
@@ -100,22 +103,26 @@ class RegistryTags:
         """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it); put a
         placeholder over each dangling tag still without a manifest, then delete it by its digest."""
         for tag in leftovers:
+            what = "placeholder" if tag in self.placeholders else "dangling tag"
             try:
-                if tag not in self.placeholders:
-                    if self.registry.head_manifest(self.repository, tag) is not None:
-                        outcome.moved.append(tag)  # tagged again since it was read: someone else's now
-                        continue
-                    self.untagger.remove_dangling(tag)
-                    outcome.removed.append(tag)
-                    continue
-                resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
-                if resp.status_code not in (200, 202, 404):
-                    raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
+                done = self._finish_placeholder(tag) if tag in self.placeholders else self._finish_dangling(tag)
             except CiTagsError as exc:
-                what = "placeholder" if tag in self.placeholders else "dangling tag"
                 outcome.failed[tag] = f"could not finish removing the {what}: {exc}"
-            else:
-                outcome.removed.append(tag)
+                continue
+            (outcome.removed if done else outcome.moved).append(tag)
+
+    def _finish_placeholder(self, tag: str) -> bool:
+        resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
+        if resp.status_code not in (200, 202, 404):
+            raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
+        return True
+
+    def _finish_dangling(self, tag: str) -> bool:
+        """False when the tag resolves again (tagged since it was read: someone else's now, left as it is)."""
+        if self.registry.head_manifest(self.repository, tag) is not None:
+            return False
+        self.untagger.remove_dangling(tag)
+        return True
 
     def remover(self, outcome: Outcome) -> Callable[[Decision], bool]:
         inv, registry = self.inv, self.registry
