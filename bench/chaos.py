@@ -71,7 +71,8 @@ def janitor_race(reg: object, direct: str, proxy: str, work: Path, k: int) -> bo
 
 # fault kind -> (the proxy's kind, share of faults after the registry saw the request)
 JANITOR_FAULTS = {"503": ("503", 0.0), "429": ("429", 0.0), "drop before": ("drop", 0.0),
-                  "drop after": ("drop", 1.0), "truncated": ("truncate", 0.5), "HTML 200": ("html", 0.5)}
+                  "drop after": ("drop", 1.0), "truncated": ("truncate", 0.5), "HTML 200": ("html", 0.5),
+                  "all mixed": ("503,429,drop,truncate,html", 0.5)}
 
 
 def janitor_table(registry: object, reg: object, rates: list[float], seeds: int) -> list[list[object]]:
@@ -81,9 +82,9 @@ def janitor_table(registry: object, reg: object, rates: list[float], seeds: int)
         for rate in rates:
             runs = faults_met = failed = lost = wrong = leftover = not_converged = tracebacks = 0
             for seed in range(seeds):
-                faults = Faults(rate, kinds=(kind,), seed=seed, after_share=after)
+                faults = Faults(rate, kinds=tuple(kind.split(",")), seed=seed, after_share=after)
                 proxy = RegistryFront(registry.url, faults=faults)  # type: ignore[attr-defined]
-                repo = f"bench/janitor-{kind}-{after:.0f}-{rate:.2f}-{seed}".replace(".", "")
+                repo = f"bench/janitor-{label}-{rate:.2f}-{seed}".replace(".", "").replace(" ", "-")
                 try:
                     run = janitor_under_faults(reg, registry.host, proxy.host, repo, cli)  # type: ignore[arg-type,attr-defined]
                 finally:
