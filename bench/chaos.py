@@ -84,7 +84,7 @@ def janitor_table(registry: object, reg: object, rates: list[float], seeds: int)
             for seed in range(seeds):
                 faults = Faults(rate, kinds=tuple(kind.split(",")), seed=seed, after_share=after)
                 proxy = RegistryFront(registry.url, faults=faults)  # type: ignore[attr-defined]
-                repo = f"bench/janitor-{label}-{rate:.2f}-{seed}".replace(".", "").replace(" ", "-")
+                repo = f"bench/janitor-{label}-{rate:.2f}-{seed}".replace(".", "").replace(" ", "-").lower()
                 try:
                     run = janitor_under_faults(reg, registry.host, proxy.host, repo, cli)  # type: ignore[arg-type,attr-defined]
                 finally:
