@@ -209,3 +209,20 @@ def test_what_a_faulty_run_leaves_is_never_beyond_the_steady_state_shortcut(reg,
     assert clean.code == 0, clean.err
     assert listed_state(reg, repo) == tags
     assert json.loads(clean.out)["repositories"][0]["kept"]["pipeline-3"] == "young"
+
+
+def test_a_dangling_tag_found_by_the_in_use_reads_is_removed_once_and_not_also_kept(reg, registry, cli):
+    """pipeline-5 (young, dated by its number) is only read when rule 7 reads the kept tags' stamps (FREE would
+    go): it has no manifest. One decision for it: removed as dangling."""
+    repo = "jfault/dangling-young"
+    push_image(reg, repo, FREE, created=ago(40))
+    tags = pipeline_series(reg, repo, {1: 20, 2: 3, 3: 2, 4: 1.5, 5: 1})
+    make_dangling(registry, repo, "pipeline-5", tags["pipeline-5"])
+
+    result = cli("janitor", f"{registry.host}/{repo}", "--max-age", "7d", "--json")
+
+    assert result.code == 0, result.err
+    report = json.loads(result.out)["repositories"][0]
+    assert set(report["removed"]) == {"pipeline-1", "pipeline-5", FREE}
+    assert "pipeline-5" not in report["kept"]
+    assert listed_state(reg, repo) == {t: tags[t] for t in ("pipeline-2", "pipeline-3", "pipeline-4")}

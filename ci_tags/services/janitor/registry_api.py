@@ -80,10 +80,11 @@ class RegistryTags:
         # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
         leftovers = [t for t, m in self.inv.manifests.items() if is_placeholder(m)]
         self.placeholders = {t: self.inv.manifests.pop(t) for t in leftovers}
-        self.tags = [t for t in tags if t not in self.placeholders]
         unreadable = {i.tag: i.unread for i in infos if i.unread}
-        return Dated([i for i in infos if i.tag not in self.placeholders], unreadable, leftovers,
-                     self._dangling(missing, unreadable))
+        dangling = self._dangling(missing, unreadable)  # also a tag dated by its number before it was read
+        skip = {*self.placeholders, *dangling}
+        self.tags = [t for t in tags if t not in skip]
+        return Dated([i for i in infos if i.tag not in skip], unreadable, leftovers, dangling)
 
     def _dangling(self, missing: list[str], unreadable: dict[str, str]) -> list[str]:
         """Of the tags read without a manifest, those still listed: dangling (an interrupted removal left the tag
