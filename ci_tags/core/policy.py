@@ -11,12 +11,14 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
  4.   foreign       not a content or pipeline tag of ci-tags; tags ci-tags does not own are never removed: kept
  5.   current       a content tag of this checkout (any image x arch) or of a ``--keep-current-of`` ref (every
                     content tag when such a ref could not be read): kept
- 6.   age-unknown   no trustworthy time (or a time without a time zone): kept, since its age cannot be shown
+ 6.   age-unknown   no trustworthy time (or a time without a time zone), its manifest could not be read, or a
+                    pipeline tag numbered after one that could not be read: kept, since its age cannot be shown
  7.   in-use        a content tag that a kept tag's stamp names (its content tag, or its target image's digest),
                     e.g. the content tag ``latest`` was published from; and every content tag while a kept tag
                     that may carry a stamp (any but a content tag) could not be read, since it might name it: kept
  8.   keep-last     among the ``--keep-last`` N newest tags of its kind that rules 1-7 left to age: kept
- 9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew): kept
+ 9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew), or a pipeline
+                    tag numbered after such a tag of its series (tagged after it, whatever its own stamp): kept
 10.   expired       tagged strictly more than ``--max-age`` ago: **deleted**
 ====  ============  ===============================================================================================
 
