@@ -172,7 +172,7 @@ KEEP_LAST = [
     (2, [pipe(n, 10 + n) for n in range(5)], {"pipeline-0", "pipeline-1"}),
     (2, [pipe(n, 10 + n) for n in range(3)] + [content(c, 20 + i) for i, c in enumerate("123")],
      {"pipeline-0", "pipeline-1", f"hash-{'1' * 64}", f"hash-{'2' * 64}"}),  # per kind
-    (2, [pipe(1, 1), pipe(2, 2), pipe(3, 10), pipe(4, 11)], {"pipeline-1", "pipeline-2"}),  # the newest, even young
+    (2, [pipe(4, 1), pipe(3, 2), pipe(2, 10), pipe(1, 11)], {"pipeline-4", "pipeline-3"}),  # the newest, even young
     (5, [pipe(n, 10 + n) for n in range(3)], {"pipeline-0", "pipeline-1", "pipeline-2"}),  # fewer than N
     (0, [pipe(n, 10 + n) for n in range(3)], set()),
     # tags kept for another reason do not use up places: current (newest), unknown age, keep-regex
@@ -310,6 +310,20 @@ def oracle_deletions(infos: list[TagInfo], policy: Policy) -> tuple[set[str], di
         if not kept:
             assert i.time is not None
             candidates["pipeline" if i.tag.startswith("pipeline-") else "content"].append((i.time, i.tag))
+    # a pipeline tag numbered after a young one of its series is dated by it (rule 9 over pipeline numbers)
+    series: dict[str, list[tuple[int, str, datetime]]] = {}
+    for when, tag in candidates["pipeline"]:
+        name, _, number = tag.removeprefix("pipeline-").rpartition("-")
+        series.setdefault(name, []).append((int(number), tag, when))
+    candidates["pipeline"] = []
+    for found in series.values():
+        young: datetime | None = None
+        for _, tag, when in sorted(found, key=lambda x: (x[0], x[1])):
+            if young is not None and when < young:
+                when = young
+            elif young is None and NOW - when <= policy.max_age:
+                young = when
+            candidates["pipeline"].append((when, tag))
     saved = {kind: {t for _, t in sorted(c, reverse=True)[: policy.keep_last]} for kind, c in candidates.items()}
     doomed = {t for c in candidates.values() for when, t in c if NOW - when > policy.max_age}
     return doomed - saved["pipeline"] - saved["content"], saved

@@ -12,16 +12,24 @@ templates (:func:`template_regex`). The first rule that applies decides; its cod
  4.   foreign       not a content or pipeline tag of ci-tags; tags ci-tags does not own are never removed: kept
  5.   current       a content tag of this checkout (any image x arch) or of a ``--keep-current-of`` ref (every
                     content tag when such a ref could not be read): kept
- 6.   age-unknown   no trustworthy time (or a time without a time zone): kept, since its age cannot be shown
+ 6.   age-unknown   no trustworthy time (or a time without a time zone), its manifest could not be read, or a
+                    pipeline tag numbered after one that could not be read: kept, since its age cannot be shown
  7.   in-use        a content tag that a kept tag's stamp names (its content tag, or its target image's digest),
-                    e.g. the content tag ``latest`` was published from: kept
+                    e.g. the content tag ``latest`` was published from; and every content tag while a kept tag
+                    that may carry a stamp (any but a content tag) could not be read, since it might name it: kept
  8.   keep-last     among the ``--keep-last`` N newest tags of its kind that rules 1-7 left to age: kept
- 9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew): kept
+ 9.   young         tagged at most ``--max-age`` ago (also a time in the future, e.g. clock skew), or a pipeline
+                    tag numbered after such a tag of its series (tagged after it, whatever its own stamp): kept
 10.   expired       tagged strictly more than ``--max-age`` ago: **deleted**
 ====  ============  ===============================================================================================
 
 Rule 7 is why a branch pipeline's janitor never removes what the default branch still uses: main's content tag
 may be a month old and not current on the branch, but ``latest`` (and main's young pipeline tags) point at it.
+
+Decisions are taken on complete reads only: a tag whose manifest could not be read (``TagInfo.unread``) has no
+age, so it is kept (rule 6), and what its stamp would have protected is kept with it (rule 7). A listed tag whose
+manifest is gone (``dangling``) and a tag left on an untag placeholder are no images anybody can pull: the janitor
+finishes their removal without a rule, whatever their age (reasons ``dangling`` and ``placeholder``).
 
 Boundary: "older than --max-age" means strictly older; a tag exactly ``max_age`` old is kept (``young``).
 keep-last counts tags, not builds (a multi-arch build has a tag per arch plus its index), and only those that
@@ -38,11 +46,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Final, Literal
 
 from ci_tags.core.arches import ARCHES
+from ci_tags.core.pipeline_numbers import by_number
+from ci_tags.core.pipeline_numbers import pipeline_series as pipeline_series  # re-exported: dating's shortcut
 from ci_tags.core.reference import validate_tag
 from ci_tags.core.times import format_duration
 from ci_tags.errors import BadInput
@@ -56,9 +66,10 @@ INTENT: Final = "intent"  # ``ci-tags-intent-<pipeline id>``: a publisher's reco
 KINDS: tuple[TemplateKind, ...] = (CONTENT, PIPELINE)
 
 # The rule that decided, in the order the rules apply (the module docstring's table)
-# (and "placeholder": no rule, the janitor finishing a removal an interrupted run left on an untag placeholder)
+# (and "placeholder": no rule, the janitor finishing a removal an interrupted run left on an untag placeholder;
+# "dangling": no rule, a listed tag whose manifest is gone, left by an interrupted removal)
 Reason = Literal["protected", "keep-regex", "signature", "foreign", "current", "age-unknown", "in-use", "keep-last",
-                 "young", "expired", "placeholder"]
+                 "young", "expired", "placeholder", "dangling"]
 PROTECTED: Final = "protected"
 KEEP_REGEX: Final = "keep-regex"
 SIGNATURE: Final = "signature"
@@ -70,6 +81,7 @@ KEEP_LAST: Final = "keep-last"
 YOUNG: Final = "young"
 EXPIRED: Final = "expired"
 LEFTOVER: Final = "placeholder"
+DANGLING: Final = "dangling"
 REASONS: tuple[Reason, ...] = (PROTECTED, KEEP_REGEX, SIGNATURE, FOREIGN, CURRENT, AGE_UNKNOWN, IN_USE, KEEP_LAST,
                                YOUNG, EXPIRED)
 ORDER_SOURCE = "order:"  # time_source prefix of a pipeline tag dated by its number: "order:<older tag read>"
@@ -145,6 +157,7 @@ class TagInfo:
     # ORDER_SOURCE + an older pipeline tag of the same series whose stamp was read: a pipeline tag with a later
     # number was tagged later, so ``time`` (that older tag's) is an upper bound of its age
     refers_to: frozenset[str] = frozenset()  # what its ci-tags stamp names: a content tag and the target's digest
+    unread: str = ""  # why its manifest (its stamp, or its image's config) could not be read; "" when it was
 
 
 @dataclass(frozen=True)
@@ -218,6 +231,8 @@ def _kept_at_any_age(info: TagInfo, kind: Kind | None, policy: Policy) -> tuple[
         return CURRENT, "a content tag of the current checkout"
     if kind == CONTENT and policy.keep_all_content:
         return CURRENT, policy.keep_all_content
+    if info.unread:
+        return AGE_UNKNOWN, f"could not be read: {info.unread}"
     if _known_time(info) is None:
         if info.time is not None:
             return AGE_UNKNOWN, f"its time ({info.time_source}) has no time zone"
@@ -281,19 +296,38 @@ def decide(tags: Iterable[TagInfo], policy: Policy, now: datetime) -> list[Decis
         else:
             assert kind is not None and time is not None  # else "foreign" or "age-unknown" kept it
             aging[kind].append((time, info))
-    _decide_by_age(aging[PIPELINE], PIPELINE, policy, now, decisions)
+    # rule 9 over pipeline numbers: a tag numbered after a young (or unread) one is dated by it
+    by_order, after_unread = by_number({i.tag: t for t, i in aging[PIPELINE]}, {i.tag for i in infos if i.unread},
+                                       policy, now)
+    pipelines = []
+    for time, info in aging[PIPELINE]:
+        if info.tag in after_unread:
+            decisions[info.tag] = Decision(info.tag, False, AGE_UNKNOWN, f"numbered after {after_unread[info.tag]},"
+                                           " which could not be read (it may be young)", PIPELINE)
+        elif info.tag in by_order:
+            when, young = by_order[info.tag]
+            pipelines.append((when, replace(info, time=when, time_source=ORDER_SOURCE + young)))
+        else:
+            pipelines.append((time, info))
+    _decide_by_age(pipelines, PIPELINE, policy, now, decisions)
     _decide_by_age(aging[INTENT], INTENT, policy, now, decisions)
     # what the kept tags' stamps name -> the tag that names it (for the detail)
     named: dict[str, str] = {}
+    unread: TagInfo | None = None  # a kept tag whose stamp could not be read: it might name any content tag
     for info in infos:
         if not decisions.get(info.tag, Decision(info.tag, True, EXPIRED)).delete:
             for ref in sorted(info.refers_to):
                 named.setdefault(ref, info.tag)
+            if info.unread and unread is None and kind_of(info.tag, policy) != CONTENT:
+                unread = info
     still_aging = []
     for time, info in aging[CONTENT]:
         by = _in_use(info, policy, named)
         if by is not None:
             decisions[info.tag] = Decision(info.tag, False, IN_USE, f"{by} points at it", CONTENT)
+        elif unread is not None:
+            decisions[info.tag] = Decision(info.tag, False, IN_USE, f"{unread.tag} could not be read, so might point "
+                                           f"at it ({unread.unread})", CONTENT)
         else:
             still_aging.append((time, info))
     _decide_by_age(still_aging, CONTENT, policy, now, decisions)
@@ -357,17 +391,3 @@ class Summary:
             else:
                 summary.kept[d.reason] += 1
         return summary
-
-
-def pipeline_series(tags: Iterable[str], policy: Policy) -> list[list[str]]:
-    """The pipeline tags among ``tags`` in series, each oldest first: pipeline numbers grow with time (GitLab's
-    CI_PIPELINE_IID per project; Jenkins' BUILD_NUMBER per branch, ``<slug>-<number>``), so a tag's number
-    orders it by age within its series without reading its stamp."""
-    series: dict[str, list[tuple[int, str]]] = {}
-    for tag in tags:
-        match = policy.pipeline.fullmatch(tag)
-        if match is None or policy.content.fullmatch(tag):
-            continue
-        name, _, number = match["pipeline_id"].rpartition("-")
-        series.setdefault(name, []).append((int(number), tag))
-    return [[tag for _, tag in sorted(found)] for _, found in sorted(series.items())]

@@ -22,6 +22,7 @@ class Inventory:
     manifests: dict[str, Manifest] = field(default_factory=dict)  # tag -> manifest
     errors: dict[str, CiTagsError] = field(default_factory=dict)  # tag -> why it could not be read
     created: dict[str, datetime | None] = field(default_factory=dict)  # image digest -> config 'created'
+    config_errors: dict[str, str] = field(default_factory=dict)  # image digest -> why its config could not be read
 
     def referenced_by_index(self, keep: Iterable[str]) -> set[str]:
         """Digests that the indexes under the ``keep`` tags point at: never delete these by digest."""
@@ -82,3 +83,5 @@ def image_created(registry: Registry, inv: Inventory, tags: Iterable[str], concu
 
     for manifest, when, err in run_all(one, list(wanted.values()), concurrency):
         inv.created[manifest.digest] = None if err else when  # run_all has returned: one thread writes
+        if err is not None and not isinstance(err, NotFound):  # a fault, not an image without its config
+            inv.config_errors[manifest.digest] = str(err)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ci_tags.oci.client import Registry
 from tests.support.images import push_image
-from tests.support.scenes import janitor_scene, one_image_config, stamp_at, state, target_of
+from tests.support.scenes import is_placeholder, janitor_scene, one_image_config, stamp_at, state, target_of
 
 # run(argv, env) -> (exit code, stdout, stderr)
 Run = Callable[[list[str], dict[str, str]], tuple[int, str, str]]
@@ -165,3 +165,130 @@ def run_scenario(name: str, reg: Registry, direct: str, proxy: str, work: Path, 
     late = [f"{name} clean re-run ({code2}, {err2.strip()}): {p}" for p in scenario.converged(code2, out2)]
     tally.not_converged += bool(late)
     return problems + late
+
+
+# -- the janitor on a large repository under one kind of fault (bench/chaos.py --janitor, tests/test_janitor_faults.py)
+
+CONTENT_OLD_DAYS = 40
+PIPELINE_TAGS, EXPIRED_PIPELINE_TAGS = 244, 190
+
+
+@dataclass
+class LargeJanitorScene:
+    """A repository of 283 tags, 200 to remove: 190 expired pipeline tags and 10 expired content tags nobody
+    names; kept: 54 young pipeline tags, 5 young content tags, 20 old content tags kept in use (19 each named by
+    one young pipeline tag's stamp only, 1 by latest's), latest, a foreign tag sharing a doomed content tag's
+    image, a signature tag and a foreign copy of a doomed pipeline stamp."""
+
+    repo: str
+    keep: dict[str, str]  # tag -> the digest it must keep
+    remove: set[str]
+    in_use: dict[str, str]  # old content tag kept in use -> the one tag whose stamp names it
+
+    @property
+    def all(self) -> set[str]:
+        return set(self.keep) | self.remove
+
+
+def _content_tag(n: int) -> str:
+    return f"hash-{n:064x}"
+
+
+def janitor_repository(reg: Registry, repo: str) -> LargeJanitorScene:
+    """Build :class:`LargeJanitorScene` on the real registry (by 8 threads)."""
+    from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
+    from tests.support.images import in_parallel
+    from tests.support.scenes import ago
+
+    young = [(_content_tag(n), 2.0) for n in range(5)]
+    in_use = [(_content_tag(n), float(CONTENT_OLD_DAYS)) for n in range(5, 25)]
+    old = [(_content_tag(n), float(CONTENT_OLD_DAYS)) for n in range(25, 35)]
+    images = dict(zip([t for t, _ in young + in_use + old],
+                      in_parallel(lambda td: push_image(reg, repo, td[0], created=ago(td[1]), layer_size=64).manifest,
+                                  young + in_use + old), strict=True))
+    keep = {t: images[t].digest for t, _ in young + in_use}
+    remove = {t for t, _ in old}
+    # pipeline numbers grow with time: 1..190 are 30 to 8 days old, 191..244 are 6.9 days to 2 hours old
+    named_by = {192 + 2 * i: t for i, (t, _) in enumerate(in_use[:-1])}  # 192, 194, ..., 228
+    plan = []
+    for n in range(1, PIPELINE_TAGS + 1):
+        if n <= EXPIRED_PIPELINE_TAGS:
+            days, content = 30 - 22 * (n - 1) / EXPIRED_PIPELINE_TAGS, old[n % len(old)][0]
+        else:
+            days = 6.9 - 6.8 * (n - EXPIRED_PIPELINE_TAGS - 1) / (PIPELINE_TAGS - EXPIRED_PIPELINE_TAGS - 1)
+            content = named_by.get(n, young[n % len(young)][0])
+        plan.append((f"pipeline-{n}", days, content))
+
+    def stamp(item: tuple[str, float, str]) -> str:
+        tag, days, content = item
+        index = stamped_index(images[content], {"os": "linux", "architecture": "amd64"},
+                              {ANNOTATION_CREATED: ago(days), ANNOTATION_KIND: "pipeline",
+                               ANNOTATION_CONTENT_TAG: content, "dev.ci-tags.pipeline": tag.split("-")[1]})
+        reg.put_manifest(repo, tag, index)
+        return index.digest
+
+    for (tag, days, _), digest in zip(plan, in_parallel(stamp, plan), strict=True):
+        if days > 7:
+            remove.add(tag)
+        else:
+            keep[tag] = digest
+    publish = stamped_index(images[in_use[-1][0]], {"os": "linux", "architecture": "amd64"},
+                            {ANNOTATION_CREATED: ago(20), ANNOTATION_KIND: "publish",
+                             ANNOTATION_CONTENT_TAG: in_use[-1][0]})
+    reg.put_manifest(repo, "latest", publish)
+    keep["latest"] = publish.digest
+    reg.put_manifest(repo, "v1.0", images[old[0][0]])  # foreign, on a doomed content tag's image
+    keep["v1.0"] = images[old[0][0]].digest
+    reg.put_manifest(repo, f"sha256-{'a' * 64}.sig", images[young[0][0]])
+    keep[f"sha256-{'a' * 64}.sig"] = images[young[0][0]].digest
+    copied = reg.get_manifest(repo, "pipeline-7")  # a foreign copy of a doomed pipeline stamp
+    reg.put_manifest(repo, "foreign-copy", copied)
+    keep["foreign-copy"] = copied.digest
+    return LargeJanitorScene(repo, keep, remove, {**{t: f"pipeline-{n}" for n, t in named_by.items()},
+                                                  in_use[-1][0]: "latest"})
+
+
+@dataclass
+class JanitorFaultRun:
+    """A faulty janitor run over :class:`LargeJanitorScene` and its clean re-run, as the registry shows them."""
+
+    code: int  # the faulty run's exit code
+    clean_code: int
+    lost: list[str]  # kept tags lost or changed after the faulty run
+    wrong: list[str]  # tags to remove in a state they must not be in (a placeholder after a run that exited 0)
+    leftover: list[str]  # after the clean re-run: tags to remove still there (whole, on a placeholder, dangling)
+    not_converged: bool  # after the clean re-run: the repository is not exactly the kept tags
+    traceback: bool
+    err: str = ""
+
+
+def listed_state(reg: Registry, repo: str) -> dict[str, str]:
+    """tag -> digest, 'placeholder', or 'dangling' (listed, but the manifest is gone), read directly."""
+    found = {}
+    for tag in reg.tags(repo):
+        digest = reg.head_manifest(repo, tag)
+        if digest is None:
+            found[tag] = "dangling"
+        else:
+            found[tag] = "placeholder" if is_placeholder(reg.get_manifest(repo, tag)) else digest
+    return found
+
+
+def janitor_under_faults(reg: Registry, direct: str, proxy: str, repo: str, run: Run,
+                         scene: LargeJanitorScene | None = None) -> JanitorFaultRun:
+    """``janitor --max-age 7d`` through ``proxy`` (its faults set by the caller), then straight to the registry."""
+    scene = scene or janitor_repository(reg, repo)
+    before = listed_state(reg, repo)
+    code, _, err = run(["janitor", f"{proxy}/{repo}", "--max-age", "7d"], {})
+    now = listed_state(reg, repo)
+    lost = sorted(t for t, d in scene.keep.items() if now.get(t) != d)
+    wrong = sorted(t for t in scene.remove
+                   if now.get(t) is not None and (code == 0 or now[t] not in ("placeholder", "dangling", before[t])))
+    wrong += sorted(t for t in set(now) - scene.all)
+    code2, _, err2 = run(["janitor", f"{direct}/{repo}", "--max-age", "7d"], {})
+    after = listed_state(reg, repo)
+    leftover = sorted(f"{t} ({after[t] if after[t] in ('placeholder', 'dangling') else 'whole'})"
+                      for t in scene.remove if t in after)
+    traceback = any("Traceback" in e or "internal error" in e for e in (err, err2))
+    return JanitorFaultRun(code, code2, lost, wrong, leftover, after != scene.keep, traceback, err + err2)
+

@@ -77,6 +77,11 @@ def _outcome(out: Output, name: str, outcome: Outcome, dry_run: bool) -> None:
         few = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
         out.warn(f"{name}: {len(tags)} tag(s) not removed ({few}): {cause}" if len(tags) > 1
                  else f"{name}:{tags[0]}: {outcome.failed[tags[0]]}")
+    if outcome.unreadable:
+        tags = sorted(outcome.unreadable)
+        few = ", ".join(tags[:3]) + (f" and {len(tags) - 3} more" if len(tags) > 3 else "")
+        out.warn(f"{name}: partial: {len(tags)} tag(s) could not be read ({few}): kept, with every tag they might "
+                 f"protect; {outcome.unreadable[tags[0]]}")
     for tag in outcome.restored:
         out.warn(f"{name}:{tag} vanished with a removed tag and was put back")
     for tag in outcome.vanished:

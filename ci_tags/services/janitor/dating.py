@@ -79,18 +79,21 @@ class Dating:
         self.registry, self.inv, self.tags, self.policy, self.now = registry, inv, tags, policy, now
         self.concurrency = concurrency
         self.estimated: dict[str, str] = {}  # pipeline tag -> the older tag whose stamp dates it
+        self.missing: list[str] = []  # listed, but no manifest: removed since the listing, or dangling
 
     def read(self, tags: Iterable[str]) -> None:
         """GET the manifests of ``tags`` not read yet (a tag removed since the listing is simply absent)."""
-        wanted = [t for t in dict.fromkeys(tags) if t not in self.inv.manifests and t not in self.inv.errors]
+        wanted = [t for t in dict.fromkeys(tags)
+                  if t not in self.inv.manifests and t not in self.inv.errors and t not in self.missing]
         if wanted:
             found = take_inventory(self.registry, self.inv.repository, self.concurrency, wanted,
                                    actions=("pull",))
             self.inv.manifests.update(found.manifests)
             self.inv.errors.update(found.errors)
-            for tag in wanted:  # gone since the listing: nothing to decide
+            for tag in wanted:  # gone since the listing, or dangling (registry_api.py): nothing to decide
                 if tag not in found.manifests and tag not in found.errors:
                     self.tags.remove(tag)
+                    self.missing.append(tag)
 
     def _young(self, tag: str) -> bool | None:
         self.read([tag])
@@ -127,13 +130,18 @@ class Dating:
             manifest = self.inv.manifests.get(tag)
             refs = references(self.inv, tag)
             stamped = self.inv.stamp_time(tag)
-            if manifest is None and tag in self.estimated:
+            if manifest is None and tag in self.inv.errors:  # kept, and what its stamp might name (policy)
+                infos.append(TagInfo(tag, None, None, "unknown", unread=str(self.inv.errors[tag])))
+            elif manifest is None and tag in self.estimated:
                 older = self.estimated[tag]
                 infos.append(TagInfo(tag, None, self.inv.stamp_time(older), ORDER_SOURCE + older))
             elif manifest is None:
                 infos.append(TagInfo(tag, None, None, "unknown"))
             elif stamped is not None:
                 infos.append(TagInfo(tag, manifest.digest, stamped, "stamp", refs))
+            elif manifest.digest in self.inv.config_errors:
+                infos.append(TagInfo(tag, manifest.digest, None, "unknown", unread=self.inv.config_errors[
+                    manifest.digest]))
             elif kind_of(tag, self.policy) == CONTENT and self.inv.created.get(manifest.digest):
                 infos.append(TagInfo(tag, manifest.digest, self.inv.created[manifest.digest], "image-created"))
             else:
@@ -150,7 +158,8 @@ def name_references(inv: Inventory, infos: list[TagInfo], policy: Policy, now: d
                     read: Callable[[list[str]], None]) -> list[TagInfo]:
     """``infos`` with what kept tags' stamps name, read (into ``inv`` by ``read``) only while a content tag would
     otherwise be removed: the publish tags first, then the kept pipeline tags. A publish tag also names the
-    image it holds, stamped or not (its digest, where a service's tag list gives it, needs no read)."""
+    image it holds, stamped or not (its digest, where a service's tag list gives it, needs no read). A stamp that
+    could not be read (in ``inv.errors``) marks its tag ``unread``: the policy then keeps what it might name."""
     for wave in ("listed", "publish", "pipeline"):
         decided = decide(infos, policy, now)
         if not any(d.delete and d.kind == CONTENT for d in decided):
@@ -165,16 +174,20 @@ def name_references(inv: Inventory, infos: list[TagInfo], policy: Policy, now: d
             manifest = inv.manifests.get(info.tag)
             if info.tag in policy.protected:
                 refs |= {d for d in (info.digest, manifest.digest if manifest else None) if d}
+            if info.tag in inv.errors and not info.unread:
+                info = replace(info, unread=str(inv.errors[info.tag]))
             named.append(replace(info, refers_to=info.refers_to | refs) if refs else info)
         infos = named
     return infos
 
 
 def date_repository(registry: Registry, repository: str, tags: list[str], policy: Policy, now: datetime,
-                    concurrency: int) -> tuple[Inventory, list[TagInfo]]:
-    """Every tag of ``tags`` dated as the module docstring says; the inventory holds the manifests read."""
+                    concurrency: int) -> tuple[Inventory, list[TagInfo], list[str]]:
+    """Every tag of ``tags`` dated as the module docstring says; the inventory holds the manifests read; and the
+    tags read that have no manifest (removed since the listing, or dangling)."""
     dating = Dating(registry, Inventory(repository), list(tags), policy, now, concurrency)
-    return dating.inv, dating.settle()
+    infos = dating.settle()
+    return dating.inv, infos, dating.missing
 
 
 def complete(registry: Registry, inv: Inventory, tags: list[str], concurrency: int) -> None:

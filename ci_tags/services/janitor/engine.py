@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ci_tags.concurrency import run_all
-from ci_tags.core.policy import LEFTOVER, Decision, TagInfo
+from ci_tags.core.policy import DANGLING, LEFTOVER, Decision, TagInfo
 from ci_tags.errors import CiTagsError, NotFound
 
 LISTING = "(tag listing)"  # key in Outcome.failed when a listing itself failed; never a valid tag
 PLACEHOLDER_DETAIL = "left on an untag placeholder by an interrupted removal"
+DANGLING_DETAIL = "listed, but its manifest is gone (an interrupted removal): nobody can pull it"
 
 
 @dataclass
@@ -34,15 +35,22 @@ class Outcome:
     moved: list[str] = field(default_factory=list)  # doomed tags someone re-tagged since the inventory: left
     not_started: list[str] = field(default_factory=list)  # doomed tags left alone after a stop (SIGTERM/SIGINT)
 
+    @property
+    def partial(self) -> bool:
+        """Decided on incomplete reads: what could not be read was kept, with all it might protect."""
+        return bool(self.unreadable)
+
 
 @dataclass
 class Dated:
-    """A repository's tags as a source found them: dated tags to decide, the tags whose manifest could not be
-    read (kept), and tags left on untag placeholders by an interrupted removal (finished, never decided)."""
+    """A repository's tags as a source found them: dated tags to decide, the tags whose manifest (or stamp, or
+    image config) could not be read (kept, the run partial), and tags left by an interrupted removal on untag
+    placeholders or dangling (listed without a manifest): finished, never decided."""
 
     infos: list[TagInfo] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
     leftovers: list[str] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
 
 
 class Tags(Protocol):
@@ -55,7 +63,8 @@ class Tags(Protocol):
         ...
 
     def finish(self, leftovers: list[str], outcome: Outcome) -> None:
-        """Finish the interrupted removals of ``leftovers``, recording each as removed or failed."""
+        """Finish the interrupted removals of ``leftovers`` (placeholders, dangling tags), recording each as
+        removed, failed or moved."""
         ...
 
     def remover(self, outcome: Outcome) -> Callable[[Decision], bool]:
@@ -112,12 +121,12 @@ def clean(
         dated = Dated()
     decisions = decide(dated.infos)
     outcome = Outcome(tags.name, decisions, unreadable=dated.unreadable)
-    if dated.leftovers:
-        outcome.decisions = sorted(
-            [*decisions, *(Decision(t, True, LEFTOVER, PLACEHOLDER_DETAIL, None) for t in dated.leftovers)],
-            key=lambda d: d.tag)
+    finishing = [*(Decision(t, True, LEFTOVER, PLACEHOLDER_DETAIL, None) for t in dated.leftovers),
+                 *(Decision(t, True, DANGLING, DANGLING_DETAIL, None) for t in dated.dangling)]
+    if finishing:
+        outcome.decisions = sorted([*decisions, *finishing], key=lambda d: d.tag)
         if not dry_run:
-            tags.finish(dated.leftovers, outcome)
+            tags.finish([d.tag for d in finishing], outcome)
     doomed = [d for d in decisions if d.delete]
     if dry_run or not doomed:
         return outcome

@@ -90,6 +90,10 @@ def expire_graphs(registry: Registry, untagger: Untagger, inv: Inventory, tags: 
     if not removed and not deleted:
         return None
     complete(registry, inv, tags, concurrency)
+    unread = sorted(t for t in inv.errors if t not in removed)
+    if unread:  # fail safe: a tag that could not be read may hold any digest; graphs wait for a complete read
+        return GraphOutcome(Expiry(), failed={GRAPH_PHASE: f"every graph kept: {len(unread)} tags could not be read "
+                                              f"({', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''})"})
     view = _view(inv)
     api: dict[str, list[Referrer]] = {}
     queue = sorted(lost_digests(view, removed, deleted))

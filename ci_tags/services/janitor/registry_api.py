@@ -10,7 +10,10 @@ took (a registry whose tag DELETE takes the image along). Afterwards one tag lis
 tag is gone; a kept tag no longer listed was removed by someone else during the run (another janitor, an untag)
 and is reported, never put back: bytes read at the start would undo a publish or retag made meanwhile.
 A tag left on an untag placeholder (an interrupted removal, ci-tags' own annotation) is no image: the janitor
-finishes that removal by deleting the placeholder by its digest.
+finishes that removal by deleting the placeholder by its digest. So with a dangling tag (listed, but its manifest
+is gone: a delete by digest cut short in the registry), once one more listing tells it from a tag removed since:
+a placeholder goes over it and is deleted by its digest. Tags that could not be read are kept (the policy keeps
+what their stamps might name) and make the run partial.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def tag_infos(registry: Registry, inv: Inventory, policy: Policy, concurrency: i
         stamped = inv.stamp_time(tag)
         if stamped is not None:
             infos.append(TagInfo(tag, manifest.digest, stamped, "stamp"))
+        elif tag in content_tags and manifest.digest in inv.config_errors:  # kept: its age could not be read
+            infos.append(TagInfo(tag, manifest.digest, None, "unknown", unread=inv.config_errors[manifest.digest]))
         elif tag in content_tags and inv.created.get(manifest.digest):
             infos.append(TagInfo(tag, manifest.digest, inv.created[manifest.digest], "image-created"))
         else:
@@ -69,26 +74,55 @@ class RegistryTags:
 
     def date(self) -> Dated:
         tags = self.registry.tags(self.repository)
-        self.inv, infos = date_repository(self.registry, self.repository, tags, self.policy, self.now,
-                                          self.concurrency)
+        self.inv, infos, missing = date_repository(self.registry, self.repository, tags, self.policy, self.now,
+                                                   self.concurrency)
         # Leftover placeholders of interrupted removals (among the manifests read) are finished, never dated.
         leftovers = [t for t, m in self.inv.manifests.items() if is_placeholder(m)]
         self.placeholders = {t: self.inv.manifests.pop(t) for t in leftovers}
-        self.tags = [t for t in tags if t not in self.placeholders]
-        return Dated([i for i in infos if i.tag not in self.placeholders],
-                     {t: str(e) for t, e in self.inv.errors.items()}, leftovers)
+        unreadable = {i.tag: i.unread for i in infos if i.unread}
+        dangling = self._dangling(missing, unreadable)  # also a tag dated by its number before it was read
+        skip = {*self.placeholders, *dangling}
+        self.tags = [t for t in tags if t not in skip]
+        return Dated([i for i in infos if i.tag not in skip], unreadable, leftovers, dangling)
+
+    def _dangling(self, missing: list[str], unreadable: dict[str, str]) -> list[str]:
+        """Of the tags read without a manifest, those still listed: dangling (an interrupted removal left the tag
+        without its manifest; nobody can pull it), when the rules would let them age. The others were removed
+        since the listing. One more listing, only when some tag had no manifest."""
+        candidates = [t for t in missing if age_matters(t, self.policy)]
+        if not candidates:
+            return []
+        try:
+            listed = set(self.registry.tags(self.repository))
+        except CiTagsError as exc:  # cannot tell: left for the next run, and the run is partial
+            unreadable.update({t: f"no manifest, and the tags could not be listed again: {exc}" for t in candidates})
+            return []
+        return [t for t in candidates if t in listed]
 
     def finish(self, leftovers: list[str], outcome: Outcome) -> None:
-        """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it)."""
+        """Finish interrupted removals: delete each leftover placeholder by its own digest (unique to it); put a
+        placeholder over each dangling tag still without a manifest, then delete it by its digest."""
         for tag in leftovers:
+            what = "placeholder" if tag in self.placeholders else "dangling tag"
             try:
-                resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
-                if resp.status_code not in (200, 202, 404):
-                    raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
+                done = self._finish_placeholder(tag) if tag in self.placeholders else self._finish_dangling(tag)
             except CiTagsError as exc:
-                outcome.failed[tag] = f"could not finish removing the placeholder: {exc}"
-            else:
-                outcome.removed.append(tag)
+                outcome.failed[tag] = f"could not finish removing the {what}: {exc}"
+                continue
+            (outcome.removed if done else outcome.moved).append(tag)
+
+    def _finish_placeholder(self, tag: str) -> bool:
+        resp = self.registry.delete_manifest(self.repository, self.placeholders[tag].digest)
+        if resp.status_code not in (200, 202, 404):
+            raise RegistryError(f"{self.registry.host} refused to delete the placeholder ({resp.status_code})")
+        return True
+
+    def _finish_dangling(self, tag: str) -> bool:
+        """False when the tag resolves again (tagged since it was read: someone else's now, left as it is)."""
+        if self.registry.head_manifest(self.repository, tag) is not None:
+            return False
+        self.untagger.remove_dangling(tag)
+        return True
 
     def remover(self, outcome: Outcome) -> Callable[[Decision], bool]:
         inv, registry = self.inv, self.registry

@@ -77,6 +77,11 @@ class Cleaned:
         return sum(len(o.failed) for _, o in self.outcomes) + sum(len(g.failed) for g in self.graphs.values())
 
     @property
+    def unread(self) -> int:
+        """Tags that could not be read: the run is partial (they were kept, with all they might protect)."""
+        return sum(len(o.unreadable) for _, o in self.outcomes)
+
+    @property
     def failure(self) -> CiTagsError | None:
         if self.signal is not None:
             return Stopped(self.signal)
@@ -84,13 +89,19 @@ class Cleaned:
         if self.broken and set(self.broken) <= self.refused and not tags:  # a refused token: exit 3, not 1
             return AuthError(f"{len(self.broken)} of {len(self.outcomes)} repositories could not be cleaned: the "
                              f"credentials were refused ({', '.join(self.broken)})")
+        partial = (f"partial run: {self.unread} tags could not be read and were kept, with every tag their stamps "
+                   "might protect" if self.unread else "")
         if self.broken:
             names = ", ".join(self.broken)
             also = f"; {tags} tags could not be removed or checked" if tags else ""
             return OperationFailed(f"{len(self.broken)} of {len(self.outcomes)} repositories could not be "
-                                   f"cleaned ({names}){also}; a re-run retries them")
+                                   f"cleaned ({names}){also}{'; ' + partial if partial else ''}; a re-run retries "
+                                   "them")
         if tags:
-            return OperationFailed(f"{tags} tags could not be removed or checked; a re-run retries them")
+            return OperationFailed(f"{tags} tags could not be removed or checked{'; ' + partial if partial else ''}; "
+                                   "a re-run retries them")
+        if partial:
+            return OperationFailed(f"{partial}; a re-run decides them")
         if self.missing:
             return NotFound(f"no such repository: {', '.join(self.missing)}",
                             hint="a repository is created by its first push; check the name")
@@ -108,11 +119,12 @@ class Cleaned:
             "unreadable": outcome.unreadable,
             "not_started": outcome.not_started,
             "graph": self.graphs[name].document(self.dry_run) if name in self.graphs else None,
+            "partial": outcome.partial,
         } for name, outcome in self.outcomes]
         graph_removed = sum(len(g.document(self.dry_run)["removed"]) for g in self.graphs.values())
-        return {"dry_run": self.dry_run, "repositories": report,
+        return {"dry_run": self.dry_run, "repositories": report, "partial": self.unread > 0,
                 "counts": {"removed": sum(len(r["removed"]) for r in report), "failed": self.failures,
-                           "graph_removed": graph_removed}}
+                           "graph_removed": graph_removed, "unreadable": self.unread}}
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from ci_tags.backends import Capability, has
@@ -114,7 +115,7 @@ def _registry_times(
     """Stamps and image creation times read through the registry API for ``tags``; and the unreadable ones."""
     inv = take_inventory(registry, path, concurrency, tags, actions=("pull",))  # a tag removed since: absent
     dated = {i.tag: i for i in tag_infos(registry, inv, policy, concurrency)}
-    return dated, {t: str(e) for t, e in inv.errors.items()}
+    return dated, {**{t: str(e) for t, e in inv.errors.items()}, **{t: i.unread for t, i in dated.items() if i.unread}}
 
 
 class ServiceTags:
@@ -147,6 +148,8 @@ class ServiceTags:
             dated, unreadable = _registry_times(reg, path, undated, policy, concurrency)
             for tag, info in dated.items():
                 infos[tag] = TagInfo(tag, infos[tag].digest or info.digest, info.time, info.time_source)
+            for tag, why in unreadable.items():  # kept, and what its stamp might name (the policy's rule 7)
+                infos[tag] = replace(infos[tag], unread=why)
         # Rule in-use: a publish tag keeps the image its listed digest names; where a content tag would still go,
         # the stamps of the publish tags (then of the kept pipeline tags) say which content tag they stand for,
         # read through the registry API where the backend allows it (not on Docker Hub, where a manifest GET is a
@@ -159,6 +162,7 @@ class ServiceTags:
             reg, path = self.registry()
             found = take_inventory(reg, path, concurrency, tags, actions=("pull",))
             stamps.manifests.update(found.manifests)
+            stamps.errors.update(found.errors)
             unreadable.update({t: str(e) for t, e in found.errors.items()})
 
         listed = sorted(infos.values(), key=lambda i: i.tag)
