@@ -200,13 +200,17 @@ class Untagger:
         lost = sorted(t for t, d in siblings.items() if reg.head_manifest(repo, t, self.scopes) is None)
         if not lost:
             return ()
-        restorable = [t for t in lost if original is not None and siblings[t] == original.digest]
-        if original is not None:
-            # The registry's tag deletion took the manifest: never trust it again in this run.
-            reg.tag_delete_refused = True
-            for t in restorable:
-                reg.put_manifest(repo, t, original, self.scopes)
-        still_lost = [t for t in lost if reg.head_manifest(repo, t, self.scopes) is None]
+        # Ours to put back only if our tag DELETE took the manifest itself (the registry deleted by digest): while
+        # the manifest still resolves, a sibling that went was removed by someone else, and stays removed.
+        took_manifest = original is not None and reg.head_manifest(repo, original.digest, self.scopes) is None
+        if not took_manifest:
+            return ()
+        assert original is not None
+        restorable = [t for t in lost if siblings[t] == original.digest]
+        reg.tag_delete_refused = True  # the registry's tag deletion took the manifest: never trust it again
+        for t in restorable:
+            reg.put_manifest(repo, t, original, self.scopes)
+        still_lost = [t for t in restorable if reg.head_manifest(repo, t, self.scopes) is None]
         if still_lost:
             raise RegistryError(f"tags {', '.join(still_lost)} of {repo} no longer resolve to their digests")
         return tuple(restorable)
