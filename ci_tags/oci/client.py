@@ -264,11 +264,11 @@ class Registry:
             params = None  # the next link carries its own query
         return items
 
-    def tags(self, repository: str) -> list[str]:
-        """Every tag of a repository, following ``Link`` pagination (also when the registry ignores ``n``)."""
-        return self._paged(
-            f"/v2/{repository}/tags/list", "tags", [scope(repository, "pull")], f"repository {repository}"
-        )
+    def tags(self, repository: str, scopes: Sequence[str] | None = None) -> list[str]:
+        """Every tag of a repository, following ``Link`` pagination (also when the registry ignores ``n``);
+        ``scopes``: those of the work it is part of (one token for a copy), default pull on the repository."""
+        wanted = list(scopes or [scope(repository, "pull")])
+        return self._paged(f"/v2/{repository}/tags/list", "tags", wanted, f"repository {repository}")
 
     def catalog(self) -> list[str]:
         return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "the catalog")

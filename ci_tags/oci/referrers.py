@@ -121,7 +121,7 @@ def find_graph(registry: Registry, repository: str, manifest: Manifest, scopes: 
     breadth first. ``tags``: the repository's tag list when the caller has it (else read here, once)."""
     scopes = scopes or [scope(repository, "pull")]
     graph = Graph(manifest.digest, [c.digest for c in manifest.children])
-    by_subject = graph_tags(registry.tags(repository) if tags is None else tags)
+    by_subject = graph_tags(registry.tags(repository, scopes) if tags is None else tags)
     queue = [graph.subject, *graph.children]
     seen = set(queue)
     while queue:
