@@ -75,8 +75,11 @@ class Untagger:
             # route deletes nothing but its own placeholder, so it can take no sibling along: a sibling gone
             # then was removed by someone else, and stays removed.)
             restored = self._check_siblings(siblings, original) if siblings else ()
-            if reg.head_manifest(repo, tag, self.scopes) is not None:
+            now = reg.head_manifest(repo, tag, self.scopes)
+            if now == digest:
                 raise RegistryError(f"{reg.host}/{repo}:{tag} still exists after removal")
+            if now is not None:  # made again by someone else right after the DELETE: theirs now, left as it is
+                method = MOVED
         return Removal(repo, tag, digest, method, restored)
 
     def remove_exclusive(self, tag: str, digest: str) -> Removal:
