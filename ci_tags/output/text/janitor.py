@@ -114,15 +114,10 @@ def cleaned(result: Cleaned, out: Output) -> None:
 def graph_lines(result: Cleaned, out: Output) -> None:
     """Each part of a graph removed (or that a dry run would remove) with its reason, each failure, each orphan
     kept."""
+    from ci_tags.output.text.registry import graph_removals
+
     for name, graph in result.graphs.items():
-        done = set(graph.removed)
-        for r in graph.expiry.removals:
-            if result.dry_run:
-                out.line(f"would remove {name}:{r.name} ({r.detail})")
-            elif r.name in done:
-                out.line(f"removed {name}:{r.name} ({r.detail})")
-        for what, why in graph.failed.items():
-            out.warn(f"{name}:{what}: {why}")
+        graph_removals(name, graph, out, dry_run=result.dry_run)
         for kept in graph.expiry.kept[:KEPT_ORPHAN_LINES]:  # a registry full of undated orphans: a few lines
             out.info(f"kept {name}:{kept.tag} ({kept.detail})")
         if len(graph.expiry.kept) > KEPT_ORPHAN_LINES:

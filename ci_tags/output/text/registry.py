@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from ci_tags.oci.referrers_copy import Carried
     from ci_tags.output import Output
     from ci_tags.services.inspect import Inspected
+    from ci_tags.services.janitor.graphs import GraphOutcome
     from ci_tags.services.retag import Retagged
     from ci_tags.services.tags import TagList
     from ci_tags.services.untag import ManifestDeletion, ManifestsDeleted, TagRemoval, Untagged
@@ -103,12 +104,17 @@ def manifest_deletion(deletion: ManifestDeletion, out: Output) -> None:
 def manifests_deleted(result: ManifestsDeleted, out: Output) -> None:
     """Each manifest was shown before its deletion (:func:`manifest_deletion`); then the parts of its graph."""
     for manifest, graph in result.graphs:
-        done = set(graph.removed)
-        name = manifest.split("@", 1)[0]
-        for r in graph.expiry.removals:
-            if result.dry_run:
-                out.line(f"would remove {name}:{r.name} ({r.detail})")
-            elif r.name in done:
-                out.line(f"removed {name}:{r.name} ({r.detail})")
-        for what, why in graph.failed.items():
-            out.warn(f"{name}:{what}: {why}")
+        graph_removals(manifest.split("@", 1)[0], graph, out, dry_run=result.dry_run)
+
+
+def graph_removals(name: str, graph: GraphOutcome, out: Output, *, dry_run: bool) -> None:
+    """The parts of a graph in repository ``name`` removed (or that a dry run would remove) with their reasons,
+    then the parts that could not be removed."""
+    done = set(graph.removed)
+    for r in graph.expiry.removals:
+        if dry_run:
+            out.line(f"would remove {name}:{r.name} ({r.detail})")
+        elif r.name in done:
+            out.line(f"removed {name}:{r.name} ({r.detail})")
+    for what, why in graph.failed.items():
+        out.warn(f"{name}:{what}: {why}")
