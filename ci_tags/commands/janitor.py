@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.commands.options import CONFIG_HELP, BackendOptions, backend_from_options, load_image_set
+from ci_tags.commands.options import BackendOptions, backend_from_options, load_image_set
+from ci_tags.commands.texts import CONFIG_HELP
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, group, positional

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_tags.ci.environment import Pipeline, detect_pipeline
+from ci_tags.commands.texts import CONFIG_HELP
 from ci_tags.context import Context
 from ci_tags.core.hosts import DOCKER_HUB_API_URL
 from ci_tags.flags import flag
@@ -24,8 +25,6 @@ def _kinds() -> Sequence[str]:
     return kinds()
 
 
-CONFIG_HELP = "the image set (default: ci-tags.yml)"
-NO_REFERRERS_HELP = "copy the image alone: not its signatures, attestations, SBOMs and other referrers"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ci_tags.commands.options import NO_REFERRERS_HELP
+from ci_tags.commands.texts import NO_REFERRERS_HELP
 from ci_tags.context import Context
 from ci_tags.flags import flag, positional
 from ci_tags.output.text import Renderer

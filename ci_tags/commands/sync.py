@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_tags.commands.options import NO_REFERRERS_HELP
+from ci_tags.commands.texts import NO_REFERRERS_HELP
 from ci_tags.context import Context
 from ci_tags.errors import BadInput
 from ci_tags.flags import flag, positional
