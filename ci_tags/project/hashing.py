@@ -38,12 +38,33 @@ class HashResult:
     dockerfile: Dockerfile | None = None
 
 
-def read_dockerfile(path: Path, where: str) -> str:
-    """The Dockerfile's text (hashed by its bytes; one that is not UTF-8 is read as Docker reads it)."""
+def read_dockerfile_bytes(path: Path, where: str) -> bytes:
+    """The Dockerfile's bytes (what the hash takes); an unreadable one is bad input."""
     try:
-        return decode_dockerfile(path.read_bytes())
+        return path.read_bytes()
     except OSError as exc:
         raise BadInput(f"{where}: cannot read the Dockerfile: {exc.strerror}") from None
+
+
+def read_dockerfile(path: Path, where: str) -> str:
+    """The Dockerfile's text (hashed by its bytes; one that is not UTF-8 is read as Docker reads it)."""
+    return decode_dockerfile(read_dockerfile_bytes(path, where))
+
+
+@dataclass(frozen=True)
+class ReadDockerfile:
+    """A Dockerfile read once: its bytes and what the parser made of them for one architecture, without
+    ``base_info`` (so valid for the hash only while no base of the set can add ENV or ONBUILD to it)."""
+
+    data: bytes
+    parsed: Dockerfile
+
+
+def read_and_parse(dockerfile_path: Path, build_args: Mapping[str, str], where: str, *, arch: str,
+                   target: str | None) -> ReadDockerfile:
+    data = read_dockerfile_bytes(dockerfile_path, where)
+    return ReadDockerfile(data, parse_dockerfile(decode_dockerfile(data), build_args, where, arch=arch,
+                                                 target=target))
 
 
 _SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:")  # user@host:path, a git remote
@@ -84,18 +105,24 @@ def content_hash(
     bases: Mapping[str, str],
     where: str | None = None,
     base_info: Callable[[str], BaseInfo] | None = None,
+    read: ReadDockerfile | None = None,
 ) -> HashResult:
     """The content hash of one image for one architecture.
 
     ``bases`` maps every external image the Dockerfile pulls (FROM, COPY --from) to what stands for it in the
     hash: a parent of the set by ``"content:<hex>"``, an external image by its reference text or its pinned
     digest. Use :func:`external_images` to learn which keys are needed. ``base_info`` tells what ci-tags knows
-    of a base image (a parent of the set: its ENV and ONBUILD triggers).
+    of a base image (a parent of the set: its ENV and ONBUILD triggers). ``read``: the Dockerfile as
+    :func:`read_and_parse` already read it for this arch, build args and target, given only when no
+    ``base_info`` could change the parse (no base of the set); the file is then not read again.
     """
     where = where or str(dockerfile_path)
-    data = dockerfile_path.read_bytes()
-    parsed = parse_dockerfile(read_dockerfile(dockerfile_path, where), build_args, where, arch=arch,
-                              target=target, base_info=base_info)
+    if read is None:
+        data = read_dockerfile_bytes(dockerfile_path, where)
+        parsed = parse_dockerfile(decode_dockerfile(data), build_args, where, arch=arch, target=target,
+                                  base_info=base_info)
+    else:
+        data, parsed = read.data, read.parsed
     entries = context_entries(context, parsed, DockerIgnore.for_build(context, dockerfile_path), where)
     remote = remote_sources(parsed)
     h = hashlib.sha256()
@@ -173,18 +200,28 @@ def parent_of(reference: str, names: set[str], registry: str,
 def looks_like_old_name(reference: str, names: set[str]) -> str | None:
     """The image of the set a registry-less FROM reference may be an older name of (``qemu:debian10`` for
     ``qemu/debian10``), so the user can list it under ``aliases:``."""
-    first = reference.split("/", 1)[0]
-    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
-        return None  # names a registry
-    bare = reference.split("@", 1)[0]
-    flat = bare.translate(_SEPARATORS).lower()
-    # str.translate, not re.sub: this runs for every FROM of every image against every name of the set
-    found = next((name for name in sorted(names) if name.translate(_SEPARATORS).lower() == flat), None)
-    if found is not None:
-        return found
-    # qemu 5.1's qemu/debian10 in a set that names the image debian10: the last path element, without its tag
-    last = bare.rsplit("/", 1)[-1].split(":", 1)[0]
-    return last if "/" in bare and last in names else None
+    return old_name_finder(names)(reference)
+
+
+def old_name_finder(names: set[str]) -> Callable[[str], str | None]:
+    """:func:`looks_like_old_name` for one set of names, indexed once: it runs for every FROM of every image."""
+    flat_names: dict[str, str] = {}
+    for name in sorted(names):
+        flat_names.setdefault(name.translate(_SEPARATORS).lower(), name)
+
+    def find(reference: str) -> str | None:
+        first = reference.split("/", 1)[0]
+        if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+            return None  # names a registry
+        bare = reference.split("@", 1)[0]
+        found = flat_names.get(bare.translate(_SEPARATORS).lower())
+        if found is not None:
+            return found
+        # qemu 5.1's qemu/debian10 in a set that names the image debian10: the last path element, without its tag
+        last = bare.rsplit("/", 1)[-1].split(":", 1)[0]
+        return last if "/" in bare and last in names else None
+
+    return find
 
 
 _SEPARATORS = str.maketrans("", "", ":/_.-")  # what an old name may have in place of another

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from ci_tags.core.dockerfile import BaseInfo
 from ci_tags.errors import BadInput
 from ci_tags.project.config import Config, ImageSpec
-from ci_tags.project.hashing import content_hash, external_images, looks_like_old_name, order_images, parent_of
+from ci_tags.project.hashing import (
+    ReadDockerfile,
+    content_hash,
+    old_name_finder,
+    order_images,
+    parent_of,
+    read_and_parse,
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,8 @@ def resolve_each(
     """:func:`resolve`, each image given as soon as it is hashed (plan reads its tags meanwhile)."""
     names = set(config.images)
     aliases = {alias: name for name, spec in config.images.items() for alias in spec.aliases}
-    externals = {name: _from_images(spec) for name, spec in config.images.items()}
+    reads = {name: _read(config, spec) for name, spec in config.images.items()}
+    externals = {name: _from_images(read) for name, read in reads.items()}
     parents = {name: list(dict.fromkeys(p for p in (parent_of(r, names, config.registry, aliases) for r in refs) if p))
                for name, refs in externals.items()}
     order = order_images(parents)
@@ -70,18 +78,32 @@ def resolve_each(
         order = [n for n in order if n in needed]
     resolved: dict[str, ResolvedImage] = {}
     infos: dict[tuple[str, str], BaseInfo] = {}  # what a child of the set sees of its parent: ENV, ONBUILD
+    old_name = old_name_finder(names)
     for name in order:
         base_of = {r: parent_of(r, names, config.registry, aliases) for r in externals[name]}
-        resolved[name] = _resolve_image(config, config.images[name], base_of, resolved, infos, pin)
+        # no base of the set: nothing can change the first parse, which the hash then takes as it is
+        first = reads[name] if not any(base_of.values()) else {}
+        resolved[name] = _resolve_image(config, config.images[name], base_of, resolved, infos, pin, first,
+                                        old_name)
         yield resolved[name]
 
 
-def _from_images(spec: ImageSpec) -> list[str]:
-    """Every image the Dockerfile's FROM lines name, over all the image's arches (a FROM may name
-    ${TARGETARCH})."""
+def _read(config: Config, spec: ImageSpec) -> dict[str, ReadDockerfile]:
+    """The image's Dockerfile, read once and parsed for each of its arches (a FROM may name ${TARGETARCH})."""
+    where = _where(config, spec)
+    return {arch: read_and_parse(spec.dockerfile, spec.build_args, where, arch=arch, target=spec.target)
+            for arch in spec.arches}
+
+
+def _where(config: Config, spec: ImageSpec) -> str:
+    return str(spec.dockerfile.relative_to(config.root))
+
+
+def _from_images(reads: Mapping[str, ReadDockerfile]) -> list[str]:
+    """Every image the Dockerfile's FROM lines name, over all the image's arches."""
     refs: list[str] = []
-    for arch in spec.arches:
-        refs += [r for r in external_images(spec.dockerfile, spec.build_args, arch, spec.target) if r not in refs]
+    for read in reads.values():
+        refs += [r for r in read.parsed.external_images() if r not in refs]
     return refs
 
 
@@ -105,8 +127,11 @@ def _resolve_image(
     resolved: Mapping[str, ResolvedImage],
     infos: dict[tuple[str, str], BaseInfo],
     pin: Callable[[str], str] | None,
+    first: Mapping[str, ReadDockerfile],
+    old_name: Callable[[str], str | None],
 ) -> ResolvedImage:
-    """One image, its parents in ``resolved`` already; adds what its children see of it to ``infos``."""
+    """One image, its parents in ``resolved`` already; adds what its children see of it to ``infos``. ``first``:
+    the Dockerfile as read for each arch, when the hash may take it as it is."""
     for parent in base_of.values():
         if parent and not set(spec.arches) <= set(config.images[parent].arches):
             raise BadInput(
@@ -114,11 +139,10 @@ def _resolve_image(
                 f"which is built only for {', '.join(config.images[parent].arches)}",
                 hint=f"add the missing arches to {parent} in {config.path}",
             )
-    where = str(spec.dockerfile.relative_to(config.root))
-    names = set(config.images)
+    where = _where(config, spec)
     warnings: list[str] = []
     for ref, p in base_of.items():
-        old = None if p else looks_like_old_name(ref, names)
+        old = None if p else old_name(ref)
         if old:
             warnings.append(f"{where}: FROM {ref} looks like a local image, perhaps an older name of {old}; "
                             f"if it is, list it under images.{old}.aliases in {config.path.name}")
@@ -135,7 +159,7 @@ def _resolve_image(
 
         result = content_hash(
             spec.dockerfile, spec.context, arch=arch, build_args=spec.build_args, target=spec.target,
-            bases=bases, where=where, base_info=base_info,
+            bases=bases, where=where, base_info=base_info, read=first.get(arch),
         )
         parsed = result.dockerfile
         if parsed is not None:
