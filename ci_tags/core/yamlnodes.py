@@ -19,17 +19,48 @@ Node = Any  # a yaml.Node (or None where a key is absent): PyYAML is imported on
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
+MAX_DEPTH = 100  # collections inside collections: no file ci-tags reads needs a tenth of it
+
+
 def compose_text(text: str, path: Path) -> Node:
-    """The root node of ``text`` (None for an empty document); malformed YAML is bad input naming the line."""
+    """The root node of ``text`` (None for an empty document); malformed YAML is bad input naming the line, and
+    so is YAML nested deeper than :data:`MAX_DEPTH`. Composed by libyaml where PyYAML has it (a tenth of the
+    time of its pure-Python composer, the same nodes and marks)."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    too_deep = BadInput(f"{path}: nested too deeply (more than {MAX_DEPTH} levels)")
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=loader)
+    except RecursionError:  # the pure-Python composer
+        raise too_deep from None
     except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in problem:  # libyaml's own limit, hit before ours
+            raise too_deep from None
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BadInput(f"{path}:{line}: malformed YAML: {problem}") from None
+    if _depth(root) > MAX_DEPTH:
+        raise too_deep
+    return root
+
+
+def _depth(root: Node) -> int:
+    """How many collections deep the deepest node lies (aliases are the same node objects, each counted once)."""
+    deepest = 0
+    stack = [(root, 1)] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or not isinstance(node.value, list):
+            continue
+        seen.add(id(node))
+        deepest = max(deepest, depth)
+        for item in node.value:
+            children = item if isinstance(item, tuple) else (item,)  # a mapping's (key, value) pairs
+            stack += [(child, depth + 1) for child in children]
+    return deepest
 
 
 def compose_document(text: str, path: Path, env: Mapping[str, str] | None = None) -> tuple[NodeReader, Node]:

@@ -154,10 +154,7 @@ def _flag(key: str) -> Callable[[ConfigReader, Node], bool]:
 def _compose(path: Path, env: Mapping[str, str]) -> tuple[ConfigReader, Node]:
     if not path.is_file():
         raise BadInput(f"no ci-tags.yml at {path}", hint="run from the repository root or pass --config")
-    try:
-        root_node = compose_text(_read_text(path), path)
-    except RecursionError:
-        raise BadInput(f"{path}: nested too deeply to be a ci-tags.yml") from None
+    root_node = compose_text(_read_text(path), path)
     if root_node is None:
         raise BadInput(f"{path}:1: the file is empty", hint="it needs at least an images: mapping")
     return ConfigReader(path, env), root_node
@@ -182,6 +179,7 @@ def _images(reader: ConfigReader, top: Mapping[str, tuple[Node, Node]], root: Pa
     images: dict[str, ImageSpec] = {}
     alias_owner: dict[str, str] = {}  # alias -> the image it names
     image_nodes = reader.mapping(top["images"][1], "images", None)
+    image_names = set(image_nodes)
     for name, (name_node, body) in image_nodes.items():
         key = f"images.{name}"
         if not PATH_RE.fullmatch(name):
@@ -189,7 +187,7 @@ def _images(reader: ConfigReader, top: Mapping[str, tuple[Node, Node]], root: Pa
                 name_node, key, "image names are lowercase repository paths (a-z, 0-9, . _ - /)")))  # noqa: B023
             continue
         spec = problems.check(partial(_image, reader, name, body, root, set_cache=bool(set_cache),
-                                      alias_owner=alias_owner, image_names=set(image_nodes)))
+                                      alias_owner=alias_owner, image_names=image_names))
         if spec is not None:
             images[name] = spec
     problems.raise_if_any(reader.path, unchanged=False, one_as_found=True)
