@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 _EOF = ""
 _SPECIAL_PARAMS = set("@*#?-$!0")
+_ACTIVE = "$<'\""  # the characters that start something in a word (beside the escape token)
 
 
 class ShellSyntaxError(ValueError):
@@ -32,6 +33,8 @@ class ShellLex:
 
     def process_word(self, word: str, env: Mapping[str, str]) -> str:
         """The word with quotes removed and variables expanded (one word, spaces kept)."""
+        if not any(ch in word for ch in _ACTIVE) and self.escape not in word:
+            return word  # nothing to expand, unquote or unescape: the lexer would give every character back
         return _Word(self, word, env).run()[0]
 
     def process_words(self, word: str, env: Mapping[str, str]) -> list[str]:
