@@ -42,8 +42,10 @@ def run_all_prefetched(
     """``read`` each item as soon as ``items`` yields it, so the reads overlap the work that produces the items;
     once ``items`` is exhausted without an error, ``then(item, what was read)`` for each. ``read`` must write
     nothing: an error raised while producing the items ends the run before any ``then`` starts (reads in flight
-    finish, queued ones are dropped). At most ``workers`` threads for both; results and ci-tags errors as
-    :func:`run_all` returns them."""
+    finish, queued ones are dropped). A read still queued when the items are exhausted runs with its ``then`` in
+    one task, so the writes of read items and the reads of the rest share the workers (a registry answers a mix
+    of HEADs and PUTs faster than all HEADs, then all PUTs). At most ``workers`` threads for both; results and
+    ci-tags errors as :func:`run_all` returns them."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     def caught(item: T) -> tuple[P | None, CiTagsError | None]:
@@ -52,15 +54,19 @@ def run_all_prefetched(
         except CiTagsError as exc:
             return None, exc
 
-    def finish(entry: tuple[T, Future[tuple[P | None, CiTagsError | None]]]) -> tuple[T, R | None, CiTagsError | None]:
-        item, pending = entry
-        value, err = pending.result()  # submitted before every finish: done, or running on another worker
+    def finish(item: T, read_value: P | None, err: CiTagsError | None) -> tuple[T, R | None, CiTagsError | None]:
         if err is not None:
             return item, None, err
         try:
-            return item, then(item, value), None  # type: ignore[arg-type]  # no error: read returned a P
+            return item, then(item, read_value), None  # type: ignore[arg-type]  # no error: read returned a P
         except CiTagsError as exc:
             return item, None, exc
+
+    def after(item: T, pending: Future[tuple[P | None, CiTagsError | None]]) -> tuple[T, R | None, CiTagsError | None]:
+        return finish(item, *pending.result())  # submitted before: done, or running on another worker
+
+    def both(item: T) -> tuple[T, R | None, CiTagsError | None]:
+        return finish(item, *caught(item))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         reads: list[tuple[T, Future[tuple[P | None, CiTagsError | None]]]] = []
@@ -71,4 +77,7 @@ def run_all_prefetched(
             for _, pending in reads:
                 pending.cancel()
             raise
-        return list(pool.map(finish, reads))
+        # a read that has not started is taken back and done with its then; the others' thens wait for them
+        tasks = [pool.submit(both, item) if pending.cancel() else pool.submit(after, item, pending)
+                 for item, pending in reads]
+        return [task.result() for task in tasks]
