@@ -1,5 +1,3 @@
-import sys
+from ci_tags.cli import console
 
-from ci_tags.cli import main
-
-sys.exit(main())
+console()

@@ -118,6 +118,21 @@ def build_parser(selected: str | None = None, *, listing: bool = False) -> argpa
     return parser
 
 
+def console() -> NoReturn:
+    """The ``ci-tags`` program: :func:`main`, its output flushed, then out of the process without the
+    interpreter's teardown (clearing every module and object: about 20 ms, a sixth of a one-shot retag). Every
+    file, connection, thread pool and temporary folder is closed by then (each in a ``with`` or ``finally``), so
+    nothing is left for the teardown to do. A bug's traceback (``--debug``) and ``--help`` still leave the usual
+    way."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a reader that went away (ci-tags tags x | head -1): as the interpreter would
+        sys.exit(code)
+    os._exit(code)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,

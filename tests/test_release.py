@@ -101,7 +101,7 @@ def test_the_wheel_carries_the_package_the_script_and_the_project_urls(dist: Pat
         entry_points = whl.read(f"ci_tags-{version}.dist-info/entry_points.txt").decode()
     assert "ci_tags/cli.py" in names
     assert not [n for n in names if n.startswith("tests/")]
-    assert "ci-tags = ci_tags.cli:main" in entry_points
+    assert "ci-tags = ci_tags.cli:console" in entry_points
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [])
     assert {"Homepage", "Source", "Issues", "Documentation"} <= set(urls)
     assert meta["Version"] == version
