@@ -9,7 +9,9 @@ Then start-up (issues 15 and 20: a one-shot ``ci-tags retag`` in a release job),
 each: Python alone, Python + ``import requests`` (the floor: a retag needs requests), ``ci-tags --version``,
 ``ci-tags retag --help``, the import + parse part of a retag (root parser, retag's parser, Options, Context,
 the registries' HTTP session: everything up to the first request), and a whole one-shot retag of a 1-layer
-image on the loopback registry (requests included; issue 20's goal: within 1.3x the floor's wall time); "over
+image on the loopback registry by the installed program (requests included, and its exit without the
+interpreter's teardown, cli.console; issue 20's goal: within 1.3x the floor's wall time; the import + parse row
+runs under ``python -c`` and pays that teardown, as the floor does); "over
 the floor" is what ci-tags adds, "x floor" the ratio. Wall
 time and CPU time (user + system): on a shared machine the CPU time is the steadier figure. Below
 the table, the modules that ci-tags adds to that import + parse, by their own import time (``-X importtime``,
