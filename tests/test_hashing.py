@@ -243,6 +243,6 @@ def test_changing_any_copied_byte_always_changes_the_hash(tmp_path, which, data)
     ("registry.example.com/qemu/debian10", None),  # names a registry: not a local image
 ])
 def test_a_local_from_is_matched_to_the_set_name_it_may_be_an_old_name_of(reference, expected):
-    from ci_tags.project.hashing import looks_like_old_name
+    from ci_tags.project.hashing import old_name_finder
 
-    assert looks_like_old_name(reference, {"qemu/debian10", "qemu/fedora", "app"}) == expected
+    assert old_name_finder({"qemu/debian10", "qemu/fedora", "app"})(reference) == expected

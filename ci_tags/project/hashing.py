@@ -197,14 +197,10 @@ def parent_of(reference: str, names: set[str], registry: str,
     return None
 
 
-def looks_like_old_name(reference: str, names: set[str]) -> str | None:
-    """The image of the set a registry-less FROM reference may be an older name of (``qemu:debian10`` for
-    ``qemu/debian10``), so the user can list it under ``aliases:``."""
-    return old_name_finder(names)(reference)
-
-
 def old_name_finder(names: set[str]) -> Callable[[str], str | None]:
-    """:func:`looks_like_old_name` for one set of names, indexed once: it runs for every FROM of every image."""
+    """Which image of the set a registry-less FROM reference may be an older name of (``qemu:debian10`` for
+    ``qemu/debian10``), so the user can list it under ``aliases:``: a lookup over ``names``, indexed once (it runs
+    for every FROM of every image)."""
     flat_names: dict[str, str] = {}
     for name in sorted(names):
         flat_names.setdefault(name.translate(_SEPARATORS).lower(), name)
