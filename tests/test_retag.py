@@ -11,6 +11,7 @@ from ci_tags.core.manifest import DOCKER_MANIFEST, OCI_MANIFEST
 from ci_tags.core.reference import parse_reference
 from ci_tags.oci.copy import copy_image
 from tests.support.images import push_blob, push_image, push_index
+from tests.support.proxy import RegistryFront
 
 KINDS = [
     pytest.param("image", OCI_MANIFEST, id="oci-manifest"),
@@ -156,3 +157,41 @@ def test_rerunning_a_retag_is_harmless(reg, registry, cli):
     for _ in range(2):
         assert cli("retag", f"{registry.host}/retag/rerun:hash-1", "pipeline-1").code == 0
     assert reg.head_manifest("retag/rerun", "pipeline-1") == manifest.digest
+
+
+@pytest.mark.parametrize(("kind", "media_type"), KINDS[::2])
+def test_a_copy_whose_manifest_put_meets_a_blob_another_writer_is_committing_is_finished(
+    kind, media_type, reg, registry, registry2, client, cli, closing
+):
+    """Two promotions copying one image at once: distribution replaces a blob's data as another writer commits
+    the same blob, and a manifest PUT that falls in that moment is refused as naming an unknown blob. Here the
+    other writer's moment is made exact: as the first manifest PUT arrives, one of that manifest's blobs leaves
+    the destination repository. The copy brings it again and finishes, with the source's digest."""
+    import re
+
+    import requests
+
+    repo = f"commit-race/{kind}"
+    manifest = _push(reg, repo, "v1", kind, media_type, layers=2)
+    layers = {m.digest: m.blobs[-1].digest for m in
+              ([reg.get_manifest(repo, c.digest) for c in manifest.children] if kind == "index" else [manifest])}
+    put = re.compile(r"/v2/commit-race/[a-z]+/manifests/(.+)")
+    hit: list[str] = []
+
+    def other_writer(method: str, path: str) -> None:
+        found = put.fullmatch(path)
+        if method != "PUT" or not found or hit:
+            return
+        ref = found.group(1)
+        blob = layers.get(ref) or next(iter(layers.values()))  # a child by digest, or the image by its tag
+        hit.append(blob)
+        gone = requests.delete(f"{registry2.url}/v2/{repo}/blobs/{blob}", timeout=10)
+        assert gone.status_code == 202, gone.text
+
+    front = closing(RegistryFront(registry2.url, hook=other_writer))
+    result = cli("retag", f"{registry.host}/{repo}:v1", f"{front.host}/{repo}:v1")
+    assert result.code == 0, result.err
+    assert hit, "the other writer never ran"
+    dst = client.get(registry2.host)
+    assert dst.head_manifest(repo, "v1") == manifest.digest
+    assert dst.blob_exists(repo, hit[0])

@@ -5,10 +5,17 @@
   registry refuses to mount;
 - another registry: stream each missing blob from source to destination, never holding a layer in memory.
 An index is copied child by child (each child's blobs, then the child by digest), then the index itself.
+
+Another writer may push the same blob at the same moment (two promotions of one file, two pipelines copying one
+image): distribution replaces a blob's data as it commits an upload of it, and a manifest PUT that falls in that
+moment is refused as naming an unknown blob. Such a PUT is tried again after the blobs are brought again (a HEAD
+or mount each, re-sent only where missing), up to :data:`PUT_ATTEMPTS` times.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 # how the blobs travel: not at all (same repository), mounted within a registry, streamed between registries
 CopyMode = Literal["same-repository", "mount", "stream"]
 BlobOutcome = Literal["mounted", "present", "streamed"]  # how one blob reached the destination
+PUT_ATTEMPTS = 3  # a manifest PUT refused for a blob another writer was committing: tried again, blobs brought again
 
 
 @dataclass
@@ -82,22 +90,44 @@ class _Copier:
         result = CopyResult(self.src, self.dst, manifest.digest, manifest.media_type, self.mode)
         self.result, self.manifest = result, manifest
         if self.mode != "same-repository":
+            children: list[Manifest] = []
             for child in manifest.children:
                 child_manifest = self.src_reg.get_manifest(self.src.repository, child.digest, self.src_scopes)
                 self._copy_blobs(child_manifest)
-                self.dst_reg.put_manifest(self.dst.repository, child.digest, child_manifest, self.dst_scopes)
+                self._put(child.digest, child_manifest)
+                children.append(child_manifest)
                 result.children.append(child.digest)
             self._copy_blobs(manifest)
-        self.dst_reg.put_manifest(self.dst.repository, self.dst.identifier, manifest, self.dst_scopes)
+            self._put(self.dst.identifier, manifest, children)
+        else:  # the blobs are the repository's own: a refusal means the image is gone, there is nothing to bring
+            self.dst_reg.put_manifest(self.dst.repository, self.dst.identifier, manifest, self.dst_scopes)
         return result
 
-    def _copy_blobs(self, manifest: Manifest) -> None:
+    def _put(self, ref: str, manifest: Manifest, children: Sequence[Manifest] = ()) -> None:
+        """PUT a manifest whose blobs and ``children`` were just brought to the destination; refused for one of
+        them, bring them again and try again (see the module's words on a concurrent writer)."""
+        for attempt in range(1, PUT_ATTEMPTS + 1):
+            try:
+                self.dst_reg.put_manifest(self.dst.repository, ref, manifest, self.dst_scopes)
+                return
+            except NotFound:
+                if attempt == PUT_ATTEMPTS:
+                    raise
+            time.sleep(0.1 * attempt)  # the other writer's commit: a few milliseconds
+            for child in children:
+                self._copy_blobs(child, count=False)
+                self.dst_reg.put_manifest(self.dst.repository, child.digest, child, self.dst_scopes)
+            self._copy_blobs(manifest, count=False)
+
+    def _copy_blobs(self, manifest: Manifest, *, count: bool = True) -> None:
         blobs = [b for b in manifest.blobs if _distributable(b)]
         outcomes = run_all(self._copy_blob, blobs, self.concurrency)
         failed = [err for _, _, err in outcomes if err]
         if failed:
             raise failed[0]
         assert self.result is not None
+        if not count:  # bringing them again: the result already counts how each came
+            return
         for desc, how, _ in outcomes:
             if how == "mounted":
                 self.result.blobs_mounted += 1
