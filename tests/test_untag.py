@@ -182,3 +182,41 @@ def test_a_tag_whose_removal_is_refused_for_lack_of_rights_fails_alone(reg, regi
     assert f"{refs[0]}: " in result.err and "denied" in result.err
     assert sorted(reg.tags("untag/denied")) == ["hash-abc", "pipeline-1"]
     assert reg.head_manifest("untag/denied", "pipeline-1") == manifest.digest
+
+
+def test_a_placeholder_put_that_meets_another_untag_committing_its_config_blob_is_finished(
+    reg, registry, cli, shared_image, closing
+):
+    """Two untags (a janitor and a release job) in one repository both make their placeholder's empty config blob;
+    distribution replaces a blob's data as an upload of it is committed, and the other's placeholder PUT that falls
+    in that moment is refused as naming an unknown blob. Here that moment is exact: as the placeholder PUT arrives,
+    the blob leaves the repository. The untag brings it again and finishes; the siblings keep their image."""
+    import re
+
+    import requests
+
+    from ci_tags.core.manifest import EMPTY_JSON, sha256_digest
+
+    manifest = shared_image("untag/commit-race")
+    empty = sha256_digest(EMPTY_JSON)
+    tag_delete = re.compile(r"/v2/untag/commit-race/manifests/(?!sha256:).+")
+    hit: list[str] = []
+
+    def refuse_tag_deletes(method, path, query):  # the placeholder route, on distribution 3 too
+        return (405, {"Content-Type": "application/json"},
+                b'{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}') \
+            if method == "DELETE" and tag_delete.fullmatch(path) else None
+
+    def other_untag(method, path):
+        if method == "PUT" and path == "/v2/untag/commit-race/manifests/pipeline-1" and not hit:
+            hit.append(path)
+            gone = requests.delete(f"{registry.url}/v2/untag/commit-race/blobs/{empty}", timeout=10)
+            assert gone.status_code == 202, gone.text
+
+    front = closing(RegistryFront(registry.url, refuse_tag_deletes, hook=other_untag))
+    result = cli("untag", f"{front.host}/untag/commit-race:pipeline-1")
+    assert result.code == 0, result.err
+    assert hit, "the placeholder PUT never came"
+    assert reg.head_manifest("untag/commit-race", "pipeline-1") is None
+    assert reg.head_manifest("untag/commit-race", "hash-abc") == manifest.digest
+    assert reg.head_manifest("untag/commit-race", "latest") == manifest.digest

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -32,6 +33,7 @@ log = logging.getLogger("ci_tags.registry")
 _LINK_NEXT_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 # a manifest PUT refused because something it points at is not in the repository (the spec's error codes)
 _UNKNOWN_REFERENCE = frozenset({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "MANIFEST_UNKNOWN"})
+BROUGHT_PUT_ATTEMPTS = 3  # put_manifest_brought: a PUT refused for a blob another writer was committing, tried again
 
 
 class Registry:
@@ -225,6 +227,23 @@ class Registry:
                 hint="a proxy in front of the registry may have answered instead of it",
             )
         return manifest.digest
+
+    def put_manifest_brought(self, repository: str, ref: str, manifest: Manifest, scopes: Sequence[str] | None,
+                             bring: Callable[[], None]) -> str:
+        """:meth:`put_manifest` of a manifest whose blobs (and children) the caller has just brought to
+        ``repository``. Distribution replaces a blob's data while another writer commits an upload of the same
+        blob (two promotions of one image, two untags making their placeholder's config), and a manifest PUT that
+        falls in that moment is refused as naming an unknown blob: ``bring`` then runs again (a HEAD each,
+        re-sent where missing) and the PUT is tried again, up to :data:`BROUGHT_PUT_ATTEMPTS` times."""
+        for attempt in range(1, BROUGHT_PUT_ATTEMPTS):
+            try:
+                return self.put_manifest(repository, ref, manifest, scopes)
+            except NotFound:
+                log.debug("%s/%s:%s refused for a blob it names; bringing the blobs again", self.host, repository,
+                          ref)
+            time.sleep(0.1 * attempt)  # the other writer's commit: a few milliseconds
+            bring()
+        return self.put_manifest(repository, ref, manifest, scopes)
 
     def delete_manifest(self, repository: str, ref: str, scopes: Sequence[str] | None = None) -> requests.Response:
         """DELETE a manifest by tag or digest; the caller reads the status (202, or 400/405 when refused)."""

@@ -7,14 +7,12 @@
 An index is copied child by child (each child's blobs, then the child by digest), then the index itself.
 
 Another writer may push the same blob at the same moment (two promotions of one file, two pipelines copying one
-image): distribution replaces a blob's data as it commits an upload of it, and a manifest PUT that falls in that
-moment is refused as naming an unknown blob. Such a PUT is tried again after the blobs are brought again (a HEAD
-or mount each, re-sent only where missing), up to :data:`PUT_ATTEMPTS` times.
+image): a manifest PUT refused for it is tried again once its blobs and children are brought again
+(``Registry.put_manifest_brought``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -33,7 +31,6 @@ if TYPE_CHECKING:
 # how the blobs travel: not at all (same repository), mounted within a registry, streamed between registries
 CopyMode = Literal["same-repository", "mount", "stream"]
 BlobOutcome = Literal["mounted", "present", "streamed"]  # how one blob reached the destination
-PUT_ATTEMPTS = 3  # a manifest PUT refused for a blob another writer was committing: tried again, blobs brought again
 
 
 @dataclass
@@ -104,20 +101,16 @@ class _Copier:
         return result
 
     def _put(self, ref: str, manifest: Manifest, children: Sequence[Manifest] = ()) -> None:
-        """PUT a manifest whose blobs and ``children`` were just brought to the destination; refused for one of
-        them, bring them again and try again (see the module's words on a concurrent writer)."""
-        for attempt in range(1, PUT_ATTEMPTS + 1):
-            try:
-                self.dst_reg.put_manifest(self.dst.repository, ref, manifest, self.dst_scopes)
-                return
-            except NotFound:
-                if attempt == PUT_ATTEMPTS:
-                    raise
-            time.sleep(0.1 * attempt)  # the other writer's commit: a few milliseconds
+        """PUT a manifest whose blobs and ``children`` were just brought to the destination (see the module's
+        words on a concurrent writer)."""
+
+        def bring() -> None:
             for child in children:
                 self._copy_blobs(child, count=False)
                 self.dst_reg.put_manifest(self.dst.repository, child.digest, child, self.dst_scopes)
             self._copy_blobs(manifest, count=False)
+
+        self.dst_reg.put_manifest_brought(self.dst.repository, ref, manifest, self.dst_scopes, bring)
 
     def _copy_blobs(self, manifest: Manifest, *, count: bool = True) -> None:
         blobs = [b for b in manifest.blobs if _distributable(b)]

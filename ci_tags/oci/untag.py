@@ -99,10 +99,8 @@ class Untagger:
     def remove_dangling(self, tag: str) -> Removal:
         """Remove a tag that still lists but no longer resolves (distribution can leave one behind when
         concurrent deletes race): a placeholder overwrites its link and is then deleted by digest."""
-        self._ensure_empty_blob()
-        data = throwaway_manifest(uuid.uuid4().hex)
-        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
-        self.registry.put_manifest(self.repository, tag, placeholder, self.scopes)
+        placeholder = self._placeholder()
+        self._put_placeholder(tag, placeholder)
         resp = self.registry.delete_manifest(self.repository, placeholder.digest, self.scopes)
         if resp.status_code not in (200, 202, 404):
             raise RegistryError(f"{self.registry.host} refused to delete the placeholder on {self.repository}:{tag}")
@@ -111,10 +109,8 @@ class Untagger:
     def cover(self, tag: str) -> Manifest:
         """Push a unique empty placeholder over ``tag`` and return it, for a service whose registry API cannot
         delete it by digest (GHCR answers 405) but whose own API can (ci_tags/backends/ghcr.py)."""
-        self._ensure_empty_blob()
-        data = throwaway_manifest(uuid.uuid4().hex)
-        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
-        self.registry.put_manifest(self.repository, tag, placeholder, self.scopes)
+        placeholder = self._placeholder()
+        self._put_placeholder(tag, placeholder)
         return placeholder
 
     def _moved(self, tag: str, digest: str) -> bool:
@@ -138,13 +134,11 @@ class Untagger:
         may be up (a refused DELETE, retries exhausted, a truncated answer, a timeout) puts the original back,
         if the tag still holds our placeholder: never over a tag someone else moved meanwhile."""
         reg, repo = self.registry, self.repository
-        self._ensure_empty_blob()
-        data = throwaway_manifest(uuid.uuid4().hex)
-        placeholder = Manifest(data, OCI_MANIFEST, sha256_digest(data))
+        placeholder = self._placeholder()
         if recheck and self._moved(tag, digest):
             return MOVED
         try:
-            reg.put_manifest(repo, tag, placeholder, self.scopes)
+            self._put_placeholder(tag, placeholder)
             resp = reg.delete_manifest(repo, placeholder.digest, self.scopes)
         except CiTagsError as exc:
             if self._undo_placeholder(tag, digest, placeholder):
@@ -185,9 +179,22 @@ class Untagger:
             ) from None
         return False
 
-    def _ensure_empty_blob(self) -> None:
+    def _placeholder(self) -> Manifest:
+        """A new empty placeholder manifest (unique, so deleting it by digest takes nothing else), its config blob
+        in the repository."""
+        self._ensure_empty_blob()
+        data = throwaway_manifest(uuid.uuid4().hex)
+        return Manifest(data, OCI_MANIFEST, sha256_digest(data))
+
+    def _put_placeholder(self, tag: str, placeholder: Manifest) -> None:
+        """The placeholder over ``tag``; refused while another untag commits the same empty config blob, the blob
+        is checked again (Registry.put_manifest_brought)."""
+        self.registry.put_manifest_brought(self.repository, tag, placeholder, self.scopes,
+                                           lambda: self._ensure_empty_blob(again=True))
+
+    def _ensure_empty_blob(self, *, again: bool = False) -> None:
         with self._lock:
-            if self._empty_blob_ready:
+            if self._empty_blob_ready and not again:
                 return
             reg, repo = self.registry, self.repository
             digest = sha256_digest(EMPTY_JSON)
