@@ -12,6 +12,8 @@ from pathlib import Path
 from ci_tags.builders.base import Builder, BuildRequest, build_flags
 from ci_tags.errors import OperationFailed
 
+MANIFESTO_ATTEMPTS = 3  # a manifesto whose output buildah cut short is run again, up to this many times in all
+
 
 class BuildahBuilder(Builder):
     name = "buildah"
@@ -75,18 +77,36 @@ class BuildahBuilder(Builder):
         ctr = self._run(["from", "--pull-never", "--quiet", request.local_name], "start the manifesto container")
         ctr = ctr.strip().splitlines()[-1]
         try:
-            done = subprocess.run([self.program, "run", ctr, "--", "sh", "-c", request.manifesto or ""],
-                                  env=self.env, capture_output=True, check=False)
+            flags = [arg for k, v in manifesto_labels(self._manifesto_output(ctr, request)).items()
+                     for arg in ("--label", f"{k}={v}")]
+            self._run(["config", *flags, ctr], "label the manifesto")
+            self._run(["commit", "--quiet", ctr, request.local_name], f"commit {request.reference}")
+        finally:
+            subprocess.run([self.program, "rm", ctr], env=self.env, capture_output=True, check=False)
+
+    def _manifesto_output(self, ctr: str, request: BuildRequest) -> bytes:
+        """The manifesto command's whole standard output in container ``ctr``: run again when the builder lost
+        its end (ci_tags/builders/manifesto.py), up to MANIFESTO_ATTEMPTS times."""
+        import uuid
+
+        from ci_tags.builders.manifesto import manifesto_argv, manifesto_output
+
+        for attempt in range(1, MANIFESTO_ATTEMPTS + 1):
+            marker = f"ci-tags-manifesto-end-{uuid.uuid4().hex}"
+            argv = [self.program, "run", ctr, "--", *manifesto_argv(request.manifesto or "", marker)]
+            done = subprocess.run(argv, env=self.env, capture_output=True, check=False)
             for line in done.stderr.decode(errors="replace").splitlines():
                 self.log(line)
             if done.returncode != 0:
                 raise OperationFailed(f"the manifesto command {request.manifesto!r} failed in {request.reference} "
                                       f"(exit {done.returncode})")
-            flags = [arg for k, v in manifesto_labels(done.stdout).items() for arg in ("--label", f"{k}={v}")]
-            self._run(["config", *flags, ctr], "label the manifesto")
-            self._run(["commit", "--quiet", ctr, request.local_name], f"commit {request.reference}")
-        finally:
-            subprocess.run([self.program, "rm", ctr], env=self.env, capture_output=True, check=False)
+            output = manifesto_output(done.stdout, marker)
+            if output is not None:
+                return output
+            if attempt < MANIFESTO_ATTEMPTS:
+                self.log(f"{self.program} lost the end of the manifesto's output; running it again")
+        raise OperationFailed(f"{self.program} lost the end of the manifesto's output in {request.reference} "
+                              f"{MANIFESTO_ATTEMPTS} times in a row", hint="run the build again")
 
 
 class PodmanBuilder(BuildahBuilder):
