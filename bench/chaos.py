@@ -25,8 +25,9 @@ from functools import partial
 from pathlib import Path
 
 from ci_tags.cli import main
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.chaos import SCENARIOS, Tally, janitor_under_faults, run_scenario
 from tests.support.images import push_image
 from tests.support.proxy import Faults, RegistryFront

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import ci_tags
 from ci_tags.core.manifest import ANNOTATION_CONTENT_TAG, ANNOTATION_CREATED, ANNOTATION_KIND, stamped_index
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.images import push_image
 from tests.support.registry import start_registry
 

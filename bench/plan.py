@@ -29,8 +29,8 @@ from pathlib import Path
 
 import ci_tags
 from bench.project import write_images
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.project.config import load_config
 from ci_tags.project.imageset import resolve
 from tests.support.images import push_image

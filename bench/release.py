@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ci_tags.cli import main as ci_tags
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.images import push_image
 from tests.support.registry import start_registry
 

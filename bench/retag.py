@@ -36,9 +36,9 @@ from pathlib import Path
 
 import ci_tags
 from ci_tags.core.reference import parse_reference
-from ci_tags.oci.client import Registries
 from ci_tags.oci.copy import copy_image
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.images import push_image
 from tests.support.registry import RunningRegistry, start_registry
 

@@ -16,9 +16,10 @@ from ci_tags.core.dockerignore import DockerIgnore
 from ci_tags.core.policy import Decision, Policy, TagInfo, decide, template_regex
 from ci_tags.core.reference import Reference, parse_reference, slugify
 from ci_tags.errors import AuthError, BadInput, CiTagsError, NotFound, OperationFailed, RegistryError, Unreachable
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.copy import CopyResult, copy_image
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.oci.untag import Removal, Untagger
 from ci_tags.project.config import Config, ImageSpec, load_config
 from ci_tags.project.hashing import HashResult, content_hash

@@ -11,7 +11,7 @@ from ci_tags.flags import flag
 from ci_tags.output import Output
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 DEFAULT_CONCURRENCY = 8
 
@@ -56,8 +56,8 @@ class Context:
     @property
     def registries(self) -> Registries:
         if self._registries is None:
-            from ci_tags.oci.client import Registries
             from ci_tags.oci.http import Http
+            from ci_tags.oci.registries import Registries
             from ci_tags.oci.trust import Trust
 
             trust = Trust(self.env, ca_cert=self.registry.ca_certs)

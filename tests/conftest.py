@@ -12,8 +12,9 @@ from typing import Protocol, TypeVar
 import pytest
 
 from ci_tags.cli import main
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.registry import RunningRegistry, start_registry
 
 

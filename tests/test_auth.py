@@ -10,9 +10,10 @@ import pytest
 
 from ci_tags.core.reference import parse_reference
 from ci_tags.oci.auth import scope
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.copy import copy_image
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.oci.resolve import resolve_tags
 from tests.support.auth import BASIC_USERS, TOKEN_USERS
 from tests.support.images import push_image

@@ -4,8 +4,8 @@ per host and scope set; a token that expires under concurrent requests is fetche
 from __future__ import annotations
 
 from ci_tags.oci.auth import scope
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.oci.resolve import resolve_tags
 from tests.support.auth import BASIC_USERS, TOKEN_USERS
 from tests.support.images import push_image

@@ -6,8 +6,9 @@ from __future__ import annotations
 from functools import partial
 
 from ci_tags.concurrency import run_all
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.auth import BASIC_USERS
 
 

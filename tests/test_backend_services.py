@@ -14,7 +14,7 @@ from ci_tags.backends.ghcr import GhcrBackend
 from ci_tags.backends.harbor import HarborBackend
 from ci_tags.backends.quay import QuayBackend
 from ci_tags.errors import BadInput, RegistryError
-from ci_tags.oci.client import Registries
+from ci_tags.oci.registries import Registries
 from tests.support.fake_ghcr_front import FakeGhcrFront
 from tests.support.fake_harbor_front import FakeHarborFront
 from tests.support.fake_quay_front import FakeQuayFront

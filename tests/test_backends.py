@@ -20,8 +20,8 @@ from ci_tags.backends.dockerhub import DockerHubBackend
 from ci_tags.backends.gitlab import GitLabBackend
 from ci_tags.backends.oci import OciBackend
 from ci_tags.errors import AuthError, BadInput, NotFound
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.fake_dockerhub import FakeDockerHub, fake_digest
 from tests.support.images import in_parallel, push_image
 from tests.support.proxy import RegistryFront

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import json
 
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.auth import BASIC_USERS, TOKEN_USERS
 from tests.support.images import push_image
 

@@ -186,8 +186,8 @@ def test_sync_carries_the_graph_and_says_so(reg, registry, registry2, client, cl
 
 def test_prepare_carries_the_graph_to_the_push_destination(basic_registry, registry, client, clean_env, cli,
                                                            tmp_path):
-    from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
+    from ci_tags.oci.registries import Registries
     from tests.test_prepare import PASSWORD, prepare_file
 
     upstream = Registries(Http(), clean_env, username="alice", password=PASSWORD).get(basic_registry.host)

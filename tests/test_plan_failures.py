@@ -14,8 +14,8 @@ import pytest
 import requests
 import yaml
 
-from ci_tags.oci.client import Registries
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.project.config import load_config
 from ci_tags.project.imageset import resolve
 from tests.support.images import push_image

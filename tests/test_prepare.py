@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from tests.support.auth import BASIC_USERS
 from tests.support.images import push_image
 

@@ -14,8 +14,8 @@ MANY = 1100
 
 @pytest.fixture(scope="module")
 def many_tags(registry, tmp_path_factory):
-    from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
+    from ci_tags.oci.registries import Registries
 
     regs = Registries(Http(), {})
     reg = regs.get(registry.host)

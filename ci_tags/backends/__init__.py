@@ -24,7 +24,7 @@ from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 class Capability(enum.Flag):
     """What a backend can do beyond listing tags and removing one; a row's capabilities are these or'ed."""

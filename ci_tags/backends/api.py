@@ -25,8 +25,8 @@ from ci_tags.errors import AuthError, CiTagsError, NotFound, RegistryError
 if TYPE_CHECKING:
     import requests
 
-    from ci_tags.oci.client import Registries
     from ci_tags.oci.http import Http
+    from ci_tags.oci.registries import Registries
 
 NextPage = Callable[["requests.Response", Any], "str | None"]
 

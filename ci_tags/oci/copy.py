@@ -23,7 +23,7 @@ from ci_tags.core.reference import Reference
 from ci_tags.errors import NotFound, RegistryError
 from ci_tags.oci.auth import scope
 from ci_tags.oci.bodies import CHUNK, SizedStream
-from ci_tags.oci.client import Registries
+from ci_tags.oci.registries import Registries
 
 if TYPE_CHECKING:
     from ci_tags.oci.referrers_copy import Carried

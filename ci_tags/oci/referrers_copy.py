@@ -20,7 +20,7 @@ from ci_tags.oci.referrers import add_to_referrers_tag, find_graph, has_referrer
 
 if TYPE_CHECKING:
     from ci_tags.core.manifest import Manifest
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 # How the destination lists the carried referrers: by its referrers API, or through the tag schema's index
 ListedBy = Literal["referrers-api", "referrers-tag", "none"]

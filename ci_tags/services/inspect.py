@@ -12,7 +12,8 @@ from ci_tags.errors import CiTagsError
 
 if TYPE_CHECKING:
     from ci_tags.core.manifest import Manifest
-    from ci_tags.oci.client import Registries, Registry
+    from ci_tags.oci.client import Registry
+    from ci_tags.oci.registries import Registries
 
 
 @dataclass(frozen=True)

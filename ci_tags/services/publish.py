@@ -41,8 +41,9 @@ from ci_tags.errors import CiTagsError, OperationFailed
 
 if TYPE_CHECKING:
     from ci_tags.ci.environment import Pipeline
-    from ci_tags.oci.client import Registries, Registry
+    from ci_tags.oci.client import Registry
     from ci_tags.oci.http import Http
+    from ci_tags.oci.registries import Registries
     from ci_tags.project.config import Config
 
 Ancestry = Callable[[str, str], "bool | None"]

@@ -10,8 +10,8 @@ from ci_tags.core.reference import Reference
 from ci_tags.errors import CiTagsError
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
     from ci_tags.oci.copy import CopyResult
+    from ci_tags.oci.registries import Registries
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from ci_tags.core.reference import Reference
 from ci_tags.errors import CiTagsError, OperationFailed
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 
 @dataclass(frozen=True)

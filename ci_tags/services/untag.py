@@ -10,7 +10,8 @@ from ci_tags.core.reference import Reference
 from ci_tags.errors import CiTagsError, NotFound, OperationFailed
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries, Registry
+    from ci_tags.oci.client import Registry
+    from ci_tags.oci.registries import Registries
     from ci_tags.oci.untag import Untagger
     from ci_tags.services.janitor.graphs import GraphOutcome
 

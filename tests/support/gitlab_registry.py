@@ -18,8 +18,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ci_tags.oci.client import Registries, Registry
+from ci_tags.oci.client import Registry
 from ci_tags.oci.http import Http
+from ci_tags.oci.registries import Registries
 from ci_tags.oci.trust import Trust
 from tests.support.auth import Grant, TokenIssuer, start_basic_registry
 from tests.support.registry import RunningRegistry, start_registry

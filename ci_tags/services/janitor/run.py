@@ -21,7 +21,7 @@ from ci_tags.services.janitor.targets import Target
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
     from ci_tags.services.janitor.graphs import GraphOutcome
 
 

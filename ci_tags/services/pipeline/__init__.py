@@ -18,7 +18,7 @@ from ci_tags.core.manifest import (
 
 if TYPE_CHECKING:
     from ci_tags.errors import CiTagsError
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 # --pin-base: an external image reference -> the digest its registry serves now
 Pin = Callable[[str], str]

@@ -28,7 +28,7 @@ from ci_tags.services.pipeline.expiry import Expiry
 if TYPE_CHECKING:
     from ci_tags.builders.base import Builder
     from ci_tags.ci.environment import Pipeline
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
     from ci_tags.project.config import Config
 
 log = logging.getLogger("ci_tags.build")

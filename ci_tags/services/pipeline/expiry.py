@@ -16,7 +16,7 @@ from ci_tags.errors import BadInput
 
 if TYPE_CHECKING:
     from ci_tags.backends.base import Backend
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
     from ci_tags.project.config import Config
 
 

@@ -15,7 +15,7 @@ from ci_tags.services.pipeline import stamp_annotations
 from ci_tags.services.pipeline.expiry import Expiry
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
     from ci_tags.project.config import Config
 
 

@@ -21,7 +21,7 @@ from ci_tags.services.pipeline.expiry import Expiry
 from ci_tags.services.pipeline.survey import Reuse
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
     from ci_tags.project.config import Config
 
 

@@ -17,7 +17,7 @@ from ci_tags.project.imageset import ResolvedImage
 from ci_tags.services.pipeline import stamp_annotations
 
 if TYPE_CHECKING:
-    from ci_tags.oci.client import Registries
+    from ci_tags.oci.registries import Registries
 
 Content = Manifest | Descriptor | None  # what the content tag names, None when absent
 ArchManifests = Mapping[str, Manifest | None]  # a multi-arch image without its index: each arch's content tag

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ci_tags.core.reference import Reference
 from ci_tags.errors import RegistryError
-from ci_tags.oci.client import Registries
 from ci_tags.oci.copy import CopyResult, copy_image
+from ci_tags.oci.registries import Registries
 
 RETRY_PAUSE = 0.5
 

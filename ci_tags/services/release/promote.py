@@ -12,8 +12,8 @@ from ci_tags.concurrency import run_all
 from ci_tags.core.promotion import Decision, Observed, PromotionEntry, decide
 from ci_tags.core.reference import Reference
 from ci_tags.errors import CiTagsError, OperationFailed
-from ci_tags.oci.client import Registries
 from ci_tags.oci.copy import CopyResult
+from ci_tags.oci.registries import Registries
 from ci_tags.project.yamlfile import MalformedFile
 from ci_tags.services.release.copying import copy_verified
 

@@ -12,8 +12,8 @@ from ci_tags.concurrency import run_all
 from ci_tags.core.reference import Reference
 from ci_tags.core.revisions import Action, ImagePlan, Observed, SyncSpec, output_document, plan_image, render_output
 from ci_tags.errors import BadInput, CiTagsError, NotFound, OperationFailed
-from ci_tags.oci.client import Registries
 from ci_tags.oci.copy import CopyResult
+from ci_tags.oci.registries import Registries
 from ci_tags.oci.resolve import resolve_tags
 from ci_tags.services.release.copying import copy_verified
 from ci_tags.services.release.labels import image_labels
