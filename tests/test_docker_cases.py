@@ -16,19 +16,22 @@ from tests.support.docker_context import context, h, moves
 # follows it and copies the file bar. Both count.
 
 
-def test_a_source_symlink_also_copied_as_a_link_counts_its_target(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY foo /\nCOPY foo/sub bar\n")
+def _linked(tmp_path, dockerfile):
+    """A context where foo/sub is a link to ../bar, a file."""
+    root = context(tmp_path / "ctx", dockerfile)
     (root / "foo").mkdir()
     (root / "bar").write_text("bar-contents")
     (root / "foo" / "sub").symlink_to("../bar")
+    return root
+
+
+def test_a_source_symlink_also_copied_as_a_link_counts_its_target(tmp_path):
+    root = _linked(tmp_path, "FROM scratch\nCOPY foo /\nCOPY foo/sub bar\n")
     assert moves(root, "bar")
 
 
 def test_the_followed_source_counts_whichever_copy_comes_first(tmp_path):
-    root = context(tmp_path / "ctx", "FROM scratch\nCOPY foo/sub bar\nCOPY foo /\n")
-    (root / "foo").mkdir()
-    (root / "bar").write_text("bar-contents")
-    (root / "foo" / "sub").symlink_to("../bar")
+    root = _linked(tmp_path, "FROM scratch\nCOPY foo/sub bar\nCOPY foo /\n")
     assert moves(root, "bar")
     before = h(root)  # and the link's own text counts for `COPY foo /`
     (root / "foo" / "sub").unlink()

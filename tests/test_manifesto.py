@@ -51,20 +51,26 @@ def test_an_empty_manifesto_is_bad_input(tmp_path: Path, cli) -> None:
     assert result.err.startswith(f"ci-tags: bad input: {tmp_path / 'ci-tags.yml'}:7: images.app.manifesto: empty")
 
 
+def _manifesto_project(tmp_path: Path, registry_host: str, prefix: str, manifesto: str) -> tuple[Path, dict[str, str]]:
+    """The test project under ``<registry>/<prefix>`` whose base image has ``manifesto``, its busybox base pushed;
+    its ci-tags.yml and a pipeline's environment with buildah's storage under ``tmp_path``."""
+    env = buildah_env(tmp_path / "buildah")
+    base = push_busybox_base(registry_host, tmp_path, env)
+    root = tmp_path / "proj"
+    root.mkdir()
+    write_project(root, f"{registry_host}/{prefix}", base)
+    config = root / "ci-tags.yml"
+    config.write_text(config.read_text().replace(
+        "    dockerfile: docker/base/Dockerfile\n",
+        f"    dockerfile: docker/base/Dockerfile\n    manifesto: {manifesto}\n"))
+    return config, {**env, "CI_TAGS_PIPELINE_ID": "1", "CI_TAGS_BRANCH": "main", "CI_TAGS_DEFAULT_BRANCH": "main"}
+
+
 @pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is installed by .ci/setup")
 def test_build_labels_the_manifesto_and_rebuilds_with_the_same_packages_compare_equal(
     tmp_path: Path, registry, reg, cli
 ) -> None:
-    env = buildah_env(tmp_path / "buildah")
-    base = push_busybox_base(registry.host, tmp_path, env)
-    root = tmp_path / "proj"
-    root.mkdir()
-    write_project(root, f"{registry.host}/mf", base)
-    config = root / "ci-tags.yml"
-    config.write_text(config.read_text().replace(
-        "    dockerfile: docker/base/Dockerfile\n",
-        "    dockerfile: docker/base/Dockerfile\n    manifesto: cat /opt/files/hello.txt; echo done >&2\n"))
-    ci = {**env, "CI_TAGS_PIPELINE_ID": "1", "CI_TAGS_BRANCH": "main", "CI_TAGS_DEFAULT_BRANCH": "main"}
+    config, ci = _manifesto_project(tmp_path, registry.host, "mf", "cat /opt/files/hello.txt; echo done >&2")
     first = cli("build", "base", "--config", str(config), "--json", env=ci)
     assert first.code == 0, first.err
     import json
@@ -107,21 +113,12 @@ exec "{real}" "$@"
 
 @pytest.mark.skipif(shutil.which("buildah") is None, reason="buildah is installed by .ci/setup")
 def test_a_manifesto_output_the_builder_cut_short_is_run_again_not_labelled(tmp_path: Path, registry, reg, cli) -> None:
-    env = buildah_env(tmp_path / "buildah")
-    base = push_busybox_base(registry.host, tmp_path, env)
+    config, ci = _manifesto_project(tmp_path, registry.host, "lossy", "cat /opt/files/hello.txt")
     wrapper = tmp_path / "bin" / "buildah"
     wrapper.parent.mkdir()
     wrapper.write_text(LOSSY_BUILDAH.format(state=tmp_path / "cut-once", real=shutil.which("buildah")))
     wrapper.chmod(0o755)
-    root = tmp_path / "proj"
-    root.mkdir()
-    write_project(root, f"{registry.host}/lossy", base)
-    config = root / "ci-tags.yml"
-    config.write_text(config.read_text().replace(
-        "    dockerfile: docker/base/Dockerfile\n",
-        "    dockerfile: docker/base/Dockerfile\n    manifesto: cat /opt/files/hello.txt\n"))
-    ci = {**env, "PATH": f"{wrapper.parent}:{env['PATH']}", "CI_TAGS_PIPELINE_ID": "1", "CI_TAGS_BRANCH": "main",
-          "CI_TAGS_DEFAULT_BRANCH": "main"}
+    ci["PATH"] = f"{wrapper.parent}:{ci['PATH']}"
     result = cli("build", "base", "--config", str(config), "--builder", "buildah", "--json", env=ci)
     assert result.code == 0, result.err
     assert (tmp_path / "cut-once").exists()  # the first run's output was cut

@@ -53,18 +53,18 @@ def read_dockerfile(path: Path, where: str) -> str:
 
 @dataclass(frozen=True)
 class ReadDockerfile:
-    """A Dockerfile read once: its bytes and what the parser made of them for one architecture, without
-    ``base_info`` (so valid for the hash only while no base of the set can add ENV or ONBUILD to it)."""
+    """A Dockerfile read once: its bytes and what the parser made of them for one architecture (read without
+    ``base_info``, it stands for the hash only while no base of the set can add ENV or ONBUILD to it)."""
 
     data: bytes
     parsed: Dockerfile
 
 
 def read_and_parse(dockerfile_path: Path, build_args: Mapping[str, str], where: str, *, arch: str,
-                   target: str | None) -> ReadDockerfile:
+                   target: str | None, base_info: Callable[[str], BaseInfo] | None = None) -> ReadDockerfile:
     data = read_dockerfile_bytes(dockerfile_path, where)
     return ReadDockerfile(data, parse_dockerfile(decode_dockerfile(data), build_args, where, arch=arch,
-                                                 target=target))
+                                                 target=target, base_info=base_info))
 
 
 _SCP_LIKE = re.compile(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:")  # user@host:path, a git remote
@@ -117,12 +117,8 @@ def content_hash(
     ``base_info`` could change the parse (no base of the set); the file is then not read again.
     """
     where = where or str(dockerfile_path)
-    if read is None:
-        data = read_dockerfile_bytes(dockerfile_path, where)
-        parsed = parse_dockerfile(decode_dockerfile(data), build_args, where, arch=arch, target=target,
-                                  base_info=base_info)
-    else:
-        data, parsed = read.data, read.parsed
+    read = read or read_and_parse(dockerfile_path, build_args, where, arch=arch, target=target, base_info=base_info)
+    data, parsed = read.data, read.parsed
     entries = context_entries(context, parsed, DockerIgnore.for_build(context, dockerfile_path), where)
     remote = remote_sources(parsed)
     h = hashlib.sha256()
